@@ -1,0 +1,166 @@
+// swift-tools-version:6.1
+//
+// MeltWatch: the folders are the pipeline.
+//   gateway message -> MeltWatchMQTT -> MeltWatchDecode -> MeltWatchRing -> MeltWatchRules (engine)
+//   -> MeltWatchAlarms -> duty room (webhooks, MeltWatchDuty)
+// MeltWatchDaemon composes them; `meltwatch` and `meltwatch-sim` are thin executables.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "MeltWatch",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "meltwatch", targets: ["meltwatch"]),
+        .executable(name: "meltwatch-sim", targets: ["meltwatch-sim"]),
+        .executable(name: "meltwatch-bench", targets: ["meltwatch-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+    ],
+    targets: [
+        // libmosquitto, the system C library. Only MeltWatchMQTT imports it.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+
+        // Value types shared by every stage: readings, event time, alarm events. No I/O.
+        .target(name: "MeltWatchCore", swiftSettings: swiftSettings),
+
+        // Strict gateway payload decoding (contract section 3) and topic routing.
+        .target(name: "MeltWatchDecode", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),
+
+        // The lock-free single-producer/single-consumer ring between ingest and engine.
+        .target(
+            name: "MeltWatchRing",
+            dependencies: [.product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: swiftSettings
+        ),
+
+        // Templates, rule state machines and the engine that runs them on event time.
+        .target(name: "MeltWatchRules", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),
+
+        // The Swift face of libmosquitto; knows nothing about plants.
+        .target(name: "MeltWatchMQTT", dependencies: ["CMosquitto"], swiftSettings: swiftSettings),
+
+        // YAML configuration (contract section 2) with FILE:LINE:COL diagnostics.
+        .target(
+            name: "MeltWatchConfig",
+            dependencies: ["MeltWatchCore", "MeltWatchRules", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+
+        // Alarm event encoding and signed webhook delivery.
+        .target(
+            name: "MeltWatchAlarms",
+            dependencies: [
+                "MeltWatchCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The duty-room HTTP listener (health and readiness for now).
+        .target(
+            name: "MeltWatchDuty",
+            dependencies: [
+                "MeltWatchCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Composition root: config -> ingest thread -> ring -> engine thread -> alarms.
+        .target(
+            name: "MeltWatchDaemon",
+            dependencies: [
+                "MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules",
+                "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchAlarms", "MeltWatchDuty",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "meltwatch",
+            dependencies: [
+                "MeltWatchDaemon", "MeltWatchConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "meltwatch-sim",
+            dependencies: [
+                "MeltWatchCore", "MeltWatchMQTT", "MeltWatchConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Simulators/meltwatch-sim",
+            swiftSettings: swiftSettings
+        ),
+
+        // Benchmarks: a release-built executable that reports figures; never timed assertions in tests.
+        .executableTarget(
+            name: "meltwatch-bench",
+            dependencies: ["MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules"],
+            path: "Benchmarks/meltwatch-bench",
+            swiftSettings: swiftSettings
+        ),
+
+        // Shared test helpers: a real mosquitto launcher, a real HTTP receiver, free ports.
+        .target(
+            name: "MeltWatchTestKit",
+            dependencies: [
+                "MeltWatchCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Tests/MeltWatchTestKit",
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "MeltWatchCoreTests", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeltWatchDecodeTests", dependencies: ["MeltWatchDecode"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeltWatchRingTests", dependencies: ["MeltWatchRing"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeltWatchRulesTests", dependencies: ["MeltWatchRules"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeltWatchConfigTests", dependencies: ["MeltWatchConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeltWatchMQTTTests",
+            dependencies: ["MeltWatchMQTT", "MeltWatchTestKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeltWatchAlarmsTests",
+            dependencies: ["MeltWatchAlarms", "MeltWatchTestKit", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // End to end: real mosquitto, the real `meltwatch` binary, a real HTTP receiver.
+        .testTarget(
+            name: "MeltWatchIntegrationTests",
+            dependencies: [
+                "MeltWatchTestKit", "MeltWatchMQTT", "MeltWatchAlarms", "meltwatch", "meltwatch-sim",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

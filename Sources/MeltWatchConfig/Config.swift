@@ -1,0 +1,148 @@
+import MeltWatchCore
+import MeltWatchRules
+
+/// The validated configuration (contract section 2). Every value is typed and checked; defaults are
+/// applied; relative file paths are resolved against the config file's directory.
+public struct MeltWatchConfig: Sendable {
+    public var broker: Broker
+    public var journal: Journal
+    public var duty: Duty
+    public var plants: [Plant]
+
+    /// `broker:` — where the gateways publish.
+    public struct Broker: Sendable, Equatable {
+        /// `mqtt://host:port` or `mqtts://host:port`, as written.
+        public var url: String
+        public var host: String
+        public var port: Int32
+        public var tls: Bool
+        public var clientID: String
+        public var qos: Int32
+        public var username: String?
+        public var passwordFile: String?
+        public var caFile: String?
+        public var certFile: String?
+        public var keyFile: String?
+    }
+
+    /// `journal:` — where every message is recorded.
+    public struct Journal: Sendable, Equatable {
+        public var dir: String
+        public var fsyncIntervalMilliseconds: Int
+        public var retentionDays: Int
+    }
+
+    /// `duty:` — how alarms reach the 24-hour duty room.
+    public struct Duty: Sendable, Equatable {
+        public var listenHost: String
+        public var listenPort: Int
+        public var webhooks: [Webhook]
+        public var mqttTopicPrefix: String?
+        public var heartbeatSeconds: Int
+        public var escalateAfterSeconds: Int
+        public var tokensFile: String?
+    }
+
+    /// One `duty.webhooks` entry.
+    public struct Webhook: Sendable, Equatable {
+        public var url: String
+        /// The HMAC key file, resolved to an absolute or config-relative path.
+        public var secretFile: String?
+    }
+
+    /// One plant.
+    public struct Plant: Sendable {
+        public var id: String
+        public var name: String
+        public var equipment: [Equipment]
+    }
+
+    /// One monitored piece of equipment.
+    public struct Equipment: Sendable {
+        public var id: String
+        public var template: TemplateSpec
+        /// Parameters with defaults applied.
+        public var params: [String: ParamValue]
+        /// Per-role overrides from `signals:`.
+        public var signals: [String: SignalOverride]
+    }
+
+    /// `signals.<role>` overrides.
+    public struct SignalOverride: Sendable, Equatable {
+        public var topic: String?
+        public var staleAfterSeconds: Double?
+        public var range: ClosedRange<Double>?
+    }
+}
+
+/// One configured signal with its MQTT topic: the unit of interning (``SignalID``).
+public struct ConfiguredSignal: Sendable, Equatable {
+    public var id: SignalID
+    public var plant: String
+    public var equipment: String
+    public var role: String
+    public var topic: String
+    /// Index of the equipment in ``MeltWatchConfig/allEquipment``.
+    public var equipmentIndex: Int
+    public var roleIndex: Int
+}
+
+/// The per-equipment batch topic of one equipment and its roles.
+public struct EquipmentTopic: Sendable, Equatable {
+    public var topic: String
+    /// Role name → signal id.
+    public var roles: [String: SignalID]
+}
+
+extension MeltWatchConfig {
+    /// Every equipment of every plant, in config order, with its plant id.
+    public var allEquipment: [(plant: Plant, equipment: Equipment)] {
+        plants.flatMap { p in p.equipment.map { (p, $0) } }
+    }
+
+    /// The default per-signal topic: `plants/<plant>/<equipment>/<role>`.
+    public static func defaultTopic(plant: String, equipment: String, role: String) -> String {
+        "plants/\(plant)/\(equipment)/\(role)"
+    }
+
+    /// Every configured signal, interned in config order (plant, equipment, template role order).
+    public var signals: [ConfiguredSignal] {
+        var out: [ConfiguredSignal] = []
+        for (e, item) in allEquipment.enumerated() {
+            for (r, role) in item.equipment.template.roles.enumerated() {
+                let topic = item.equipment.signals[role.name]?.topic
+                    ?? Self.defaultTopic(plant: item.plant.id, equipment: item.equipment.id, role: role.name)
+                out.append(ConfiguredSignal(
+                    id: SignalID(Int32(out.count)), plant: item.plant.id, equipment: item.equipment.id,
+                    role: role.name, topic: topic, equipmentIndex: e, roleIndex: r
+                ))
+            }
+        }
+        return out
+    }
+
+    /// The per-equipment batch topics (`plants/<plant>/<equipment>`).
+    public var equipmentTopics: [EquipmentTopic] {
+        var byEquipment: [Int: [String: SignalID]] = [:]
+        for s in signals { byEquipment[s.equipmentIndex, default: [:]][s.role] = s.id }
+        return allEquipment.enumerated().map { e, item in
+            EquipmentTopic(topic: "plants/\(item.plant.id)/\(item.equipment.id)", roles: byEquipment[e] ?? [:])
+        }
+    }
+
+    /// Every topic the daemon subscribes to: exactly the per-signal and per-equipment topics.
+    public var subscriptionTopics: [String] {
+        signals.map(\.topic) + equipmentTopics.map(\.topic)
+    }
+
+    /// The engine's view of this configuration.
+    public func engineModel(configHash: String) -> EngineModel {
+        EngineModel(
+            equipment: allEquipment.map {
+                EngineEquipment(plant: $0.plant.id, id: $0.equipment.id, template: $0.equipment.template, params: $0.equipment.params)
+            },
+            signals: signals.map { EngineSignal(equipment: $0.equipmentIndex, role: $0.roleIndex) },
+            configHash: configHash
+        )
+    }
+}

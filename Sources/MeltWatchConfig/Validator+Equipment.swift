@@ -1,0 +1,119 @@
+import MeltWatchCore
+import MeltWatchRules
+import Yams
+
+extension Validator {
+    mutating func equipment(_ node: Node, at path: String) -> MeltWatchConfig.Equipment? {
+        guard let m = mapping(node, at: path, allowed: ["id", "template", "params", "signals"]) else { return nil }
+        guard let id = requiredString(m, "id", at: path, parent: node) else { return nil }
+        if !Validator.isIdentifier(id) { error(m["id"], "\(path).id '\(id)' must match [a-z0-9-]+") }
+        let epath = path
+        guard let templateName = requiredString(m, "template", at: epath, parent: node) else { return nil }
+        guard let template = TemplateCatalog.named(templateName) else {
+            let known = TemplateCatalog.all.map(\.name).joined(separator: ", ")
+            if TemplateCatalog.planned.contains(templateName) {
+                error(m["template"], "\(epath).template '\(templateName)' is not implemented in this build of MeltWatch "
+                    + "(it would accept the equipment and stay silent about it); implemented: \(known)")
+            } else {
+                error(m["template"], "\(epath).template '\(templateName)' is unknown; allowed: \(known)")
+            }
+            return nil
+        }
+        let params = self.params(m["params"], template: template, at: "\(epath).params")
+        let signals = self.signalOverrides(m["signals"], template: template, at: "\(epath).signals")
+        return .init(id: id, template: template, params: params, signals: signals)
+    }
+
+    private mutating func params(_ node: Node?, template: TemplateSpec, at path: String) -> [String: ParamValue] {
+        var out: [String: ParamValue] = [:]
+        for p in template.params { if let d = p.defaultValue { out[p.name] = d } }
+        guard let node, let m = mapping(node, at: path, allowed: template.params.map(\.name)) else { return out }
+        for (name, valueNode) in m {
+            guard let spec = template.param(name) else { continue }
+            switch spec.kind {
+            case .number(let unit, let minimum):
+                if let d = number(valueNode, at: "\(path).\(name)", unit: unit, minimum: minimum) { out[name] = .number(d) }
+            case .choice(let allowed):
+                if let s = string(valueNode, at: "\(path).\(name)") {
+                    if allowed.contains(s) { out[name] = .choice(s) } else {
+                        error(valueNode, "\(path).\(name) is '\(s)'; allowed: \(allowed.joined(separator: ", "))")
+                    }
+                }
+            case .roles:
+                guard case .sequence(let seq) = valueNode else {
+                    error(valueNode, "\(path).\(name) must be a list of roles of \(template.name)")
+                    continue
+                }
+                var roles: [String] = []
+                for r in seq {
+                    guard let role = string(r, at: "\(path).\(name)[]") else { continue }
+                    if template.roleIndex(role) == nil || template.roles[template.roleIndex(role)!].kind != .bool {
+                        let feedbacks = template.roles.filter { $0.kind == .bool }.map(\.name).joined(separator: ", ")
+                        error(r, "\(path).\(name): '\(role)' is not a feedback role of \(template.name); allowed: \(feedbacks)")
+                    } else {
+                        roles.append(role)
+                    }
+                }
+                out[name] = .roles(roles)
+            }
+        }
+        return out
+    }
+
+    private mutating func signalOverrides(_ node: Node?, template: TemplateSpec, at path: String) -> [String: MeltWatchConfig.SignalOverride] {
+        guard let node, let m = mapping(node, at: path, allowed: template.roles.map(\.name)) else { return [:] }
+        var out: [String: MeltWatchConfig.SignalOverride] = [:]
+        for (role, valueNode) in m {
+            let rpath = "\(path).\(role)"
+            guard let rm = mapping(valueNode, at: rpath, allowed: ["topic", "stale_after_s", "range"]) else { continue }
+            var o = MeltWatchConfig.SignalOverride()
+            if let t = string(rm["topic"], at: "\(rpath).topic") {
+                if Validator.isLiteralTopic(t) { o.topic = t } else {
+                    error(rm["topic"], "\(rpath).topic '\(t)' must be a literal topic (no + or #, not starting with $)")
+                }
+            }
+            if let s = rm["stale_after_s"] { o.staleAfterSeconds = number(s, at: "\(rpath).stale_after_s", unit: "s", minimum: 1) }
+            if let r = rm["range"] {
+                if case .sequence(let seq) = r, seq.count == 2,
+                   let lo = number(seq[0], at: "\(rpath).range[0]", unit: template.roles[template.roleIndex(role)!].unit ?? "", minimum: -.greatestFiniteMagnitude),
+                   let hi = number(seq[1], at: "\(rpath).range[1]", unit: template.roles[template.roleIndex(role)!].unit ?? "", minimum: -.greatestFiniteMagnitude) {
+                    if lo < hi { o.range = lo...hi } else { error(r, "\(rpath).range must be [min, max] with min < max") }
+                } else if case .sequence(let seq) = r, seq.count == 2 {
+                    // number() already reported the element
+                } else {
+                    error(r, "\(rpath).range must be [min, max]")
+                }
+            }
+            out[role] = o
+        }
+        return out
+    }
+
+    /// Checks that span sections: unique topics, level ordering, a duty route for CO detectors.
+    mutating func crossChecks(_ config: MeltWatchConfig, plantsNode: Node, dutyNode: Node) {
+        var topics: [String: String] = [:]
+        for s in config.signals {
+            let owner = "\(s.plant)/\(s.equipment).\(s.role)"
+            if let other = topics[s.topic] {
+                error(plantsNode, "topic '\(s.topic)' is used by both \(other) and \(owner); every signal needs its own topic")
+            }
+            topics[s.topic] = owner
+        }
+        for t in config.equipmentTopics where topics[t.topic] != nil {
+            error(plantsNode, "topic '\(t.topic)' is both a signal override and an equipment batch topic")
+        }
+        for (plant, eq) in config.allEquipment {
+            if case .number(let l1)? = eq.params["level_1"], case .number(let l2)? = eq.params["level_2"], l2 <= l1 {
+                error(plantsNode, "plants.\(plant.id).equipment \(eq.id): level_2 (\(l2)) must be above level_1 (\(l1))")
+            }
+            if case .number(let warn)? = eq.params["interlock_warn_s"], case .number(let dl)? = eq.params["interlock_deadline_s"], warn > dl {
+                error(plantsNode, "plants.\(plant.id).equipment \(eq.id): interlock_warn_s (\(warn)) must not exceed interlock_deadline_s (\(dl))")
+            }
+        }
+        let hasCO = config.allEquipment.contains { $0.equipment.template.name == "steel.co-detector" }
+        if hasCO && config.duty.webhooks.isEmpty && config.duty.mqttTopicPrefix == nil {
+            error(dutyNode, "CO detectors are configured but duty has no route (duty.webhooks or duty.mqtt_topic_prefix): "
+                + "CO alarms must reach the 24-hour duty room (令10 第四条(六))")
+        }
+    }
+}

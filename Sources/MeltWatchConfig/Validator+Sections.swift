@@ -1,0 +1,179 @@
+import MeltWatchCore
+import MeltWatchRules
+import Yams
+
+extension Validator {
+    mutating func config(_ root: Node) -> MeltWatchConfig? {
+        guard let top = mapping(root, at: "config", allowed: ["broker", "journal", "duty", "plants"]) else { return nil }
+        guard let brokerNode = top["broker"] else {
+            error(root, "broker is required (broker.url, broker.client_id)")
+            return nil
+        }
+        let broker = self.broker(brokerNode)
+        let journal = self.journal(top["journal"])
+        let duty = self.duty(top["duty"])
+        guard let plantsNode = top["plants"] else {
+            error(root, "plants is required: a list of plants with their equipment")
+            return nil
+        }
+        let plants = self.plants(plantsNode)
+        guard let broker, let duty else { return nil }
+        let config = MeltWatchConfig(broker: broker, journal: journal, duty: duty, plants: plants)
+        crossChecks(config, plantsNode: plantsNode, dutyNode: top["duty"] ?? root)
+        return config
+    }
+
+    private mutating func broker(_ node: Node) -> MeltWatchConfig.Broker? {
+        let keys = ["url", "client_id", "qos", "username", "password_file", "tls", "password"]
+        guard let m = mapping(node, at: "broker", allowed: keys) else { return nil }
+        if let p = m["password"] {
+            error(p, "broker.password: never a password inline; put it in a file and name it in broker.password_file")
+        }
+        let url = requiredString(m, "url", at: "broker", parent: node)
+        var host = "", port: Int32 = 0, tls = false
+        if let url {
+            if let a = MeltWatchConfig.parseBrokerURL(url) {
+                (host, port, tls) = a
+            } else {
+                error(m["url"], "broker.url '\(url)' is not mqtt://host:port or mqtts://host:port")
+            }
+        }
+        let clientID = requiredString(m, "client_id", at: "broker", parent: node)
+        if let id = clientID, id.isEmpty || id.utf8.count > 128 {
+            error(m["client_id"], "broker.client_id must be 1 to 128 characters; it must stay fixed so the broker keeps our session")
+        }
+        let qos = integer(m["qos"], at: "broker.qos", default: 1, range: 0...2)
+        let username = string(m["username"], at: "broker.username")
+        let passwordFile = readableFile(m["password_file"], at: "broker.password_file")
+        var ca: String?, cert: String?, key: String?
+        if let t = m["tls"], let tm = mapping(t, at: "broker.tls", allowed: ["ca_file", "cert_file", "key_file"]) {
+            ca = readableFile(tm["ca_file"], at: "broker.tls.ca_file")
+            cert = readableFile(tm["cert_file"], at: "broker.tls.cert_file")
+            key = readableFile(tm["key_file"], at: "broker.tls.key_file")
+            if ca == nil { error(t, "broker.tls.ca_file is required with tls") }
+            if (cert == nil) != (key == nil) { error(t, "broker.tls: cert_file and key_file go together") }
+        }
+        if tls && ca == nil { error(m["url"], "broker.url is mqtts:// but broker.tls.ca_file is not set") }
+        guard let url, let clientID else { return nil }
+        return .init(url: url, host: host, port: port, tls: tls, clientID: clientID, qos: Int32(qos), username: username,
+                     passwordFile: passwordFile, caFile: ca, certFile: cert, keyFile: key)
+    }
+
+}
+
+extension MeltWatchConfig {
+    /// Parses `mqtt://host[:port]` (default 1883) or `mqtts://host[:port]` (default 8883, TLS);
+    /// `[::1]` for IPv6. Nil when malformed.
+    public static func parseBrokerURL(_ url: String) -> (host: String, port: Int32, tls: Bool)? {
+        let tls = url.hasPrefix("mqtts://")
+        guard tls || url.hasPrefix("mqtt://") else { return nil }
+        var rest = url.dropFirst(tls ? 8 : 7)
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        var port: Int32 = tls ? 8883 : 1883
+        var host = rest
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            let after = rest[rest.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":"), let p = Int32(after.dropFirst()), (1...65535).contains(p) else { return nil }
+                port = p
+            }
+        } else if let colon = rest.lastIndex(of: ":") {
+            host = rest[..<colon]
+            guard let p = Int32(rest[rest.index(after: colon)...]), (1...65535).contains(p) else { return nil }
+            port = p
+        }
+        guard !host.isEmpty, !host.contains("/"), !host.contains("@"), !host.contains(" ") else { return nil }
+        return (String(host), port, tls)
+    }
+}
+
+extension Validator {
+    private mutating func journal(_ node: Node?) -> MeltWatchConfig.Journal {
+        var j = MeltWatchConfig.Journal(dir: "/var/lib/meltwatch/journal", fsyncIntervalMilliseconds: 50, retentionDays: 400)
+        guard let node, let m = mapping(node, at: "journal", allowed: ["dir", "fsync_interval_ms", "retention_days"]) else { return j }
+        if let d = string(m["dir"], at: "journal.dir") { j.dir = d.hasPrefix("/") ? d : baseDirectory + "/" + d }
+        j.fsyncIntervalMilliseconds = integer(m["fsync_interval_ms"], at: "journal.fsync_interval_ms", default: 50, range: 1...10_000, unit: "ms")
+        j.retentionDays = integer(m["retention_days"], at: "journal.retention_days", default: 400, range: 1...36_500, unit: "days")
+        return j
+    }
+
+    private mutating func duty(_ node: Node?) -> MeltWatchConfig.Duty? {
+        var d = MeltWatchConfig.Duty(listenHost: "127.0.0.1", listenPort: 8080, webhooks: [], mqttTopicPrefix: nil,
+                                     heartbeatSeconds: 30, escalateAfterSeconds: 300, tokensFile: nil)
+        guard let node else { return d }
+        let keys = ["listen", "webhooks", "mqtt_topic_prefix", "heartbeat_s", "escalate_after_s", "tokens_file"]
+        guard let m = mapping(node, at: "duty", allowed: keys) else { return nil }
+        if let listen = string(m["listen"], at: "duty.listen") {
+            if let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port),
+               colon != listen.startIndex {
+                var host = String(listen[..<colon])
+                if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+                d.listenHost = host
+                d.listenPort = port
+            } else {
+                error(m["listen"], "duty.listen '\(listen)' must be host:port, e.g. 127.0.0.1:8080")
+            }
+        }
+        if let w = m["webhooks"] {
+            if case .sequence(let seq) = w {
+                for (i, item) in seq.enumerated() {
+                    guard let wm = mapping(item, at: "duty.webhooks[\(i)]", allowed: ["url", "secret_file"]) else { continue }
+                    guard let url = requiredString(wm, "url", at: "duty.webhooks[\(i)]", parent: item) else { continue }
+                    if !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.count < 10 {
+                        error(wm["url"], "duty.webhooks[\(i)].url '\(url)' must be an http:// or https:// URL")
+                    }
+                    d.webhooks.append(.init(url: url, secretFile: readableFile(wm["secret_file"], at: "duty.webhooks[\(i)].secret_file")))
+                }
+            } else {
+                error(w, "duty.webhooks must be a list of {url, secret_file}")
+            }
+        }
+        if let p = string(m["mqtt_topic_prefix"], at: "duty.mqtt_topic_prefix") {
+            if Validator.isLiteralTopic(p) { d.mqttTopicPrefix = p } else {
+                error(m["mqtt_topic_prefix"], "duty.mqtt_topic_prefix '\(p)' must be a topic without + or # wildcards")
+            }
+        }
+        d.heartbeatSeconds = integer(m["heartbeat_s"], at: "duty.heartbeat_s", default: 30, range: 1...3600, unit: "s")
+        d.escalateAfterSeconds = integer(m["escalate_after_s"], at: "duty.escalate_after_s", default: 300, range: 1...86_400, unit: "s")
+        d.tokensFile = readableFile(m["tokens_file"], at: "duty.tokens_file")
+        return d
+    }
+
+    private mutating func plants(_ node: Node) -> [MeltWatchConfig.Plant] {
+        guard case .sequence(let seq) = node else {
+            error(node, "plants must be a list of plants (id, name, equipment)")
+            return []
+        }
+        var seen: Set<String> = []
+        var out: [MeltWatchConfig.Plant] = []
+        for (i, item) in seq.enumerated() {
+            let path = "plants[\(i)]"
+            guard let m = mapping(item, at: path, allowed: ["id", "name", "equipment"]) else { continue }
+            guard let id = requiredString(m, "id", at: path, parent: item) else { continue }
+            if !Validator.isIdentifier(id) { error(m["id"], "\(path).id '\(id)' must match [a-z0-9-]+") }
+            if !seen.insert(id).inserted { error(m["id"], "\(path).id '\(id)' is used by another plant; plant ids must be unique") }
+            let name = string(m["name"], at: "\(path).name") ?? id
+            var equipment: [MeltWatchConfig.Equipment] = []
+            if let eqNode = m["equipment"] {
+                if case .sequence(let eqs) = eqNode {
+                    var seenEq: Set<String> = []
+                    for (k, e) in eqs.enumerated() {
+                        if let eq = self.equipment(e, at: "plants.\(id).equipment[\(k)]") {
+                            if !seenEq.insert(eq.id).inserted {
+                                error(e, "plants.\(id).equipment '\(eq.id)' is given twice; equipment ids must be unique within a plant")
+                            }
+                            equipment.append(eq)
+                        }
+                    }
+                } else {
+                    error(eqNode, "\(path).equipment must be a list")
+                }
+            } else {
+                error(item, "\(path).equipment is required: the equipment this plant monitors")
+            }
+            out.append(.init(id: id, name: name, equipment: equipment))
+        }
+        return out
+    }
+}

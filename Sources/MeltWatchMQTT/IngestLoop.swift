@@ -1,0 +1,251 @@
+import CMosquitto
+import Glibc
+
+/// A persistent MQTT subscription whose network loop we drive ourselves, on one dedicated thread.
+///
+/// ## Why we drive the loop
+/// libmosquitto queues the PUBACK of a QoS 1 message *before* it calls `on_message`
+/// (`lib/handle_publish.c`). With `mosquitto_threaded_set(true)` a queued packet is not written
+/// until the next `mosquitto_loop_write`. So each turn of ``run(control:handler:)`` is:
+///
+/// 1. `poll()` the socket (bounded by `pollTimeoutMilliseconds`);
+/// 2. `mosquitto_loop_read` until the socket would block or `maxBatch` messages were read —
+///    `on_message` only copies each message into the batch;
+/// 3. `handler.handle(batch:)` — the PUBACKs of this batch are still held inside libmosquitto;
+///    the journal will make the batch durable here (one `fdatasync`) before returning;
+/// 4. `handler.tick()` — the caller's clock work (engine ticks);
+/// 5. `mosquitto_loop_write` — only now do the acknowledgements reach the broker;
+/// 6. `mosquitto_loop_misc` — keepalive.
+///
+/// If the process dies between 2 and 5, the broker still holds the messages of our persistent
+/// session (`clean_session = false`, fixed client id) and redelivers them. Backpressure is the same
+/// mechanism: while `handle` blocks (the engine's ring is full) we read nothing, the kernel's socket
+/// buffer fills, TCP pushes back, and the broker queues for our session.
+///
+/// `mosquitto_reconnect_delay_set` only applies to libmosquitto's own loops, so reconnecting is ours:
+/// capped exponential backoff with jitter, via `mosquitto_reconnect_async` (not a fresh connect,
+/// which leaks on some versions).
+public final class IngestSession {
+    /// Receives what the loop reads, on the loop thread. Must not retain the batch array's storage
+    /// beyond the call if it wants to avoid copies; the loop reuses it.
+    public protocol Handler: AnyObject {
+        /// A batch of messages just read. Acknowledgements for them are sent only after this returns.
+        func handle(batch: inout [MQTTMessage])
+        /// Called once per loop turn, with or without messages.
+        func tick()
+        /// A connection or subscription event.
+        func event(_ event: MQTTEvent)
+    }
+
+    private let options: SubscriberOptions
+    private let mosq: OpaquePointer
+    private let box: Unmanaged<CallbackBox>
+    private var rng = SystemRandomNumberGenerator()
+
+    /// Creates the libmosquitto client; connects only in ``run(control:handler:)``.
+    public init(options: SubscriberOptions) throws(MosquittoError) {
+        _ = MosquittoLibrary.initialized
+        self.options = options
+        let box = Unmanaged.passRetained(CallbackBox(topics: options.topics, qos: options.qos))
+        guard let m = mosquitto_new(options.clientID, options.cleanSession, box.toOpaque()) else {
+            box.release()
+            throw MosquittoError(code: MosquittoError.Code.noMemory, call: "mosquitto_new", systemErrno: errno)
+        }
+        self.mosq = m
+        self.box = box
+        try configure()  // on failure, deinit destroys the client and releases the box
+    }
+
+    deinit {
+        mosquitto_destroy(mosq)
+        box.release()
+    }
+
+    private func configure() throws(MosquittoError) {
+        try check(mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311), "mosquitto_int_option(PROTOCOL_VERSION)")
+        // Nagle adds 30–40 ms at p99.9 (engineering notes); our acks and pings are tiny and urgent.
+        try check(mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1), "mosquitto_int_option(TCP_NODELAY)")
+        // External loop: packets queued in callbacks (the PUBACKs) wait for our loop_write.
+        try check(mosquitto_threaded_set(mosq, true), "mosquitto_threaded_set")
+        if let user = options.username {
+            try check(mosquitto_username_pw_set(mosq, user, options.password), "mosquitto_username_pw_set")
+        }
+        if let tls = options.tls {
+            try check(mosquitto_tls_set(mosq, tls.caFile, nil, tls.certFile, tls.keyFile, nil), "mosquitto_tls_set")
+        }
+        mosquitto_connect_with_flags_callback_set(mosq, onConnect)
+        mosquitto_message_callback_set(mosq, onMessage)
+        mosquitto_subscribe_callback_set(mosq, onSubscribe)
+    }
+
+    /// Runs the network loop on the calling thread until `control` asks to stop; then disconnects.
+    ///
+    /// Only configuration errors escape (invalid host, bad TLS files); network and broker failures
+    /// are reported through `handler.event` and retried with backoff forever.
+    public func run(control: LoopControl, handler: some Handler) throws(MosquittoError) {
+        let b = box.takeUnretainedValue()
+        var attempt = 0
+        var open = false
+        var configured = false
+        while !control.isStopRequested {
+            if !open {
+                let rc: Int32
+                if configured {
+                    rc = mosquitto_reconnect_async(mosq)
+                } else {
+                    rc = mosquitto_connect_bind_async(mosq, options.address.host, options.address.port, options.keepAliveSeconds, nil)
+                    if rc == MOSQ_ERR_INVAL.rawValue {
+                        try check(rc, "mosquitto_connect_bind_async")
+                    }
+                    configured = true
+                }
+                if rc == MOSQ_ERR_SUCCESS.rawValue {
+                    open = true
+                } else {
+                    attempt = wait(afterFailure: rc, call: "mosquitto_connect_async", attempt: attempt, control: control, handler: handler)
+                    continue
+                }
+            }
+
+            var pfd = pollfd(fd: mosquitto_socket(mosq), events: Int16(POLLIN), revents: 0)
+            if mosquitto_want_write(mosq) { pfd.events |= Int16(POLLOUT) }
+            let ready = poll(&pfd, 1, options.pollTimeoutMilliseconds)
+            var failure: Int32 = MOSQ_ERR_SUCCESS.rawValue
+            var failedCall = ""
+            if ready > 0, pfd.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
+                failure = readBatch(into: b)
+                failedCall = "mosquitto_loop_read"
+                if !b.batch.isEmpty {
+                    // Hand over even if the read failed midway: these messages were received; their
+                    // acks were not sent, so the broker will also redeliver them (duplicates, never loss).
+                    handler.handle(batch: &b.batch)
+                    b.batch.removeAll(keepingCapacity: true)
+                }
+            }
+            for e in b.events { if case .connected = e { attempt = 0 }; handler.event(e) }
+            b.events.removeAll(keepingCapacity: true)
+            handler.tick()
+            if failure == MOSQ_ERR_SUCCESS.rawValue, mosquitto_want_write(mosq) {
+                failure = mosquitto_loop_write(mosq, 1)
+                failedCall = "mosquitto_loop_write"
+            }
+            if failure == MOSQ_ERR_SUCCESS.rawValue {
+                failure = mosquitto_loop_misc(mosq)
+                failedCall = "mosquitto_loop_misc"
+            }
+            if failure != MOSQ_ERR_SUCCESS.rawValue {
+                open = false
+                b.connected = false
+                attempt = wait(afterFailure: failure, call: failedCall, attempt: attempt, control: control, handler: handler)
+            }
+        }
+        if open {
+            _ = mosquitto_disconnect(mosq)
+            _ = mosquitto_loop_write(mosq, 1)  // flush DISCONNECT (and any final acks)
+        }
+    }
+
+    /// Reads packets until the socket would block, a batch is full, or the connection fails.
+    private func readBatch(into b: CallbackBox) -> Int32 {
+        while b.batch.count < options.maxBatch {
+            // loop_read returns success both after a whole packet and when the socket would block;
+            // errno tells them apart. A stale EAGAIN only ends this batch early (harmless).
+            errno = 0
+            let rc = mosquitto_loop_read(mosq, 1)
+            if rc != MOSQ_ERR_SUCCESS.rawValue { return rc }
+            if errno == EAGAIN || errno == EWOULDBLOCK { break }
+        }
+        return MOSQ_ERR_SUCCESS.rawValue
+    }
+
+    /// Reports a failure and sleeps the backoff delay in short slices (so a stop is not delayed).
+    private func wait(afterFailure rc: Int32, call: String, attempt: Int, control: LoopControl, handler: some Handler) -> Int {
+        let error = MosquittoError(code: rc, call: call, systemErrno: rc == MOSQ_ERR_ERRNO.rawValue ? errno : 0)
+        let delay = options.backoff.delay(attempt: attempt, using: &rng)
+        let b = box.takeUnretainedValue()
+        for e in b.events { handler.event(e) }
+        b.events.removeAll(keepingCapacity: true)
+        handler.event(.connectionLost(error, retryInMilliseconds: delay))
+        var remaining = delay
+        while remaining > 0, !control.isStopRequested {
+            let slice = min(remaining, 50)
+            usleep(UInt32(slice * 1000))
+            remaining -= slice
+            handler.tick()
+        }
+        return attempt + 1
+    }
+
+    /// True after a CONNACK was accepted and until the connection is lost. Loop thread only.
+    public var isConnected: Bool { box.takeUnretainedValue().connected }
+}
+
+extension IngestSession: @unchecked Sendable {}
+// Safe to hand over, not to share: a session is created on one thread and then moved to the
+// ingest thread, which alone calls `run` (and every libmosquitto function on this client).
+// `isConnected` is documented as loop-thread only.
+
+/// State the C callbacks hand data to. Touched only on the loop thread (callbacks run inside
+/// `mosquitto_loop_read/write/misc`, which only ``IngestSession/run`` calls).
+final class CallbackBox {
+    let topics: [String]
+    let qos: Int32
+    var batch: [MQTTMessage] = []
+    var events: [MQTTEvent] = []
+    var connected = false
+    var pendingSubscriptions: [Int32: String] = [:]
+
+    init(topics: [String], qos: Int32) {
+        self.topics = topics
+        self.qos = qos
+        batch.reserveCapacity(1024)
+    }
+
+    static func from(_ obj: UnsafeMutableRawPointer?) -> CallbackBox {
+        Unmanaged<CallbackBox>.fromOpaque(obj!).takeUnretainedValue()
+    }
+}
+
+private let onConnect: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, Int32) -> Void = { mosq, obj, rc, flags in
+    let box = CallbackBox.from(obj)
+    guard rc == 0 else {
+        box.events.append(.connectionRefused(code: rc, reason: String(cString: mosquitto_connack_string(rc))))
+        return
+    }
+    box.connected = true
+    box.events.append(.connected(sessionPresent: flags & 1 != 0))
+    // Subscribe every time: a new session needs it, and a kept one is unchanged by it.
+    box.pendingSubscriptions.removeAll()
+    for topic in box.topics {
+        var mid: Int32 = 0
+        if mosquitto_subscribe(mosq, &mid, topic, box.qos) == MOSQ_ERR_SUCCESS.rawValue {
+            box.pendingSubscriptions[mid] = topic
+        } else {
+            box.events.append(.subscriptionRejected(topic: topic))
+        }
+    }
+    if box.topics.isEmpty { box.events.append(.subscribed(topics: 0)) }
+}
+
+private let onSubscribe: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, Int32, UnsafePointer<Int32>?) -> Void = { _, obj, mid, count, granted in
+    let box = CallbackBox.from(obj)
+    guard let topic = box.pendingSubscriptions.removeValue(forKey: mid) else { return }
+    if let granted, count > 0, granted[0] >= 0x80 {
+        box.events.append(.subscriptionRejected(topic: topic))
+    }
+    if box.pendingSubscriptions.isEmpty {
+        box.events.append(.subscribed(topics: box.topics.count))
+    }
+}
+
+private let onMessage: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafePointer<mosquitto_message>?) -> Void = { _, obj, message in
+    guard let m = message?.pointee, let topicPointer = m.topic else { return }
+    let box = CallbackBox.from(obj)
+    let payload: [UInt8]
+    if let p = m.payload, m.payloadlen > 0 {
+        payload = Array(UnsafeRawBufferPointer(start: p, count: Int(m.payloadlen)))
+    } else {
+        payload = []
+    }
+    box.batch.append(MQTTMessage(topic: String(cString: topicPointer), payload: payload, qos: m.qos, retain: m.retain))
+}

@@ -1,0 +1,112 @@
+import CMosquitto
+import Glibc
+import Synchronization
+
+/// One MQTT message as received, copied out of libmosquitto's memory.
+public struct MQTTMessage: Sendable, Equatable {
+    public var topic: String
+    public var payload: [UInt8]
+    public var qos: Int32
+    public var retain: Bool
+
+    /// Creates a message.
+    public init(topic: String, payload: [UInt8], qos: Int32, retain: Bool = false) {
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retain = retain
+    }
+}
+
+/// What happened to the connection; reported to the caller on the loop thread.
+public enum MQTTEvent: Sendable, Equatable {
+    /// CONNACK accepted; `sessionPresent` says the broker kept our persistent session.
+    case connected(sessionPresent: Bool)
+    /// CONNACK refused (bad credentials, not authorised, …).
+    case connectionRefused(code: Int32, reason: String)
+    /// The TCP/TLS connect or a later read/write failed; a reconnect follows after `retryInMilliseconds`.
+    case connectionLost(MosquittoError, retryInMilliseconds: Int)
+    /// Every SUBSCRIBE was acknowledged.
+    case subscribed(topics: Int)
+    /// The broker refused a subscription (SUBACK 0x80), e.g. an ACL denies it.
+    case subscriptionRejected(topic: String)
+}
+
+/// Capped exponential backoff with full jitter (AWS architecture blog's "full jitter").
+public struct Backoff: Sendable, Equatable {
+    public var initialMilliseconds: Int
+    public var maximumMilliseconds: Int
+
+    /// Creates a backoff policy.
+    public init(initialMilliseconds: Int = 500, maximumMilliseconds: Int = 30_000) {
+        self.initialMilliseconds = initialMilliseconds
+        self.maximumMilliseconds = maximumMilliseconds
+    }
+
+    /// The delay before attempt `attempt` (0-based): uniform in [cap/2, cap], cap = min(max, initial·2^attempt).
+    ///
+    /// Half the cap as a floor keeps a fleet of restarted daemons from hammering the broker in lockstep
+    /// while never retrying sooner than half the intended delay.
+    public func delay<R: RandomNumberGenerator>(attempt: Int, using rng: inout R) -> Int {
+        let shift = min(attempt, 20)
+        let cap = min(maximumMilliseconds, initialMilliseconds << shift)
+        return Int.random(in: (cap / 2)...max(cap / 2, cap), using: &rng)
+    }
+}
+
+/// Settings for a subscribing session.
+public struct SubscriberOptions: Sendable {
+    public var address: BrokerAddress
+    /// Fixed client id: with `cleanSession == false` the broker keeps our subscriptions and queues
+    /// QoS ≥ 1 messages while we restart.
+    public var clientID: String
+    public var cleanSession: Bool = false
+    public var keepAliveSeconds: Int32 = 30
+    public var username: String?
+    public var password: String?
+    public var qos: Int32 = 1
+    /// Exactly the topics to subscribe to.
+    public var topics: [String]
+    public var backoff = Backoff()
+    /// The most messages handed over in one batch (one future journal commit).
+    public var maxBatch = 4096
+    /// How long one poll waits for data; bounds tick latency and stop latency.
+    public var pollTimeoutMilliseconds: Int32 = 50
+    public var tls: TLSFiles?
+
+    /// Creates options; see the properties for defaults.
+    public init(address: BrokerAddress, clientID: String, topics: [String], qos: Int32 = 1) {
+        self.address = address
+        self.clientID = clientID
+        self.topics = topics
+        self.qos = qos
+    }
+}
+
+/// Certificate files for `mqtts://`.
+public struct TLSFiles: Sendable, Equatable {
+    public var caFile: String
+    public var certFile: String?
+    public var keyFile: String?
+
+    /// Creates a TLS file set.
+    public init(caFile: String, certFile: String? = nil, keyFile: String? = nil) {
+        self.caFile = caFile
+        self.certFile = certFile
+        self.keyFile = keyFile
+    }
+}
+
+/// Lets another thread ask the loop to stop; the loop notices within one poll timeout.
+public final class LoopControl: Sendable {
+    private let stop = Atomic<Bool>(false)
+
+    /// Creates a control in the running state.
+    public init() {}
+
+    /// Asks the loop to disconnect cleanly and return.
+    public func requestStop() { stop.store(true, ordering: .releasing) }
+
+    /// True once a stop was requested.
+    public var isStopRequested: Bool { stop.load(ordering: .acquiring) }
+}

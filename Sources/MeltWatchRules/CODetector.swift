@@ -1,0 +1,97 @@
+import MeltWatchCore
+
+/// `steel.co-detector`: a fixed carbon-monoxide detector (令10 第四条(六)), two alarm levels with deadband.
+///
+/// Presets: `gb6222` — 24 / 160 ppm (GB 6222 common steel practice); `gb50493` — 100 % / 200 % of the
+/// occupational exposure limit, 20 / 40 mg/m³ CO, which is 17.2 / 34.4 ppm at 20 °C and 101.325 kPa
+/// (ppm = mg/m³ × 24.06 / 28.01). `level_1`/`level_2` override the preset. Values stay in the
+/// detector's native ppm: nothing is converted silently.
+final class CODetector: EquipmentMonitor {
+    static let basis = "令10 第四条(六)"
+
+    static let presets: [String: (level1: Double, level2: Double, source: String)] = [
+        "gb6222": (24, 160, "GB 6222"),
+        "gb50493": (17.2, 34.4, "GB 50493"),
+    ]
+
+    static let spec = TemplateSpec(
+        name: "steel.co-detector",
+        summary: "a fixed CO concentration detector where gas may leak or accumulate",
+        roles: [
+            RoleSpec(name: "co", kind: .number(unit: "ppm"), isOptional: false, summary: "CO concentration"),
+            RoleSpec(name: "fault", kind: .bool, isOptional: true, summary: "detector fault output"),
+        ],
+        params: [
+            ParamSpec(name: "preset", kind: .choice(["gb6222", "gb50493"]), defaultValue: .choice("gb6222"),
+                      isSitePlaceholder: false, summary: "alarm levels from a standard"),
+            ParamSpec(name: "level_1", kind: .number(unit: "ppm", minimum: 0), defaultValue: nil,
+                      isSitePlaceholder: false, summary: "first alarm level; default from preset"),
+            ParamSpec(name: "level_2", kind: .number(unit: "ppm", minimum: 0), defaultValue: nil,
+                      isSitePlaceholder: false, summary: "second alarm level; default from preset"),
+            ParamSpec(name: "deadband", kind: .number(unit: "ppm", minimum: 0), defaultValue: .number(2),
+                      isSitePlaceholder: true, summary: "an alarm clears below level − deadband"),
+            ParamSpec(name: "rate_max", kind: .number(unit: "ppm/min", minimum: 0), defaultValue: .number(0),
+                      isSitePlaceholder: true, summary: "rise faster than this is co-rate; 0 = off"),
+            ParamSpec(name: "on_delay_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(0),
+                      isSitePlaceholder: false, summary: "how long a level must hold before it alarms"),
+        ] + TemplateCatalog.healthParams,
+        rules: [
+            RuleSpec(id: "co-level-1", alarmClass: .process, priority: .high, basis: basis, signals: ["co"], unit: "ppm"),
+            RuleSpec(id: "co-level-2", alarmClass: .process, priority: .emergency, basis: basis, signals: ["co"], unit: "ppm"),
+        ],
+        makeMonitor: { CODetector(params: $0) }
+    )
+
+    private static let coRole = spec.roles.index("co")
+
+    private var levels: [LimitMonitor]
+    private let source: String
+
+    init(params: [String: ParamValue]) {
+        let presetName = params.choice("preset") ?? "gb6222"
+        let preset = Self.presets[presetName] ?? Self.presets["gb6222"]!
+        var source = preset.source
+        var l1 = preset.level1
+        var l2 = preset.level2
+        if case .number(let v)? = params["level_1"] { l1 = v; source = "现场设定 site setting" }
+        if case .number(let v)? = params["level_2"] { l2 = v; source = "现场设定 site setting" }
+        let deadband = params.number("deadband")
+        let delay = Int64(params.number("on_delay_s") * 1000)
+        levels = [l1, l2].map {
+            LimitMonitor(direction: .high, limit: $0, deadband: deadband, onDelayMilliseconds: delay, inclusive: true)
+        }
+        self.source = source
+    }
+
+    var nextDeadline: EventTime? { levels.compactMap(\.deadline).min() }
+
+    func advance(to time: EventTime, into out: inout [RuleOutput]) {
+        for i in levels.indices {
+            if let t = levels[i].advance(to: time) { out.append(output(i, t)) }
+        }
+    }
+
+    func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+        guard role == Self.coRole else { return }
+        guard quality != .bad, value.asDouble.isFinite else {
+            for i in levels.indices { levels[i].cancelPending() }
+            return
+        }
+        for i in levels.indices {
+            if let t = levels[i].update(value.asDouble, at: time) { out.append(output(i, t)) }
+        }
+    }
+
+    private func output(_ level: Int, _ t: LimitMonitor.Transition) -> RuleOutput {
+        let limit = levels[level].limit
+        let name = level == 0 ? "一级报警值" : "二级报警值"
+        switch t {
+        case .raised(let at, let v):
+            return RuleOutput(ruleIndex: level, transition: .raised, time: at, value: v, limit: limit,
+                              message: "一氧化碳浓度 \(show(v)) ppm ≥ \(name) \(show(limit)) ppm (\(source))")
+        case .cleared(let at, let v):
+            return RuleOutput(ruleIndex: level, transition: .cleared, time: at, value: v, limit: limit,
+                              message: "一氧化碳浓度 \(show(v)) ppm 回落至\(name) \(show(limit)) ppm 以下，已恢复 (\(source))")
+        }
+    }
+}

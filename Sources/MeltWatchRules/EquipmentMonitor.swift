@@ -1,0 +1,55 @@
+import MeltWatchCore
+
+/// A rule's transition, as a monitor reports it to the engine.
+public struct RuleOutput: Sendable, Equatable {
+    public enum Transition: Sendable, Equatable {
+        case raised
+        case cleared
+    }
+
+    /// Index of the rule in its template's ``TemplateSpec/rules``.
+    public var ruleIndex: Int
+    public var transition: Transition
+    /// Event time of the transition: the reading that caused it, or the deadline that expired.
+    public var time: EventTime
+    public var value: Double?
+    public var limit: Double?
+    public var message: String
+    public var latencyMilliseconds: Int64? = nil
+    public var cause: String? = nil
+}
+
+/// The rules of one configured equipment: a state machine fed with readings and time.
+///
+/// Implementations never read a clock, sleep or log; the engine passes event time in and collects
+/// outputs. Roles are addressed by their index in the template's ``TemplateSpec/roles``.
+public protocol EquipmentMonitor: AnyObject {
+    /// Applies a reading of one role. The engine has already called ``advance(to:into:)`` with `time`.
+    func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput])
+    /// Completes every delay that expired at or before `time`.
+    func advance(to time: EventTime, into out: inout [RuleOutput])
+    /// The earliest time at which ``advance(to:into:)`` has something to do, if any.
+    var nextDeadline: EventTime? { get }
+}
+
+/// Rounds a derived value (a difference, a rate) so float noise like 4.100000000000009 reads 4.1.
+@inlinable
+func tidy(_ v: Double) -> Double {
+    guard v.isFinite, abs(v) < 1e12 else { return v }
+    return (v * 1_000_000).rounded() / 1_000_000
+}
+
+/// Formats a number for a message: at most two decimals, no trailing zeros beyond one.
+func show(_ v: Double) -> String {
+    guard v.isFinite else { return String(describing: v) }
+    let r = (v * 100).rounded() / 100
+    return JSONWriter.format(r)
+}
+
+extension Array where Element == RoleSpec {
+    /// Index of a role known to exist in a template literal.
+    func index(_ name: String) -> Int {
+        guard let i = firstIndex(where: { $0.name == name }) else { preconditionFailure("no role \(name)") }
+        return i
+    }
+}

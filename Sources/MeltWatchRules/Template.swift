@@ -1,0 +1,126 @@
+import MeltWatchCore
+
+/// A value of a template parameter after validation.
+public enum ParamValue: Sendable, Equatable, CustomStringConvertible {
+    case number(Double)
+    case choice(String)
+    case roles([String])
+
+    public var description: String {
+        switch self {
+        case .number(let d): JSONWriter.format(d)
+        case .choice(let s): s
+        case .roles(let r): "[" + r.joined(separator: ", ") + "]"
+        }
+    }
+}
+
+/// What a parameter accepts.
+public enum ParamKind: Sendable, Equatable {
+    /// A finite number in `unit`, at least `minimum`.
+    case number(unit: String, minimum: Double)
+    /// One of a fixed set of words.
+    case choice([String])
+    /// A list of role names of this template (e.g. `expect`).
+    case roles
+}
+
+/// One documented parameter of a template (domain.md).
+public struct ParamSpec: Sendable {
+    public var name: String
+    public var kind: ParamKind
+    /// Nil only for parameters whose default derives from another (e.g. `expect` from `furnace_type`).
+    public var defaultValue: ParamValue?
+    /// True when no national number exists and the default is a placeholder the site must set.
+    public var isSitePlaceholder: Bool
+    public var summary: String
+}
+
+/// One signal a template reads.
+public struct RoleSpec: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case number(unit: String)
+        case bool
+    }
+
+    public var name: String
+    public var kind: Kind
+    /// Optional roles may be absent at a site; their rules then stay idle.
+    public var isOptional: Bool
+    public var summary: String
+
+    /// The unit of a numeric role, nil for booleans.
+    public var unit: String? {
+        if case .number(let u) = kind { return u }
+        return nil
+    }
+}
+
+/// A rule a template can raise, with the fixed facts every alarm of it carries.
+public struct RuleSpec: Sendable, Equatable {
+    public var id: String
+    public var alarmClass: AlarmEvent.AlarmClass
+    public var priority: AlarmEvent.Priority
+    /// The legal basis string, verbatim from domain.md.
+    public var basis: String
+    /// The signals (roles) the rule reads, reported in the alarm's `signals`.
+    public var signals: [String]
+    public var unit: String?
+}
+
+/// An equipment template: its roles, parameters, rules, and how to build its monitor.
+public struct TemplateSpec: Sendable {
+    public var name: String
+    public var summary: String
+    public var roles: [RoleSpec]
+    public var params: [ParamSpec]
+    public var rules: [RuleSpec]
+    /// Builds the monitor for one configured equipment from resolved parameters (defaults applied).
+    public var makeMonitor: @Sendable (_ params: [String: ParamValue]) -> any EquipmentMonitor
+
+    /// The index of a role in ``roles``.
+    public func roleIndex(_ name: String) -> Int? { roles.firstIndex { $0.name == name } }
+    /// The parameter spec of that name.
+    public func param(_ name: String) -> ParamSpec? { params.first { $0.name == name } }
+}
+
+/// Every template this build implements, and the names of those domain.md lists that are not here yet.
+public enum TemplateCatalog {
+    /// Implemented templates.
+    public static let all: [TemplateSpec] = [WaterCooledElement.spec, CODetector.spec]
+
+    /// Templates named in domain.md whose rules are not implemented in this build. A config using one
+    /// is rejected: a monitor that accepts equipment and then stays silent about it is worse than none.
+    public static let planned: [String] = [
+        "steel.blast-furnace-top", "aluminium.dc-casting", "dust.dry-collector", "dust.wet-collector",
+    ]
+
+    /// The template of that name, if implemented.
+    public static func named(_ name: String) -> TemplateSpec? { all.first { $0.name == name } }
+
+    /// Sensor-health parameters every template accepts (domain.md, "Sensor health").
+    static let healthParams: [ParamSpec] = [
+        ParamSpec(name: "stale_after_s", kind: .number(unit: "s", minimum: 1), defaultValue: .number(30),
+                  isSitePlaceholder: false, summary: "no reading for this long makes a signal stale"),
+        ParamSpec(name: "frozen_after_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(600),
+                  isSitePlaceholder: false, summary: "unchanged value for this long while operating is frozen; 0 = off"),
+    ]
+}
+
+extension Dictionary where Key == String, Value == ParamValue {
+    /// A numeric parameter; the catalog guarantees presence and type after config validation.
+    func number(_ name: String) -> Double {
+        if case .number(let d)? = self[name] { return d }
+        preconditionFailure("parameter \(name) missing or not a number: config validation must fill defaults")
+    }
+
+    func choice(_ name: String) -> String? {
+        if case .choice(let s)? = self[name] { return s }
+        return nil
+    }
+
+    func roles(_ name: String) -> [String]? {
+        if case .roles(let r)? = self[name] { return r }
+        return nil
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import MeltWatchCore
+import MeltWatchRules
+import Testing
+
+@testable import MeltWatchConfig
+
+private let valid = """
+broker:
+  url: mqtt://127.0.0.1:1883
+  client_id: meltwatch-1
+  qos: 1
+journal:
+  dir: /var/lib/meltwatch/journal
+  fsync_interval_ms: 50
+  retention_days: 400
+duty:
+  listen: 127.0.0.1:8080
+  webhooks:
+    - url: http://127.0.0.1:9000/alarms
+  heartbeat_s: 30
+  escalate_after_s: 300
+plants:
+  - id: baotou-steel
+    name: 包头钢铁 一炼钢
+    equipment:
+      - id: bof1-lance
+        template: steel.water-cooled-element
+        params: { furnace_type: bof, flow_difference_max: 3.0, on_delay_s: 2, interlock_warn_s: 2, interlock_deadline_s: 5 }
+        signals:
+          inlet_flow: { topic: site/bof1/lance/FT101 }
+      - id: co-converter-1
+        template: steel.co-detector
+        params: { preset: gb50493 }
+"""
+
+private func parse(_ text: String) throws(ConfigError) -> MeltWatchConfig {
+    try ConfigLoader.parse(bytes: Array(text.utf8), file: "test.yaml", baseDirectory: "/tmp")
+}
+
+private func diagnostics(_ text: String) -> [String] {
+    do {
+        _ = try parse(text)
+        return []
+    } catch {
+        return error.diagnostics.map(\.description)
+    }
+}
+
+@Suite("Config: contract section 2, typed and validated")
+struct ConfigTests {
+    @Test("the contract's example config is valid, typed and has defaults applied")
+    func contractExample() throws {
+        let c = try parse(valid)
+        #expect(c.broker.host == "127.0.0.1")
+        #expect(c.broker.port == 1883)
+        #expect(c.broker.clientID == "meltwatch-1")
+        #expect(c.duty.listenPort == 8080)
+        #expect(c.duty.webhooks.map(\.url) == ["http://127.0.0.1:9000/alarms"])
+        #expect(c.plants[0].name == "包头钢铁 一炼钢")
+        let lance = c.plants[0].equipment[0]
+        #expect(lance.params["flow_difference_max"] == .number(3))
+        #expect(lance.params["outlet_temp_high"] == .number(45))   // default applied
+        #expect(lance.params["stale_after_s"] == .number(30))
+        #expect(c.plants[0].equipment[1].params["preset"] == .choice("gb50493"))
+    }
+
+    @Test("topics: overrides, defaults and the per-equipment batch topic; subscriptions are exactly those")
+    func topics() throws {
+        let c = try parse(valid)
+        let byRole = Dictionary(uniqueKeysWithValues: c.signals.filter { $0.equipment == "bof1-lance" }.map { ($0.role, $0.topic) })
+        #expect(byRole["inlet_flow"] == "site/bof1/lance/FT101")
+        #expect(byRole["outlet_flow"] == "plants/baotou-steel/bof1-lance/outlet_flow")
+        #expect(c.equipmentTopics.map(\.topic) == ["plants/baotou-steel/bof1-lance", "plants/baotou-steel/co-converter-1"])
+        #expect(Set(c.subscriptionTopics).count == c.subscriptionTopics.count)
+        #expect(c.subscriptionTopics.count == c.signals.count + 2)
+        #expect(c.signals.map(\.id.rawValue) == Array(0..<Int32(c.signals.count)))
+    }
+
+    @Test("each invalid config names the key, its position and the allowed values", arguments: [
+        ("broker:\n  url: mqtt://h:1\n  client_id: a\n  colour: red\nplants: []\n",
+         "test.yaml:4:3: broker.colour is not a known key; allowed: url, client_id, qos"),
+        ("broker:\n  url: http://h\n  client_id: a\nplants: []\n", "test.yaml:2:8: broker.url 'http://h' is not mqtt://host:port"),
+        ("broker:\n  url: mqtt://h\nplants: []\n", "broker.client_id is required"),
+        ("broker:\n  url: mqtt://h\n  client_id: a\n  qos: 3\nplants: []\n", "test.yaml:4:8: broker.qos is 3; allowed: 0…2"),
+        ("broker:\n  url: mqtt://h\n  client_id: a\n  password: x\nplants: []\n", "never a password inline"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - id: e\n        template: steel.magic\n",
+         "test.yaml:6:19: plants.p.equipment[0].template 'steel.magic' is unknown; allowed: steel.water-cooled-element, steel.co-detector"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - id: e\n        template: aluminium.dc-casting\n",
+         "is not implemented in this build"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - id: e\n        template: steel.water-cooled-element\n        params: {furnace_type: bessemer}\n",
+         "test.yaml:7:32: plants.p.equipment[0].params.furnace_type is 'bessemer'; allowed: bof, eaf, aod, lf, rh, vod"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - id: e\n        template: steel.water-cooled-element\n        params: {flow_difference_max: lots}\n",
+         "params.flow_difference_max must be a number in m3/h"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - id: e\n        template: steel.water-cooled-element\n        params: {on_delay_s: -1}\n",
+         "params.on_delay_s is -1 s; it must be at least 0 s"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - id: e\n        template: steel.water-cooled-element\n        params: {colour: 1}\n",
+         "params.colour is not a known key; allowed: furnace_type, expect"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - id: e\n        template: steel.water-cooled-element\n        signals: {nose: {topic: a/b}}\n",
+         "signals.nose is not a known key; allowed: inlet_flow, outlet_flow"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - id: e\n        template: steel.water-cooled-element\n        signals: {inlet_flow: {topic: 'a/+'}}\n",
+         "must be a literal topic"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment: []\n  - id: p\n    equipment: []\n",
+         "test.yaml:5:9: plants[1].id 'p' is used by another plant"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: P_1\n    equipment: []\n", "plants[0].id 'P_1' must match [a-z0-9-]+"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - {id: e, template: steel.co-detector}\n      - {id: e, template: steel.co-detector}\n",
+         "equipment 'e' is given twice"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - {id: co, template: steel.co-detector}\n",
+         "CO detectors are configured but duty has no route"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nbroker: {url: 'mqtt://h', client_id: a}\nplants: []\n", "test.yaml:2:1: config.broker is given twice"),
+        ("broker: {url: 'mqtt://h', client_id: a\nplants: []\n", "YAML syntax"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nduty: {listen: 'nowhere'}\nplants: []\n", "duty.listen 'nowhere' must be host:port"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nduty: {webhooks: [{url: 'ftp://x'}]}\nplants: []\n", "must be an http:// or https:// URL"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nduty: {webhooks: [{url: 'http://x/a', secret_file: /nonexistent/secret}]}\nplants: []\n",
+         "duty.webhooks[0].secret_file: cannot read /nonexistent/secret"),
+    ])
+    func invalid(text: String, expected: String) {
+        let d = diagnostics(text)
+        #expect(d.contains { $0.contains(expected) }, "got: \(d)")
+    }
+
+    @Test("every problem is reported, one per line, sorted by position")
+    func allProblems() {
+        let d = diagnostics("broker: {url: 'mqtt://h', client_id: a, qos: 9}\nplants:\n  - id: X\n    equipment:\n      - {id: e, template: nope}\n")
+        #expect(d.count == 3, "got: \(d)")
+        let positions = d.map { line in line.split(separator: ":").dropFirst().prefix(2).compactMap { Int($0) } }
+        #expect(positions == positions.sorted { $0.lexicographicallyPrecedes($1) })
+    }
+
+    @Test("the shipped example configs are valid")
+    func shippedExamples() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for name in ["config/demo.yaml", "config/meltwatch.example.yaml"] {
+            let path = root.appendingPathComponent(name).path
+            _ = try ConfigLoader.load(path: path)
+        }
+    }
+}

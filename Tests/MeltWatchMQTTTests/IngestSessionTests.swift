@@ -1,0 +1,161 @@
+import Foundation
+import MeltWatchTestKit
+import Synchronization
+import Testing
+
+@testable import MeltWatchMQTT
+
+/// Collects what the loop hands over, for assertions from the test's thread.
+private final class Collector: IngestSession.Handler, @unchecked Sendable {
+    // @unchecked: all state is behind the Mutex; the loop thread writes, the test thread reads.
+    let state = Mutex<(messages: [MQTTMessage], events: [MQTTEvent], batches: Int)>(([], [], 0))
+
+    func handle(batch: inout [MQTTMessage]) {
+        let b = batch
+        state.withLock { $0.messages += b; $0.batches += 1 }
+    }
+
+    func tick() {}
+
+    func event(_ event: MQTTEvent) { state.withLock { $0.events.append(event) } }
+
+    var messages: [MQTTMessage] { state.withLock { $0.messages } }
+    var events: [MQTTEvent] { state.withLock { $0.events } }
+
+    func waitFor(_ seconds: Double = 15, _ condition: (Collector) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition(self) { return true }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return condition(self)
+    }
+
+    var subscribedCount: Int { events.filter { if case .subscribed = $0 { true } else { false } }.count }
+}
+
+/// Runs a session on its own thread, like the daemon's ingest thread.
+private final class RunningSession: @unchecked Sendable {
+    // @unchecked: `session` is used only by the loop thread after start; `control` is Sendable.
+    let control = LoopControl()
+    let collector = Collector()
+    private let done = DoneFlag()
+
+    init(_ options: SubscriberOptions) throws {
+        let session = try IngestSession(options: options)
+        let collector = collector, control = control, done = done
+        let thread = Thread {
+            try? session.run(control: control, handler: collector)
+            done.value.store(true, ordering: .releasing)
+        }
+        thread.start()
+    }
+
+    func stop() {
+        control.requestStop()
+        while !done.value.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.01) }
+    }
+}
+
+private final class DoneFlag: Sendable {
+    let value = Atomic<Bool>(false)
+}
+
+private func options(_ broker: MosquittoBroker, clientID: String, topics: [String]) -> SubscriberOptions {
+    var o = SubscriberOptions(address: BrokerAddress(host: "127.0.0.1", port: Int32(broker.port)), clientID: clientID, topics: topics)
+    o.backoff = Backoff(initialMilliseconds: 50, maximumMilliseconds: 500)
+    return o
+}
+
+@Suite("IngestSession against a real mosquitto", .serialized)
+struct IngestSessionTests {
+    @Test("subscribes to exactly the configured topics and hands over every message in order, byte for byte")
+    func exactTopicsInOrder() throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let s = try RunningSession(options(broker, clientID: "t-exact", topics: ["plants/p/e/a", "plants/p/e"]))
+        defer { s.stop() }
+        #expect(s.collector.waitFor { $0.subscribedCount == 1 })
+
+        let pub = try Publisher(address: BrokerAddress(host: "127.0.0.1", port: Int32(broker.port)), clientID: "t-exact-pub")
+        defer { pub.close() }
+        for i in 0..<500 {
+            try pub.publish(topic: i % 2 == 0 ? "plants/p/e/a" : "plants/p/e", text: "{\"n\":\(i)}")
+            try pub.publish(topic: "plants/p/e/b", text: "not subscribed")   // a sibling topic: must not arrive
+        }
+        try pub.publish(topic: "plants/p/e/a", payload: [0, 255, 10])
+        #expect(pub.waitUntilAcknowledged())
+        #expect(s.collector.waitFor { $0.messages.count >= 501 })
+        let got = s.collector.messages
+        #expect(got.count == 501)
+        #expect(got.prefix(500).map { String(decoding: $0.payload, as: UTF8.self) } == (0..<500).map { "{\"n\":\($0)}" })
+        #expect(got.last?.payload == [0, 255, 10])
+        #expect(got.allSatisfy { $0.qos == 1 && $0.topic != "plants/p/e/b" })
+    }
+
+    @Test("persistent session: QoS 1 messages published while we are away arrive when we come back")
+    func persistentSession() throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let first = try RunningSession(options(broker, clientID: "t-persist", topics: ["plants/p/e/a"]))
+        #expect(first.collector.waitFor { $0.subscribedCount == 1 })
+        first.stop()
+
+        let pub = try Publisher(address: BrokerAddress(host: "127.0.0.1", port: Int32(broker.port)), clientID: "t-persist-pub")
+        defer { pub.close() }
+        for i in 0..<100 { try pub.publish(topic: "plants/p/e/a", text: "\(i)") }
+        #expect(pub.waitUntilAcknowledged())
+
+        let second = try RunningSession(options(broker, clientID: "t-persist", topics: ["plants/p/e/a"]))
+        defer { second.stop() }
+        #expect(second.collector.waitFor { $0.messages.count >= 100 })
+        #expect(second.collector.messages.map { String(decoding: $0.payload, as: UTF8.self) } == (0..<100).map(String.init))
+        #expect(second.collector.events.contains(.connected(sessionPresent: true)))
+    }
+
+    @Test("reconnects with backoff after the broker goes away, resubscribes, and receives again")
+    func reconnects() throws {
+        let broker = try MosquittoBroker()
+        let port = broker.port
+        let s = try RunningSession(options(broker, clientID: "t-reconnect", topics: ["plants/p/e/a"]))
+        defer { s.stop() }
+        #expect(s.collector.waitFor { $0.subscribedCount == 1 })
+        broker.stop()
+        #expect(s.collector.waitFor { $0.events.contains { if case .connectionLost = $0 { true } else { false } } })
+
+        let again = try MosquittoBroker(port: port)
+        defer { again.stop() }
+        #expect(s.collector.waitFor(20) { $0.subscribedCount == 2 })
+        let pub = try Publisher(address: BrokerAddress(host: "127.0.0.1", port: Int32(port)), clientID: "t-reconnect-pub")
+        defer { pub.close() }
+        try pub.publish(topic: "plants/p/e/a", text: "after")
+        #expect(s.collector.waitFor { $0.messages.last.map { String(decoding: $0.payload, as: UTF8.self) } == "after" })
+    }
+
+    @Test("library failures become typed errors naming the call and libmosquitto's message")
+    func typedErrors() throws {
+        let broker = try MosquittoBroker()
+        broker.stop()
+        #expect(throws: MosquittoError.self) {
+            _ = try Publisher(address: BrokerAddress(host: "127.0.0.1", port: Int32(broker.port)), clientID: "t-refused")
+        }
+        do {
+            _ = try Publisher(address: BrokerAddress(host: "127.0.0.1", port: Int32(broker.port)), clientID: "t-refused")
+        } catch {
+            #expect(error.call == "mosquitto_connect_bind")
+            #expect(error.isTransient)
+            #expect(!error.message.isEmpty)
+        }
+    }
+
+    @Test("backoff grows exponentially to its cap, with jitter in [cap/2, cap]")
+    func backoff() {
+        var rng = SystemRandomNumberGenerator()
+        let b = Backoff(initialMilliseconds: 100, maximumMilliseconds: 1000)
+        for attempt in 0..<30 {
+            let cap = min(1000, 100 << min(attempt, 20))
+            let d = b.delay(attempt: attempt, using: &rng)
+            #expect(d >= cap / 2 && d <= cap)
+        }
+    }
+}
