@@ -1,0 +1,60 @@
+// meltwatch-bench: throughput figures for the hot path, reported, never asserted.
+//
+//   swift run -c release meltwatch-bench [--quick]
+//
+// Each case runs several repetitions; the table shows the median, min and max rate and the
+// nanoseconds per operation at the median. On a shared 2-core VM expect ±20 % between runs.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One timed repetition of one benchmark case.
+struct BenchResult {
+    var name: String
+    var operations: Int
+    var seconds: Double
+    var unit: String
+
+    var rate: Double { Double(operations) / seconds }
+}
+
+let quick = CommandLine.arguments.contains("--quick")
+var results: [BenchResult] = []
+results += runParserBenchmark(iterations: quick ? 200_000 : 2_000_000)
+results += runRingBenchmark(items: quick ? 2_000_000 : 20_000_000)
+results += runEngineBenchmark(readings: quick ? 500_000 : 5_000_000)
+
+func format(_ rate: Double) -> String {
+    if rate >= 1e6 { return String(Int((rate / 1e4).rounded())).withDecimal(2) + " M" }
+    if rate >= 1e3 { return String(Int((rate / 10).rounded())).withDecimal(2) + " k" }
+    return String(Int(rate.rounded()))
+}
+
+extension String {
+    /// Left-aligns in a column of `width` characters.
+    func padded(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
+
+    /// Inserts a decimal point `places` digits from the right ("1234" -> "12.34").
+    func withDecimal(_ places: Int) -> String {
+        let padded = count <= places ? String(repeating: "0", count: places - count + 1) + self : self
+        return String(padded.dropLast(places)) + "." + String(padded.suffix(places))
+    }
+}
+
+var order: [String] = []
+var byName: [String: [BenchResult]] = [:]
+for r in results {
+    if byName[r.name] == nil { order.append(r.name) }
+    byName[r.name, default: []].append(r)
+}
+print("case                 median rate          min .. max                ns/op   runs")
+for name in order {
+    let runs = byName[name]!.sorted { $0.rate < $1.rate }
+    let median = runs[runs.count / 2]
+    let nsPerOp = median.seconds / Double(median.operations) * 1e9
+    let label = name.padded(20)
+    let rate = (format(median.rate) + " \(median.unit)/s").padded(20)
+    let range = (format(runs.first!.rate) + " .. " + format(runs.last!.rate)).padded(24)
+    let ns = String(Int(nsPerOp.rounded())).padded(7)
+    print("\(label) \(rate) \(range) \(ns) \(runs.count)")
+}

@@ -1,0 +1,42 @@
+import MeltWatchDecode
+import Synchronization
+
+/// Counters of the ingest stage, written by the ingest thread and read by anyone (metrics, readiness).
+///
+/// Relaxed atomics: each counter is independent and only ever read as a statistic.
+public final class IngestCounters: Sendable {
+    public let messagesReceived = Atomic<Int>(0)
+    public let readingsAccepted = Atomic<Int>(0)
+    public let ticks = Atomic<Int>(0)
+    /// Indexed like `RejectReason.allCases`.
+    private let rejected: [Counter]
+    public let brokerConnected = Atomic<Bool>(false)
+    public let subscribed = Atomic<Bool>(false)
+    public let rejectedSubscriptions = Atomic<Int>(0)
+    public let engineRunning = Atomic<Bool>(false)
+
+    /// Creates zeroed counters.
+    public init() {
+        rejected = RejectReason.allCases.map { _ in Counter() }
+    }
+
+    /// Counts `count` rejections for `reason`.
+    public func reject(_ reason: RejectReason, count: Int = 1) {
+        rejected[RejectReason.allCases.firstIndex(of: reason)!].value.add(count, ordering: .relaxed)
+    }
+
+    /// Rejections so far for `reason` (`meltwatch_messages_rejected_total{reason=…}`).
+    public func rejections(_ reason: RejectReason) -> Int {
+        rejected[RejectReason.allCases.firstIndex(of: reason)!].value.load(ordering: .relaxed)
+    }
+
+    /// All rejection counts by reason label.
+    public var rejectionsByReason: [(reason: String, count: Int)] {
+        RejectReason.allCases.map { ($0.rawValue, rejections($0)) }
+    }
+}
+
+/// A heap-allocated atomic counter, so counters can live in arrays (`Atomic` is not copyable).
+final class Counter: Sendable {
+    let value = Atomic<Int>(0)
+}

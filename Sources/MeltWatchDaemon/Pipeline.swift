@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+import MeltWatchAlarms
+import MeltWatchCore
+import MeltWatchDecode
+import MeltWatchMQTT
+import MeltWatchRing
+import MeltWatchRules
+import ServiceLifecycle
+import Synchronization
+
+/// The two dedicated threads of the hot path and the ring between them, as one `Service`:
+///
+///     ingest thread: MQTT loop -> decode -> ring.push (waits when full)
+///     engine thread: ring.pop -> Engine.process -> alarm events -> dispatcher / sinks
+///
+/// Threads, not tasks: the ingest loop blocks in `poll` and the engine must not share a cooperative
+/// pool with HTTP work. Shutdown: stop the MQTT loop (it disconnects cleanly), close the ring, let the
+/// engine drain what is left, then return so the alarm dispatcher can drain in its turn.
+final class Pipeline: Service {
+    private let session: IngestSession
+    private let handler: IngestHandler
+    private let ring: SPSCRing<EngineInput>
+    private let engine: Engine
+    private let emit: @Sendable (AlarmEnvelope) -> Void
+    private let counters: IngestCounters
+    private let logger: Logger
+    private let control = LoopControl()
+    private let ingestExit = ThreadExit()
+    private let engineExit = ThreadExit()
+
+    init(session: IngestSession, handler: IngestHandler, ring: SPSCRing<EngineInput>, engine: Engine,
+         counters: IngestCounters, logger: Logger, emit: @escaping @Sendable (AlarmEnvelope) -> Void) {
+        self.session = session
+        self.handler = handler
+        self.ring = ring
+        self.engine = engine
+        self.counters = counters
+        self.logger = logger
+        self.emit = emit
+    }
+
+    func run() async throws {
+        let engineThread = Thread { [self] in
+            counters.engineRunning.store(true, ordering: .relaxed)
+            runEngine()
+            counters.engineRunning.store(false, ordering: .relaxed)
+            engineExit.signal(nil)
+        }
+        engineThread.name = "meltwatch-engine"
+        let ingestThread = Thread { [self] in
+            var failure: (any Error)?
+            do {
+                try session.run(control: control, handler: handler)
+            } catch {
+                failure = error
+            }
+            ring.close()
+            ingestExit.signal(failure)
+        }
+        ingestThread.name = "meltwatch-ingest"
+        engineThread.start()
+        ingestThread.start()
+
+        // Wait for a shutdown request, or for the ingest thread to die on its own (configuration error).
+        await withGracefulShutdownHandler {
+            while !ingestExit.isDone, !Task.isShuttingDownGracefully, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        } onGracefulShutdown: { [control] in
+            control.requestStop()
+        }
+        control.requestStop()
+        let failure = await ingestExit.wait()
+        await engineExit.wait()
+        logger.info("pipeline stopped", metadata: ["engine.events": "\(engine.counters.events)", "engine.readings": "\(engine.counters.readings)"])
+        if let failure { throw failure }
+    }
+
+    private func runEngine() {
+        let capacity = 1024
+        let buffer = UnsafeMutableBufferPointer<EngineInput>.allocate(capacity: capacity)
+        defer { buffer.deallocate() }
+        while true {
+            let n = ring.pop(into: buffer, timeoutMilliseconds: 200)
+            if n == 0 {
+                if ring.isClosed { break }
+                continue
+            }
+            for i in 0..<n {
+                engine.process(buffer[i]) { event in
+                    let envelope = AlarmEnvelope(event: event, emittedAt: EventTime(milliseconds: WallClock.milliseconds()))
+                    logger.notice("alarm \(event.kind.rawValue)", metadata: [
+                        "alarm.id": "\(event.alarmID)", "alarm.rule": "\(event.rule)", "alarm.priority": "\(event.priority.rawValue)",
+                        "alarm.event_time": "\(event.eventTime.rfc3339)", "alarm.message": "\(event.message)",
+                    ])
+                    emit(envelope)
+                }
+            }
+        }
+    }
+}
+
+/// A one-shot completion flag a thread sets on exit and async code awaits.
+final class ThreadExit: Sendable {
+    private let state = Mutex<(done: Bool, error: (any Error)?)>((false, nil))
+
+    func signal(_ error: (any Error)?) { state.withLock { $0 = (true, error) } }
+
+    var isDone: Bool { state.withLock { $0.done } }
+
+    @discardableResult
+    func wait() async -> (any Error)? {
+        while true {
+            let s = state.withLock { $0 }
+            if s.done { return s.error }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
+/// The daemon's wall clock in epoch milliseconds (CLOCK_REALTIME).
+enum WallClock {
+    static func milliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
+
+extension IngestHandler: @unchecked Sendable {}
+// Safe: only the ingest thread calls the handler (from inside `IngestSession.run`).
+
+extension Engine: @unchecked Sendable {}
+// Safe: only the engine thread calls `process`; other threads read nothing but the final counters
+// after that thread has exited (ordered by ThreadExit's mutex).
+
+extension Pipeline: @unchecked Sendable {}
+// Safe: every stored property is immutable after init; the non-Sendable ones (session, handler,
+// engine) are each used by exactly one of the two threads `run` starts, and by nothing else.

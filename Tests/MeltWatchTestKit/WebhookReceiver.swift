@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// A real HTTP server on 127.0.0.1 that records every webhook POST, for end-to-end tests.
+///
+/// `failFirst` requests answer 500 (to exercise retries); the rest answer 204.
+public final class WebhookReceiver: Sendable {
+    /// One received request.
+    public struct Delivery: Sendable {
+        public var path: String
+        public var headers: [String: String]
+        public var body: [UInt8]
+        public var status: Int
+
+        /// The body as text.
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        /// The body as a JSON object.
+        public var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+        }
+    }
+
+    private let deliveries = Mutex<[Delivery]>([])
+    private let remainingFailures: Atomic<Int>
+    private let portBox = Atomic<Int>(0)
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+
+    /// Starts listening; returns when the port is bound.
+    public init(failFirst: Int = 0, port: Int = 0) async throws {
+        remainingFailures = Atomic(failFirst)
+        let router = Router()
+        router.post("**") { [self] request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            let fail = remainingFailures.load(ordering: .relaxed) > 0
+            if fail { remainingFailures.subtract(1, ordering: .relaxed) }
+            let status = fail ? 500 : 204
+            deliveries.withLock {
+                $0.append(Delivery(path: request.uri.path, headers: headers, body: Array(buffer: body), status: status))
+            }
+            return Response(status: fail ? .internalServerError : .noContent)
+        }
+        let ready = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: port)),
+            onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) }
+        )
+        task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
+        for await port in ready.stream {
+            portBox.store(port, ordering: .relaxed)
+            break
+        }
+    }
+
+    /// The bound port.
+    public var port: Int { portBox.load(ordering: .relaxed) }
+    /// The URL to put in `duty.webhooks`.
+    public var url: String { "http://127.0.0.1:\(port)/alarms" }
+
+    /// Every request so far, in arrival order.
+    public var all: [Delivery] { deliveries.withLock { $0 } }
+    /// Requests answered with success.
+    public var accepted: [Delivery] { all.filter { $0.status < 300 } }
+
+    /// Waits until `predicate` holds for the accepted deliveries, or the timeout passes.
+    public func waitFor(timeoutSeconds: Double = 30, _ predicate: ([Delivery]) -> Bool) async -> [Delivery] {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while Date() < deadline {
+            let d = accepted
+            if predicate(d) { return d }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return accepted
+    }
+
+    /// Stops the server.
+    public func stop() {
+        task.withLock { $0?.cancel() }
+    }
+}

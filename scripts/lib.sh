@@ -1,0 +1,27 @@
+# Shared helpers for scripts/*.sh (sourced, not run).
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+# Installs libmosquitto-dev, mosquitto and the tools the scripts use, when missing.
+ensure_packages() {
+  local missing=()
+  dpkg -s libmosquitto-dev >/dev/null 2>&1 || missing+=(libmosquitto-dev)
+  command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+  command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  # mosquitto lives in /usr/sbin, which a plain user's PATH may lack.
+  case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin" ;; esac
+  if ! command -v swift >/dev/null 2>&1; then
+    echo "swift is not on PATH: install the Swift 6 toolchain (https://www.swift.org/install/linux/)" >&2
+    exit 1
+  fi
+}

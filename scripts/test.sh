@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need on a fresh Debian machine, builds, and runs every
+# test (unit, real-broker, end-to-end), then the ring's stress tests again under ThreadSanitizer.
+#
+#   bash scripts/test.sh            # everything
+#   SKIP_TSAN=1 bash scripts/test.sh  # without the ThreadSanitizer pass (saves a second full build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+ensure_packages
+swift --version | head -1
+
+step "build (debug, with tests)"
+swift build --build-tests
+
+step "swift test"
+# Tests start their own mosquitto on 127.0.0.1 on free ports; run serially so timing-sensitive
+# broker tests do not compete for the 2 cores.
+swift test --skip-build --no-parallel
+
+if [ "${SKIP_TSAN:-0}" != "1" ]; then
+  step "swift test --sanitize=thread (the lock-free ring's stress tests with real threads)"
+  swift test --sanitize=thread --scratch-path .build-tsan --filter MeltWatchRingTests
+fi
+step "all tests passed"
