@@ -18,7 +18,7 @@ rm -rf "$RUN" && mkdir -p "$RUN"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT INT TERM
 
@@ -27,7 +27,7 @@ mosquitto -c config/mosquitto/demo.conf >"$RUN/mosquitto.log" 2>&1 &
 pids+=($!)
 
 step "duty-room receiver on 127.0.0.1:18090 (verifies every signature)"
-python3 -u scripts/duty-receiver.py 18090 config/demo-duty.secret | sed 's/^/  duty room | /' &
+python3 -u scripts/duty-receiver.py 18090 config/demo-duty.secret > >(tee "$RUN/duty-room.log") &
 pids+=($!)
 
 "$BIN/meltwatch" check --config config/demo.yaml
@@ -43,12 +43,13 @@ done
 curl -fsS http://127.0.0.1:18080/readyz | sed 's/^/  readyz | /'
 
 for scenario in lance-leak co-leak; do
-  step "simulator: $scenario (4x speed)"
+  step "simulator: $scenario (real time, 40 s)"
   "$BIN/meltwatch-sim" --list-scenarios | grep -A1 "^$scenario:" | sed 's/^/  /'
-  "$BIN/meltwatch-sim" --broker mqtt://127.0.0.1:18830 --config config/demo.yaml --scenario "$scenario" --speed 4 --rate 2
+  "$BIN/meltwatch-sim" --broker mqtt://127.0.0.1:18830 --config config/demo.yaml --scenario "$scenario" --rate 2
   sleep 1
 done
 
+step "alarms received by the duty room: $(grep -c '^  duty room | \[' "$RUN/duty-room.log" || true) (log: $RUN/duty-room.log)"
 step "stopping the daemon (SIGTERM: graceful)"
 kill -TERM "$daemon"
 wait "$daemon" && echo "  meltwatch exited 0"

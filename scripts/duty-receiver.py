@@ -36,7 +36,7 @@ class Handler(BaseHTTPRequestHandler):
         if not ok:
             self.send_response(401)
             self.end_headers()
-            print("REJECTED: bad or missing signature", flush=True)
+            print("  duty room | REJECTED: bad or missing signature", flush=True)
             return
         self.send_response(204)
         self.end_headers()
@@ -47,9 +47,9 @@ class Handler(BaseHTTPRequestHandler):
         e = json.loads(body)
         colour = COLOURS.get(e.get("priority"), "") if sys.stdout.isatty() else ""
         reset = RESET if colour else ""
-        print(f"{colour}[{e['event'].upper():8}] {e['priority']:9}{reset} {e['plant']}/{e['equipment']} "
+        print(f"  duty room | {colour}[{e['event'].upper():8}] {e['priority']:9}{reset} {e['plant']}/{e['equipment']} "
               f"{e['rule']}  {e['message']}\n"
-              f"           basis: {e['basis']}  event_time: {e['event_time']}  id: {e['event_id']}  (signature ok)",
+              f"  duty room |            basis: {e['basis']}  event_time: {e['event_time']}  id: {e['event_id']}  (signature ok)",
               flush=True)
 
     def log_message(self, *args):

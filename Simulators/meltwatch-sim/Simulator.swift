@@ -69,7 +69,10 @@ struct Simulator: ParsableCommand {
         let length = duration ?? scenario.duration
         let step = 1 / rate
         let start = Date()
-        let simStart = Int64(start.timeIntervalSince1970 * 1000)
+        // Simulated time runs `speed` times faster than the wall clock. Anchor it so the run's last
+        // timestamp is "now" when it ends: timestamps are never in the future (which a monitor
+        // rightly rejects), like a gateway replaying its buffer.
+        let simStart = Int64((start.timeIntervalSince1970 - length * (1 - 1 / speed)) * 1000)
         var announced = 0
         var sequence: Int64 = 0
         var published = 0

@@ -82,9 +82,12 @@ final class Pipeline: Service {
         let buffer = UnsafeMutableBufferPointer<EngineInput>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         while true {
+            // Read `isClosed` before popping: elements pushed just before close() are then still
+            // seen by this pop, and an empty pop after a close observed here means fully drained.
+            let closed = ring.isClosed
             let n = ring.pop(into: buffer, timeoutMilliseconds: 200)
             if n == 0 {
-                if ring.isClosed { break }
+                if closed { break }
                 continue
             }
             for i in 0..<n {
