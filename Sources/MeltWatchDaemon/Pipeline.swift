@@ -28,6 +28,7 @@ final class Pipeline: Service {
     private let control = LoopControl()
     private let ingestExit = ThreadExit()
     private let engineExit = ThreadExit()
+    private let statsInterval: Duration = .seconds(60)
 
     init(session: IngestSession, handler: IngestHandler, ring: SPSCRing<EngineInput>, engine: Engine,
          counters: IngestCounters, logger: Logger, emit: @escaping @Sendable (AlarmEnvelope) -> Void) {
@@ -64,8 +65,13 @@ final class Pipeline: Service {
 
         // Wait for a shutdown request, or for the ingest thread to die on its own (configuration error).
         await withGracefulShutdownHandler {
+            var lastStats = ContinuousClock.now
             while !ingestExit.isDone, !Task.isShuttingDownGracefully, !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(50))
+                if ContinuousClock.now - lastStats >= statsInterval {
+                    lastStats = .now
+                    logStatistics()
+                }
             }
         } onGracefulShutdown: { [control] in
             control.requestStop()
@@ -73,8 +79,20 @@ final class Pipeline: Service {
         control.requestStop()
         let failure = await ingestExit.wait()
         await engineExit.wait()
+        logStatistics()
         logger.info("pipeline stopped", metadata: ["engine.events": "\(engine.counters.events)", "engine.readings": "\(engine.counters.readings)"])
         if let failure { throw failure }
+    }
+
+    /// One line with the ingest and ring counters, so an operator can see the daemon keeps up.
+    private func logStatistics() {
+        let rejected = counters.rejectionsByReason.filter { $0.count > 0 }.map { "\($0.reason)=\($0.count)" }
+        logger.info("statistics", metadata: [
+            "mqtt.messages_received": "\(counters.messagesReceived.load(ordering: .relaxed))",
+            "mqtt.messages_rejected": "\(rejected.isEmpty ? "0" : rejected.joined(separator: ","))",
+            "ingest.readings": "\(counters.readingsAccepted.load(ordering: .relaxed))",
+            "ring.occupancy": "\(ring.occupancy)", "ring.capacity": "\(ring.capacity)", "ring.full_waits": "\(ring.fullWaits)",
+        ])
     }
 
     private func runEngine() {
