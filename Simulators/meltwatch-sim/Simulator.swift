@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeltWatchConfig
+import MeltWatchCore
 import MeltWatchMQTT
 
 /// `meltwatch-sim`: publishes what plant gateways would (contract section 3) for the plants in a config.

@@ -67,6 +67,23 @@ struct JSONCursor {
     }
 
     /// A `malformed_json` error naming what was expected and what is here.
+    /// After an object member: consumes `,` (returns false: another member follows) or `}`
+    /// (returns true: the object is closed); anything else is malformed.
+    @inline(__always) mutating func endOfMember(_ context: String) throws(DecodeError) -> Bool {
+        skipWhitespace()
+        let b = peek()
+        if b == UInt8(ascii: ",") {
+            index += 1
+            skipWhitespace()
+            return false
+        }
+        if b == UInt8(ascii: "}") {
+            index += 1
+            return true
+        }
+        throw unexpected(context)
+    }
+
     func unexpected(_ expected: String) -> DecodeError {
         malformed("expected \(expected), found \(describeByte(bytes, at: index))")
     }

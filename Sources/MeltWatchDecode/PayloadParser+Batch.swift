@@ -65,17 +65,7 @@ extension PayloadParser {
                 if bloom & bit != 0 { recheck = true }
                 bloom |= bit
             }
-            cursor.skipWhitespace()
-            let b = cursor.peek()
-            if b == UInt8(ascii: ",") {
-                cursor.index += 1
-                cursor.skipWhitespace()
-            } else if b == UInt8(ascii: "}") {
-                cursor.index += 1
-                break
-            } else {
-                throw cursor.unexpected("',' or '}' in \"values\"")
-            }
+            if try cursor.endOfMember("',' or '}' in \"values\"") { break }
         }
         if recheck, let duplicate = try findDuplicateKey(objectAt: open, depth: 2, inside: "\"values\"") {
             cursor.note(duplicate)

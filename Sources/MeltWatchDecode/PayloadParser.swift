@@ -147,17 +147,7 @@ struct PayloadParser {
                 seen |= field.rawValue
                 try parseField(field, route: route, into: &out)
             }
-            cursor.skipWhitespace()
-            let b = cursor.peek()
-            if b == UInt8(ascii: ",") {
-                cursor.index += 1
-                cursor.skipWhitespace()
-            } else if b == UInt8(ascii: "}") {
-                cursor.index += 1
-                break
-            } else {
-                throw cursor.unexpected("',' or '}' after a member")
-            }
+            if try cursor.endOfMember("',' or '}' after a member") { break }
         }
         try expectEnd()
         if recheck, let duplicate = try findDuplicateKey(objectAt: objectStart, depth: 1, inside: "the payload") {

@@ -129,8 +129,10 @@ struct SPSCRingStressTests {
         #expect(ring.pushedTotal == count)
         #expect(ring.occupancy == 0)
         #expect(ring.fullWaits > 0, "a 64-slot ring must make the producer wait")
-        #expect(ring.producerParks > 0, "the consumer's stalls must make the producer park")
-        #expect(ring.consumerParks > 0, "the producer's stalls must make the consumer park")
+        // Whether a 2 ms stall outlasts the other side's spin depends on the machine's load (a
+        // sched_yield can cost a whole time slice), so parking itself is asserted deterministically
+        // in SPSCRingTests' wakeup tests; here we only require that every park that happened ended
+        // by a wakeup.
         #expect(ring.producerParkTimeouts == 0, "every producer park must end by a wakeup")
         #expect(ring.consumerParkTimeouts == 0, "every consumer park must end by a wakeup")
     }
