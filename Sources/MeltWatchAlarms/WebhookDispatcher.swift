@@ -102,6 +102,12 @@ public final class WebhookDispatcher: Service {
 
     /// Delivers until graceful shutdown, then drains for at most `drainTimeout`.
     public func run() async throws {
+        if lanes.isEmpty {
+            // No webhooks configured (alarms go out by other routes): stay up until shutdown, since a
+            // service that returns early would stop the whole daemon.
+            try? await gracefulShutdown()
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             for lane in lanes {
                 group.addTask { await self.deliver(lane) }
