@@ -39,19 +39,16 @@ extension Validator {
                         error(valueNode, "\(path).\(name) is '\(s)'; allowed: \(allowed.joined(separator: ", "))")
                     }
                 }
-            case .roles:
+            case .roles(let allowed):
                 guard case .sequence(let seq) = valueNode else {
-                    error(valueNode, "\(path).\(name) must be a list of roles of \(template.name)")
+                    error(valueNode, "\(path).\(name) must be a list; allowed: \(allowed.joined(separator: ", "))")
                     continue
                 }
                 var roles: [String] = []
                 for r in seq {
                     guard let role = string(r, at: "\(path).\(name)[]") else { continue }
-                    if template.roleIndex(role) == nil || template.roles[template.roleIndex(role)!].kind != .bool {
-                        let feedbacks = template.roles.filter { $0.kind == .bool }.map(\.name).joined(separator: ", ")
-                        error(r, "\(path).\(name): '\(role)' is not a feedback role of \(template.name); allowed: \(feedbacks)")
-                    } else {
-                        roles.append(role)
+                    if allowed.contains(role) { roles.append(role) } else {
+                        error(r, "\(path).\(name): '\(role)' is not allowed; allowed: \(allowed.joined(separator: ", "))")
                     }
                 }
                 out[name] = .roles(roles)

@@ -21,8 +21,8 @@ public enum ParamKind: Sendable, Equatable {
     case number(unit: String, minimum: Double)
     /// One of a fixed set of words.
     case choice([String])
-    /// A list of role names of this template (e.g. `expect`).
-    case roles
+    /// A list taken from `allowed` role names of this template (e.g. `expect`: the feedback roles).
+    case roles(allowed: [String])
 }
 
 /// One documented parameter of a template (domain.md).

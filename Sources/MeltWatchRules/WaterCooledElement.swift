@@ -26,7 +26,7 @@ final class WaterCooledElement: EquipmentMonitor {
         params: [
             ParamSpec(name: "furnace_type", kind: .choice(["bof", "eaf", "aod", "lf", "rh", "vod"]), defaultValue: .choice("bof"),
                       isSitePlaceholder: true, summary: "furnace type; decides the expected interlock feedbacks"),
-            ParamSpec(name: "expect", kind: .roles, defaultValue: nil, isSitePlaceholder: false,
+            ParamSpec(name: "expect", kind: .roles(allowed: ["tilt_locked", "lance_raised", "power_off", "electrodes_raised"]), defaultValue: nil, isSitePlaceholder: false,
                       summary: "expected interlock feedback roles; default from furnace_type"),
             ParamSpec(name: "flow_difference_max", kind: .number(unit: "m3/h", minimum: 0), defaultValue: .number(3.0),
                       isSitePlaceholder: true, summary: "inlet − outlet flow above this is a possible leak"),

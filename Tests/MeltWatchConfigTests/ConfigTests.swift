@@ -100,6 +100,8 @@ struct ConfigTests {
          "signals.nose is not a known key; allowed: inlet_flow, outlet_flow"),
         ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - id: e\n        template: steel.water-cooled-element\n        signals: {inlet_flow: {topic: 'a/+'}}\n",
          "must be a literal topic"),
+        ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - id: e\n        template: steel.water-cooled-element\n        params: {expect: [lance_raised, furnace_operating]}\n",
+         "params.expect: 'furnace_operating' is not allowed; allowed: tilt_locked, lance_raised, power_off, electrodes_raised"),
         ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment: []\n  - id: p\n    equipment: []\n",
          "test.yaml:5:9: plants[1].id 'p' is used by another plant"),
         ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: P_1\n    equipment: []\n", "plants[0].id 'P_1' must match [a-z0-9-]+"),
