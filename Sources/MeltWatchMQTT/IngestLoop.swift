@@ -178,6 +178,9 @@ public final class IngestSession {
 
     /// True after a CONNACK was accepted and until the connection is lost. Loop thread only.
     public var isConnected: Bool { box.takeUnretainedValue().connected }
+
+    /// The TCP socket, for tests that cut the connection from inside a handler. Loop thread only.
+    var socketDescriptor: Int32 { mosquitto_socket(mosq) }
 }
 
 extension IngestSession: @unchecked Sendable {}

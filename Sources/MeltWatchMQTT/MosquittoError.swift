@@ -58,6 +58,10 @@ func check(_ rc: Int32, _ call: String) throws(MosquittoError) {
 /// Calls `mosquitto_lib_init` exactly once per process (it is not thread-safe to call twice).
 enum MosquittoLibrary {
     static let initialized: Bool = {
+        // libmosquitto writes to its socket with plain write(2): a broker that vanished mid-write
+        // would kill the whole monitor with SIGPIPE. The failed write returns EPIPE instead and the
+        // loop reconnects.
+        signal(SIGPIPE, SIG_IGN)
         _ = mosquitto_lib_init()
         return true
     }()

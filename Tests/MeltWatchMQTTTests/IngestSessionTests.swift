@@ -34,6 +34,27 @@ private final class Collector: IngestSession.Handler, @unchecked Sendable {
     var subscribedCount: Int { events.filter { if case .subscribed = $0 { true } else { false } }.count }
 }
 
+/// Cuts the TCP connection from inside the first batch, as a crash during the journal's fsync would:
+/// the loop has read the messages but not yet written their acknowledgements.
+private final class CrashingCollector: IngestSession.Handler, @unchecked Sendable {
+    // @unchecked: `session` is set before the loop starts and used only on the loop thread;
+    // everything else is behind the Mutex.
+    let state = Mutex<(batches: [[String]], events: [MQTTEvent])>(([], []))
+    var session: IngestSession?
+
+    func handle(batch: inout [MQTTMessage]) {
+        let payloads = batch.map { String(decoding: $0.payload, as: UTF8.self) }
+        let first = state.withLock { s -> Bool in
+            s.batches.append(payloads)
+            return s.batches.count == 1
+        }
+        if first, let fd = session?.socketDescriptor { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    func tick() {}
+    func event(_ event: MQTTEvent) { state.withLock { $0.events.append(event) } }
+}
+
 /// Runs a session on its own thread, like the daemon's ingest thread.
 private final class RunningSession: @unchecked Sendable {
     // @unchecked: `session` is used only by the loop thread after start; `control` is Sendable.
@@ -111,6 +132,48 @@ struct IngestSessionTests {
         #expect(second.collector.waitFor { $0.messages.count >= 100 })
         #expect(second.collector.messages.map { String(decoding: $0.payload, as: UTF8.self) } == (0..<100).map(String.init))
         #expect(second.collector.events.contains(.connected(sessionPresent: true)))
+    }
+
+    @Test("acknowledgements wait for the handler: messages of a batch cut off before loop_write are redelivered")
+    func acknowledgementsHeldUntilHandled() throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let address = BrokerAddress(host: "127.0.0.1", port: Int32(broker.port))
+        // Create the persistent session first, then queue messages for it while it is away, so the
+        // first batch read after reconnecting holds all of them.
+        let warmup = try RunningSession(options(broker, clientID: "t-held", topics: ["plants/p/e/a"]))
+        #expect(warmup.collector.waitFor { $0.subscribedCount == 1 })
+        warmup.stop()
+        let pub = try Publisher(address: address, clientID: "t-held-pub")
+        defer { pub.close() }
+        for i in 0..<50 { try pub.publish(topic: "plants/p/e/a", text: "m\(i)") }
+        #expect(pub.waitUntilAcknowledged())
+
+        let session = try IngestSession(options: options(broker, clientID: "t-held", topics: ["plants/p/e/a"]))
+        let handler = CrashingCollector()
+        handler.session = session
+        let control = LoopControl()
+        let done = DoneFlag()
+        Thread {
+            try? session.run(control: control, handler: handler)
+            done.value.store(true, ordering: .releasing)
+        }.start()
+        defer {
+            control.requestStop()
+            while !done.value.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        let deadline = Date().addingTimeInterval(20)
+        var batches: [[String]] = []
+        while Date() < deadline {
+            batches = handler.state.withLock { $0.batches }
+            if batches.count >= 2, Set(batches.dropFirst().joined()).isSuperset(of: batches[0]) { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        try #require(batches.count >= 2, "no redelivery after the cut")
+        #expect(!batches[0].isEmpty)
+        // Every message of the cut-off batch comes again: its PUBACK had not left when the handler ran.
+        #expect(Set(batches.dropFirst().joined()).isSuperset(of: batches[0]))
+        #expect(handler.state.withLock { $0.events }.contains { if case .connectionLost = $0 { true } else { false } })
     }
 
     @Test("reconnects with backoff after the broker goes away, resubscribes, and receives again")
