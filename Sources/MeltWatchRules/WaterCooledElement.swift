@@ -3,8 +3,9 @@ import MeltWatchCore
 /// `steel.water-cooled-element`: one water-cooled element of a steelmaking furnace (令10 第四条(四)).
 ///
 /// This build evaluates `flow-difference` (inlet − outlet above the limit for the on-delay: water may
-/// be leaking into the furnace). The other rules of the template are in the catalog so configs
-/// validate, and are evaluated by the full rule library.
+/// be leaking into the furnace), `outlet-temp-high` / `outlet-temp-high-high`, `inlet-flow-low`
+/// (while operating) and `interlock-bypassed` (bypass while operating). The interlock timing check
+/// after a trip and sensor health come with the full rule library.
 final class WaterCooledElement: EquipmentMonitor {
     static let basis = "令10 第四条(四)"
 
@@ -46,52 +47,146 @@ final class WaterCooledElement: EquipmentMonitor {
         rules: [
             RuleSpec(id: "flow-difference", alarmClass: .process, priority: .emergency, basis: basis,
                      signals: ["inlet_flow", "outlet_flow"], unit: "m3/h"),
+            RuleSpec(id: "outlet-temp-high", alarmClass: .process, priority: .high, basis: basis,
+                     signals: ["outlet_temp"], unit: "°C"),
+            RuleSpec(id: "outlet-temp-high-high", alarmClass: .process, priority: .emergency, basis: basis,
+                     signals: ["outlet_temp"], unit: "°C"),
+            RuleSpec(id: "inlet-flow-low", alarmClass: .process, priority: .high, basis: basis,
+                     signals: ["inlet_flow", "furnace_operating"], unit: "m3/h"),
+            RuleSpec(id: "interlock-bypassed", alarmClass: .interlock, priority: .high, basis: "令10 第十四条",
+                     signals: ["interlock_bypassed", "furnace_operating"], unit: nil),
         ],
         makeMonitor: { WaterCooledElement(params: $0) }
     )
 
+    private enum Rule: Int {
+        case flowDifference, outletTempHigh, outletTempHighHigh, inletFlowLow, interlockBypassed
+    }
+
     private static let inlet = spec.roles.index("inlet_flow")
     private static let outlet = spec.roles.index("outlet_flow")
+    private static let outletTemp = spec.roles.index("outlet_temp")
+    private static let operatingRole = spec.roles.index("furnace_operating")
+    private static let bypassRole = spec.roles.index("interlock_bypassed")
 
     private var inletFlow: Double?
     private var outletFlow: Double?
-    private var flowDifference: LimitMonitor
+    /// Unknown counts as operating: before the first gate reading, a low flow must still alarm.
+    private var operating = true
+    private var bypassed = false
+    /// One limit per rule, indexed by `Rule`; the bypass flag is watched as 1/0 against 0.5.
+    private var limits: [LimitMonitor]
+    private let inletFlowMinimum: Double
 
     init(params: [String: ParamValue]) {
-        flowDifference = LimitMonitor(
-            direction: .high, limit: params.number("flow_difference_max"),
-            onDelayMilliseconds: Int64(params.number("on_delay_s") * 1000)
-        )
+        let delay = Int64(params.number("on_delay_s") * 1000)
+        inletFlowMinimum = params.number("inlet_flow_min")
+        limits = [
+            LimitMonitor(direction: .high, limit: params.number("flow_difference_max"), onDelayMilliseconds: delay),
+            LimitMonitor(direction: .high, limit: params.number("outlet_temp_high"), onDelayMilliseconds: delay),
+            LimitMonitor(direction: .high, limit: params.number("outlet_temp_high_high"), onDelayMilliseconds: delay),
+            LimitMonitor(direction: .low, limit: inletFlowMinimum, onDelayMilliseconds: delay),
+            LimitMonitor(direction: .high, limit: 0.5),
+        ]
     }
 
-    var nextDeadline: EventTime? { flowDifference.deadline }
+    var nextDeadline: EventTime? { limits.compactMap(\.deadline).min() }
 
     func advance(to time: EventTime, into out: inout [RuleOutput]) {
-        if let t = flowDifference.advance(to: time) { out.append(flowOutput(t)) }
+        for i in limits.indices {
+            if let t = limits[i].advance(to: time) { out.append(output(Rule(rawValue: i)!, t)) }
+        }
     }
 
     func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        guard role == Self.inlet || role == Self.outlet else { return }
         // A bad reading is no evidence either way: forget it (sensor-health alarms report it) and
         // do not let a pending on-delay complete on stale numbers.
         let usable: Double? = quality == .bad || !value.asDouble.isFinite ? nil : value.asDouble
-        if role == Self.inlet { inletFlow = usable } else { outletFlow = usable }
-        guard let i = inletFlow, let o = outletFlow else {
-            flowDifference.cancelPending()
+        switch role {
+        case Self.inlet, Self.outlet:
+            if role == Self.inlet { inletFlow = usable } else { outletFlow = usable }
+            if let i = inletFlow, let o = outletFlow {
+                update(.flowDifference, tidy(i - o), at: time, into: &out)
+            } else {
+                limits[Rule.flowDifference.rawValue].cancelPending()
+            }
+            if role == Self.inlet { evaluateInletFlowLow(at: time, into: &out) }
+        case Self.outletTemp:
+            for rule in [Rule.outletTempHigh, .outletTempHighHigh] {
+                if let t = usable { update(rule, t, at: time, into: &out) } else { limits[rule.rawValue].cancelPending() }
+            }
+        case Self.operatingRole:
+            guard quality != .bad else { return }
+            operating = value.asBool
+            evaluateInletFlowLow(at: time, into: &out)
+            evaluateBypass(at: time, into: &out)
+        case Self.bypassRole:
+            guard quality != .bad else { return }
+            bypassed = value.asBool
+            evaluateBypass(at: time, into: &out)
+        default:
             return
         }
-        if let t = flowDifference.update(tidy(i - o), at: time) { out.append(flowOutput(t)) }
     }
 
-    private func flowOutput(_ t: LimitMonitor.Transition) -> RuleOutput {
-        let limit = flowDifference.limit
-        switch t {
-        case .raised(let at, let v):
-            return RuleOutput(ruleIndex: 0, transition: .raised, time: at, value: v, limit: limit,
-                              message: "进出水流量差 \(show(v)) m3/h > \(show(limit)) m3/h，疑似漏水入炉 (water may be leaking into the furnace)")
-        case .cleared(let at, let v):
-            return RuleOutput(ruleIndex: 0, transition: .cleared, time: at, value: v, limit: limit,
-                              message: "进出水流量差 \(show(v)) m3/h ≤ \(show(limit)) m3/h，已恢复 (flow difference back within limit)")
+    /// `inlet-flow-low` applies only while the furnace operates and the limit is set (> 0).
+    private func evaluateInletFlowLow(at time: EventTime, into out: inout [RuleOutput]) {
+        let rule = Rule.inletFlowLow.rawValue
+        guard inletFlowMinimum > 0, let flow = inletFlow else {
+            limits[rule].cancelPending()
+            return
         }
+        // Not operating: the gate is closed; feeding the limit itself (not a violation of `<`)
+        // cancels a pending raise and clears an active alarm at this reading's time.
+        update(.inletFlowLow, operating ? flow : inletFlowMinimum, at: time, into: &out)
+    }
+
+    private func evaluateBypass(at time: EventTime, into out: inout [RuleOutput]) {
+        update(.interlockBypassed, bypassed && operating ? 1 : 0, at: time, into: &out)
+    }
+
+    private func update(_ rule: Rule, _ value: Double, at time: EventTime, into out: inout [RuleOutput]) {
+        if let t = limits[rule.rawValue].update(value, at: time) { out.append(output(rule, t)) }
+    }
+
+    private func output(_ rule: Rule, _ t: LimitMonitor.Transition) -> RuleOutput {
+        let limit = limits[rule.rawValue].limit
+        let raised: Bool
+        let at: EventTime
+        let v: Double
+        switch t {
+        case .raised(let time, let value): (raised, at, v) = (true, time, value)
+        case .cleared(let time, let value): (raised, at, v) = (false, time, value)
+        }
+        let message: String
+        var reportedValue: Double? = v
+        var reportedLimit: Double? = limit
+        switch (rule, raised) {
+        case (.flowDifference, true):
+            message = "进出水流量差 \(show(v)) m3/h > \(show(limit)) m3/h，疑似漏水入炉 (water may be leaking into the furnace)"
+        case (.flowDifference, false):
+            message = "进出水流量差 \(show(v)) m3/h ≤ \(show(limit)) m3/h，已恢复 (flow difference back within limit)"
+        case (.outletTempHigh, true):
+            message = "出水温度 \(show(v)) °C > 报警值 \(show(limit)) °C (outlet water temperature high)"
+        case (.outletTempHighHigh, true):
+            message = "出水温度 \(show(v)) °C > 联锁值 \(show(limit)) °C (outlet water temperature high-high: trip level)"
+        case (.outletTempHigh, false), (.outletTempHighHigh, false):
+            message = "出水温度 \(show(v)) °C ≤ \(show(limit)) °C，已恢复 (outlet water temperature back within limit)"
+        case (.inletFlowLow, true):
+            message = "炉体运行中进水流量 \(show(v)) m3/h < 最小值 \(show(limit)) m3/h (inlet flow low while operating)"
+        case (.inletFlowLow, false):
+            message = operating
+                ? "进水流量 \(show(v)) m3/h ≥ \(show(limit)) m3/h，已恢复 (inlet flow back within limit)"
+                : "炉体停止运行，进水流量低报警解除 (furnace no longer operating)"
+            if !operating { reportedValue = inletFlow }
+        case (.interlockBypassed, true):
+            message = "炉体运行中联锁被旁路 (interlock bypassed while the furnace is operating)"
+            (reportedValue, reportedLimit) = (nil, nil)
+        case (.interlockBypassed, false):
+            message = operating ? "联锁旁路已解除 (interlock bypass removed)" : "炉体停止运行，联锁旁路报警解除 (furnace no longer operating)"
+            (reportedValue, reportedLimit) = (nil, nil)
+        }
+        return RuleOutput(ruleIndex: rule.rawValue, transition: raised ? .raised : .cleared, time: at,
+                          value: reportedValue, limit: reportedLimit, message: message)
     }
 }
