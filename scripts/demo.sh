@@ -42,7 +42,7 @@ for _ in $(seq 1 100); do
 done
 curl -fsS http://127.0.0.1:18080/readyz | sed 's/^/  readyz | /'
 
-for scenario in lance-leak co-leak; do
+for scenario in lance-leak-no-interlock co-leak; do
   step "simulator: $scenario (real time, 40 s)"
   "$BIN/meltwatch-sim" --list-scenarios | grep -A1 "^$scenario:" | sed 's/^/  /'
   "$BIN/meltwatch-sim" --broker mqtt://127.0.0.1:18830 --config config/demo.yaml --scenario "$scenario" --rate 2

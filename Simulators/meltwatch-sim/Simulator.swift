@@ -87,7 +87,9 @@ struct Simulator: ParsableCommand {
             let ts = simStart + Int64(t * 1000)
             for (plant, eq) in cfg.allEquipment {
                 var values = HealthyPlant.values(template: eq.template.name, rng: &rng)
-                scenario.fault(eq.template.name, t, &values)
+                var onDelay = 0.0
+                if case .number(let d)? = eq.params["on_delay_s"] { onDelay = d }
+                scenario.fault(FaultContext(template: eq.template.name, onDelaySeconds: onDelay), t, &values)
                 sequence += 1
                 published += try publish(plant: plant.id, equipment: eq, values: values, ts: ts, seq: sequence, via: publisher)
             }

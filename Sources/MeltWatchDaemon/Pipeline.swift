@@ -39,6 +39,15 @@ final class Pipeline: Service {
         self.counters = counters
         self.logger = logger
         self.emit = emit
+        // Every trip's outcome is data, the good ones too (the journal will record it; logged until then).
+        engine.onInterlockOutcome = { outcome in
+            logger.info("interlock \(outcome.kind.rawValue)", metadata: [
+                "plant.id": "\(outcome.plant)", "equipment.id": "\(outcome.equipment)", "interlock.trigger": "\(outcome.trigger)",
+                "interlock.tripped_at": "\(outcome.trippedAt.rfc3339)",
+                "interlock.latency_ms": "\(outcome.latencyMilliseconds.map(String.init) ?? "none")",
+                "interlock.cause": "\(outcome.cause ?? "none")",
+            ])
+        }
     }
 
     func run() async throws {

@@ -75,6 +75,8 @@ public final class Engine {
         public var unknownSignals = 0
         public var ticks = 0
         public var events = 0
+        /// Interlock checks by outcome (ok, late, failed), good ones included.
+        public var interlockOutcomes: [InterlockOutcome.Kind: Int] = [:]
     }
 
     private struct AlarmTrack {
@@ -110,6 +112,9 @@ public final class Engine {
         signals = Array(repeating: SignalState(), count: model.signals.count)
         outputs.reserveCapacity(8)
     }
+
+    /// Receives every interlock check's outcome (engine thread), for the journal, report and metrics.
+    public var onInterlockOutcome: ((InterlockOutcome) -> Void)?
 
     /// Processes one input and emits the alarm events it causes, in order.
     public func process(_ input: EngineInput, emit: (AlarmEvent) -> Void) {
@@ -180,6 +185,16 @@ public final class Engine {
         guard !outputs.isEmpty else { return }
         let eq = model.equipment[e]
         for o in outputs {
+            if o.transition == .recorded {
+                if let i = o.interlock {
+                    counters.interlockOutcomes[i.kind, default: 0] += 1
+                    onInterlockOutcome?(InterlockOutcome(
+                        plant: eq.plant, equipment: eq.id, trigger: eq.template.rules[i.triggerRuleIndex].id, kind: i.kind,
+                        trippedAt: i.trippedAt, latencyMilliseconds: o.latencyMilliseconds, cause: o.cause
+                    ))
+                }
+                continue
+            }
             let spec = eq.template.rules[o.ruleIndex]
             var track = tracks[e][o.ruleIndex]
             let state: AlarmEvent.State
@@ -198,6 +213,8 @@ public final class Engine {
                 track.active = false
                 kind = .cleared
                 state = .rtnUnacked
+            case .recorded:
+                continue
             }
             tracks[e][o.ruleIndex] = track
             counters.events += 1

@@ -5,6 +5,15 @@ public struct RuleOutput: Sendable, Equatable {
     public enum Transition: Sendable, Equatable {
         case raised
         case cleared
+        /// No alarm: an interlock check's outcome, recorded for every trip (see ``interlock``).
+        case recorded
+    }
+
+    /// For `.recorded`: the interlock check's verdict, trip time and triggering rule index.
+    public struct Interlock: Sendable, Equatable {
+        public var kind: InterlockOutcome.Kind
+        public var trippedAt: EventTime
+        public var triggerRuleIndex: Int
     }
 
     /// Index of the rule in its template's ``TemplateSpec/rules``.
@@ -17,6 +26,7 @@ public struct RuleOutput: Sendable, Equatable {
     public var message: String
     public var latencyMilliseconds: Int64? = nil
     public var cause: String? = nil
+    public var interlock: Interlock? = nil
 }
 
 /// The rules of one configured equipment: a state machine fed with readings and time.

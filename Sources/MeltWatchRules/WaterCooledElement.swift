@@ -4,8 +4,11 @@ import MeltWatchCore
 ///
 /// This build evaluates `flow-difference` (inlet − outlet above the limit for the on-delay: water may
 /// be leaking into the furnace), `outlet-temp-high` / `outlet-temp-high-high`, `inlet-flow-low`
-/// (while operating) and `interlock-bypassed` (bypass while operating). The interlock timing check
-/// after a trip and sensor health come with the full rule library.
+/// (while operating), `interlock-bypassed` (bypass while operating), and the interlock check: a trip
+/// (`flow-difference` or `outlet-temp-high-high` raising) must be followed by every expected feedback
+/// within `interlock_deadline_s` — later than `interlock_warn_s` is `interlock-late`, missing or
+/// unhealthy is `interlock-failed` (latched). Every trip's outcome is recorded, good ones included.
+/// Sensor-health alarms come with the full rule library.
 final class WaterCooledElement: EquipmentMonitor {
     static let basis = "令10 第四条(四)"
 
@@ -55,13 +58,28 @@ final class WaterCooledElement: EquipmentMonitor {
                      signals: ["inlet_flow", "furnace_operating"], unit: "m3/h"),
             RuleSpec(id: "interlock-bypassed", alarmClass: .interlock, priority: .high, basis: "令10 第十四条",
                      signals: ["interlock_bypassed", "furnace_operating"], unit: nil),
+            RuleSpec(id: "interlock-late", alarmClass: .interlock, priority: .high, basis: basis,
+                     signals: ["tilt_locked", "lance_raised", "power_off", "electrodes_raised"], unit: "s"),
+            RuleSpec(id: "interlock-failed", alarmClass: .interlock, priority: .emergency, basis: basis,
+                     signals: ["tilt_locked", "lance_raised", "power_off", "electrodes_raised"], unit: "s"),
         ],
         makeMonitor: { WaterCooledElement(params: $0) }
     )
 
     private enum Rule: Int {
         case flowDifference, outletTempHigh, outletTempHighHigh, inletFlowLow, interlockBypassed
+        case interlockLate, interlockFailed
+
+        /// Rules whose raise trips the interlock check.
+        var trips: Bool { self == .flowDifference || self == .outletTempHighHigh }
     }
+
+    /// Expected feedbacks by furnace type (domain.md), unless `expect` overrides them.
+    static let expectedByFurnace: [String: [String]] = [
+        "bof": ["tilt_locked", "lance_raised"], "aod": ["tilt_locked", "lance_raised"],
+        "eaf": ["power_off", "electrodes_raised"], "lf": ["power_off", "electrodes_raised"],
+        "rh": ["lance_raised"], "vod": ["lance_raised"],
+    ]
 
     private static let inlet = spec.roles.index("inlet_flow")
     private static let outlet = spec.roles.index("outlet_flow")
@@ -77,6 +95,11 @@ final class WaterCooledElement: EquipmentMonitor {
     /// One limit per rule, indexed by `Rule`; the bypass flag is watched as 1/0 against 0.5.
     private var limits: [LimitMonitor]
     private let inletFlowMinimum: Double
+    private var interlock: InterlockCheck
+    private var feedbacks: [String: InterlockCheck.FeedbackState] = [:]
+    private var tripTrigger = Rule.flowDifference
+    /// Role index → feedback role name, for the expected feedbacks only.
+    private let feedbackRoles: [Int: String]
 
     init(params: [String: ParamValue]) {
         let delay = Int64(params.number("on_delay_s") * 1000)
@@ -88,14 +111,22 @@ final class WaterCooledElement: EquipmentMonitor {
             LimitMonitor(direction: .low, limit: inletFlowMinimum, onDelayMilliseconds: delay),
             LimitMonitor(direction: .high, limit: 0.5),
         ]
+        let expected = params.roles("expect") ?? Self.expectedByFurnace[params.choice("furnace_type") ?? "bof"] ?? []
+        interlock = InterlockCheck(
+            expected: expected, warnMilliseconds: Int64(params.number("interlock_warn_s") * 1000),
+            deadlineMilliseconds: Int64(params.number("interlock_deadline_s") * 1000)
+        )
+        feedbackRoles = Dictionary(uniqueKeysWithValues: expected.compactMap { name in Self.spec.roleIndex(name).map { ($0, name) } })
     }
 
-    var nextDeadline: EventTime? { limits.compactMap(\.deadline).min() }
+    var nextDeadline: EventTime? { (limits.compactMap(\.deadline) + [interlock.deadline].compactMap { $0 }).min() }
 
     func advance(to time: EventTime, into out: inout [RuleOutput]) {
         for i in limits.indices {
-            if let t = limits[i].advance(to: time) { out.append(output(Rule(rawValue: i)!, t)) }
+            if let t = limits[i].advance(to: time) { emit(Rule(rawValue: i)!, t, into: &out) }
         }
+        let trippedAt = interlock.trippedAt
+        record(interlock.advance(to: time), trippedAt: trippedAt, into: &out)
     }
 
     func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
@@ -125,7 +156,53 @@ final class WaterCooledElement: EquipmentMonitor {
             bypassed = value.asBool
             evaluateBypass(at: time, into: &out)
         default:
-            return
+            guard let name = feedbackRoles[role] else { return }
+            let healthy = quality != .bad && value.asDouble.isFinite
+            let fault: String? = healthy ? nil : "bad-quality"
+            feedbacks[name] = InterlockCheck.FeedbackState(value: value.asBool, healthy: healthy, fault: fault)
+            let trippedAt = interlock.trippedAt
+            record(interlock.feedback(name, value: value.asBool, healthy: healthy, fault: fault, at: time),
+                   trippedAt: trippedAt, into: &out)
+        }
+    }
+
+    /// Appends a rule's transition and, for a trip rule's raise, starts the interlock check.
+    private func emit(_ rule: Rule, _ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
+        out.append(output(rule, t))
+        if rule.trips, case .raised(let at, _) = t, !interlock.isRunning {
+            tripTrigger = rule
+            record(interlock.trip(at: at, feedbacks: feedbacks), trippedAt: at, into: &out)
+        }
+    }
+
+    /// Records an interlock outcome (every trip), and raises `interlock-late` (momentary: raised and
+    /// returned to normal, left for the duty room to acknowledge) or `interlock-failed` (latched).
+    private func record(_ outcome: InterlockCheck.Outcome?, trippedAt: EventTime?, into out: inout [RuleOutput]) {
+        guard let outcome, let trippedAt else { return }
+        let warn = Double(interlock.warnMilliseconds) / 1000
+        let deadline = Double(interlock.deadlineMilliseconds) / 1000
+        let actions = interlock.expected.joined(separator: ", ")
+        switch outcome {
+        case .ok(let latency):
+            out.append(RuleOutput(ruleIndex: Rule.interlockLate.rawValue, transition: .recorded, time: trippedAt.adding(milliseconds: latency),
+                                  message: "", latencyMilliseconds: latency,
+                                  interlock: .init(kind: .ok, trippedAt: trippedAt, triggerRuleIndex: tripTrigger.rawValue)))
+        case .late(let latency):
+            let at = trippedAt.adding(milliseconds: latency)
+            out.append(RuleOutput(ruleIndex: Rule.interlockLate.rawValue, transition: .recorded, time: at, message: "",
+                                  latencyMilliseconds: latency,
+                                  interlock: .init(kind: .late, trippedAt: trippedAt, triggerRuleIndex: tripTrigger.rawValue)))
+            let message = "联锁动作延迟 \(show(Double(latency) / 1000)) s > \(show(warn)) s（\(actions)）(interlock late)"
+            for transition in [RuleOutput.Transition.raised, .cleared] {
+                out.append(RuleOutput(ruleIndex: Rule.interlockLate.rawValue, transition: transition, time: at,
+                                      value: Double(latency) / 1000, limit: warn, message: message, latencyMilliseconds: latency))
+            }
+        case .failed(let cause, let at):
+            out.append(RuleOutput(ruleIndex: Rule.interlockFailed.rawValue, transition: .recorded, time: at, message: "",
+                                  cause: cause,
+                                  interlock: .init(kind: .failed, trippedAt: trippedAt, triggerRuleIndex: tripTrigger.rawValue)))
+            out.append(RuleOutput(ruleIndex: Rule.interlockFailed.rawValue, transition: .raised, time: at, value: nil, limit: deadline,
+                                  message: "联锁未在 \(show(deadline)) s 内动作：\(cause) (interlock failed)", cause: cause))
         }
     }
 
@@ -146,7 +223,7 @@ final class WaterCooledElement: EquipmentMonitor {
     }
 
     private func update(_ rule: Rule, _ value: Double, at time: EventTime, into out: inout [RuleOutput]) {
-        if let t = limits[rule.rawValue].update(value, at: time) { out.append(output(rule, t)) }
+        if let t = limits[rule.rawValue].update(value, at: time) { emit(rule, t, into: &out) }
     }
 
     private func output(_ rule: Rule, _ t: LimitMonitor.Transition) -> RuleOutput {
@@ -185,6 +262,8 @@ final class WaterCooledElement: EquipmentMonitor {
         case (.interlockBypassed, false):
             message = operating ? "联锁旁路已解除 (interlock bypass removed)" : "炉体停止运行，联锁旁路报警解除 (furnace no longer operating)"
             (reportedValue, reportedLimit) = (nil, nil)
+        case (.interlockLate, _), (.interlockFailed, _):
+            preconditionFailure("interlock outcomes are reported by record(_:trippedAt:into:)")
         }
         return RuleOutput(ruleIndex: rule.rawValue, transition: raised ? .raised : .cleared, time: at,
                           value: reportedValue, limit: reportedLimit, message: message)

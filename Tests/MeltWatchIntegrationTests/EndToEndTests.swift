@@ -95,6 +95,8 @@ struct EndToEndTests {
         try gateway.publish(topic: "plants/baotou-steel/bof1-lance/outlet_flow", text: #"{"ts": 1, "v": NaN}"#)
         try gateway.publish(topic: "plants/baotou-steel/bof1-lance/outlet_flow", payload: [0xFF, 0xFE])
         try gateway.publish(topic: "site/bof1/lance/FT101", text: #"{"ts": "\#(rfc3339(t0 + 3000))", "v": 120.0}"#)
+        // The BOF's interlock answers the trip at t0+3 s within the warn time: recorded, no alarm.
+        try gateway.publish(topic: "plants/baotou-steel/bof1-lance", text: #"{"ts": \#(t0 + 3800), "values": {"tilt_locked": true, "lance_raised": true}}"#)
         #expect(gateway.waitUntilAcknowledged())
 
         let raisedList = await h.receiver.waitFor { $0.contains { $0.json["event"] as? String == "raised" } }
@@ -148,6 +150,8 @@ struct EndToEndTests {
 
         #expect(h.daemon.isRunning)
         #expect(h.daemon.output.contains("rejected gateway message"))
+        #expect(h.daemon.output.contains("interlock ok"))
+        #expect(h.daemon.output.contains("interlock.latency_ms=800"))
         #expect(h.daemon.stop() == 0)
     }
 
@@ -172,18 +176,32 @@ struct EndToEndTests {
         #expect(j["event_time"] as? String == rfc3339(t0 + 1000))
     }
 
-    @Test("the simulator's lance-leak scenario raises and clears flow-difference through the real daemon")
-    func simulatorLeakScenario() async throws {
+    @Test("each simulator scenario causes exactly its alarms through the real daemon", arguments: [
+        ("lance-leak", ["flow-difference raised", "flow-difference cleared"]),
+        ("lance-leak-late-interlock", ["flow-difference raised", "interlock-late raised", "interlock-late cleared", "flow-difference cleared"]),
+        ("lance-leak-no-interlock", ["flow-difference raised", "interlock-failed raised", "flow-difference cleared"]),
+        ("co-leak", ["co-level-1 raised", "co-level-2 raised", "co-level-1 cleared", "co-level-2 cleared"]),
+        ("healthy", []),
+    ])
+    func simulatorScenario(scenario: String, expected: [String]) async throws {
         let h = try await Harness()
         defer { h.stop() }
         try await h.startDaemon()
         let sim = try ProductProcess("meltwatch-sim", arguments: [
-            "--broker", h.broker.url, "--config", h.configPath, "--scenario", "lance-leak", "--speed", "8", "--rate", "2", "--seed", "7",
+            "--broker", h.broker.url, "--config", h.configPath, "--scenario", scenario, "--speed", "8", "--rate", "2", "--seed", "7",
         ], logFile: h.directory.appendingPathComponent("sim.log"))
         #expect(sim.waitForExit(timeoutSeconds: 60) == 0, "simulator output:\n\(sim.output)")
-        let got = await h.receiver.waitFor(timeoutSeconds: 15) { $0.count >= 2 }
+        let got = await h.receiver.waitFor(timeoutSeconds: expected.isEmpty ? 2 : 15) { $0.count >= expected.count && !expected.isEmpty }
         let summary = got.map { "\($0.json["rule"] as? String ?? "?") \($0.json["event"] as? String ?? "?")" }
-        #expect(summary == ["flow-difference raised", "flow-difference cleared"], "daemon log:\n\(h.daemon.output)")
+        #expect(summary == expected, "daemon log:\n\(h.daemon.output)")
+        if scenario == "lance-leak-late-interlock", let late = got.first(where: { $0.json["rule"] as? String == "interlock-late" }) {
+            #expect(late.json["class"] as? String == "interlock")
+            #expect((late.json["latency_ms"] as? Int).map { abs($0 - 3500) <= 50 } == true)   // ±50 ms event time
+        }
+        if scenario == "lance-leak-no-interlock", let failed = got.first(where: { $0.json["rule"] as? String == "interlock-failed" }) {
+            #expect(failed.json["priority"] as? String == "emergency")
+            #expect((failed.json["cause"] as? String)?.hasPrefix("lance_raised") == true)
+        }
     }
 
     @Test("meltwatch check: exit 0 for a valid file, exit 1 with FILE:LINE:COL lines for an invalid one")

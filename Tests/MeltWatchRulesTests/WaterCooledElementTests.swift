@@ -7,11 +7,12 @@ private let t0: Int64 = 1_763_884_800_000
 private func t(_ s: Double) -> EventTime { EventTime(milliseconds: t0 + Int64(s * 1000)) }
 
 /// One element with limits 45 / 55 °C, inlet minimum 100 m3/h, on-delay 2 s; signals in role order.
-private func makeEngine(inletFlowMin: Double = 100) -> Engine {
+private func makeEngine(inletFlowMin: Double = 100, furnace: String = "bof") -> Engine {
     let spec = TemplateCatalog.named("steel.water-cooled-element")!
     var params = Dictionary(uniqueKeysWithValues: spec.params.compactMap { p in p.defaultValue.map { (p.name, $0) } })
     params["on_delay_s"] = .number(2)
     params["inlet_flow_min"] = .number(inletFlowMin)
+    params["furnace_type"] = .choice(furnace)
     let model = EngineModel(
         equipment: [EngineEquipment(plant: "p", id: "lance", template: spec, params: params)],
         signals: spec.roles.indices.map { EngineSignal(equipment: 0, role: $0) },
@@ -24,18 +25,30 @@ private func role(_ name: String) -> Int32 {
     Int32(TemplateCatalog.named("steel.water-cooled-element")!.roleIndex(name)!)
 }
 
-/// Feeds (seconds, role, value) steps and returns "rule event@seconds" for every event.
-private func run(_ steps: [(Double, String, Value)], inletFlowMin: Double = 100) -> [String] {
-    let e = makeEngine(inletFlowMin: inletFlowMin)
+/// Feeds (seconds, role, value) steps — role "tick" is a clock tick — and returns "rule event@seconds"
+/// for every alarm event, and "interlock kind latency" for every recorded interlock outcome.
+private func run(_ steps: [(Double, String, Value)], inletFlowMin: Double = 100, furnace: String = "bof",
+                 quality: [Int: Quality] = [:]) -> [String] {
+    let e = makeEngine(inletFlowMin: inletFlowMin, furnace: furnace)
     var got: [String] = []
-    for (s, name, v) in steps {
-        e.process(.reading(Reading(signal: SignalID(role(name)), value: v, time: t(s)))) { ev in
+    e.onInterlockOutcome = { o in
+        got.append("interlock \(o.kind.rawValue) \(o.latencyMilliseconds.map(String.init) ?? o.cause ?? "")")
+    }
+    for (i, (s, name, v)) in steps.enumerated() {
+        let input: EngineInput = name == "tick" ? .tick(t(s))
+            : .reading(Reading(signal: SignalID(role(name)), value: v, quality: quality[i] ?? .good, time: t(s)))
+        e.process(input) { ev in
             let at = Double(ev.eventTime.milliseconds - t0) / 1000
             got.append("\(ev.rule) \(ev.kind.rawValue)@\(at)")
         }
     }
     return got
 }
+
+/// A leak from t=0 (flow difference 10 m3/h): flow-difference raises at t=2 and trips the check.
+private let leak: [(Double, String, Value)] = [
+    (0, "inlet_flow", .number(120)), (0, "outlet_flow", .number(110)), (2, "outlet_flow", .number(110)),
+]
 
 @Suite("steel.water-cooled-element rules")
 struct WaterCooledElementTests {
@@ -91,5 +104,44 @@ struct WaterCooledElementTests {
         e.process(.reading(Reading(signal: SignalID(role("outlet_temp")), value: .number(60), quality: .bad, time: t(1)))) { _ in events += 1 }
         e.process(.tick(t(10))) { _ in events += 1 }
         #expect(events == 0)
+    }
+
+    @Test("interlock: every trip's outcome is recorded; late raises and returns interlock-late; missing fails at the deadline",
+          arguments: [
+              // BOF expects tilt_locked + lance_raised; warn 2 s, deadline 5 s; trip at t=2.
+              ([(3.0, "tilt_locked"), (3.5, "lance_raised")], ["interlock ok 1500"]),
+              ([(3.0, "tilt_locked"), (4.0, "lance_raised")], ["interlock ok 2000"]),           // exactly at warn: ok
+              ([(3.0, "tilt_locked"), (4.001, "lance_raised")],
+               ["interlock late 2001", "interlock-late raised@4.001", "interlock-late cleared@4.001"]),
+              ([(3.0, "tilt_locked"), (7.0, "lance_raised")],                                   // exactly at deadline: late
+               ["interlock late 5000", "interlock-late raised@7.0", "interlock-late cleared@7.0"]),
+              ([(3.0, "tilt_locked"), (7.001, "lance_raised")],
+               ["interlock failed lance_raised 未动作 (no feedback by deadline 5 s)", "interlock-failed raised@7.0"]),
+          ] as [([(Double, String)], [String])])
+    func interlockTiming(feedbacks: [(Double, String)], expected: [String]) {
+        let steps = leak + feedbacks.map { ($0.0, $0.1, Value.bool(true)) }
+        let got = run(steps).filter { !$0.hasPrefix("flow-difference") }
+        #expect(got == expected)
+    }
+
+    @Test("no feedback at all: interlock-failed fires on a clock tick at the deadline, with the cause")
+    func interlockFailsByTick() {
+        let got = run(leak + [(0, "tick", .bool(false)), (7.5, "tick", .bool(false)), (8.1, "tick", .bool(false))])
+        #expect(got.contains("interlock-failed raised@7.0"))
+        #expect(got.contains { $0.hasPrefix("interlock failed") && $0.contains("未动作") })
+    }
+
+    @Test("EAF expects power_off and electrodes_raised")
+    func eafFeedbacks() {
+        let got = run(leak + [(2.5, "power_off", .bool(true)), (3.0, "electrodes_raised", .bool(true))], furnace: "eaf")
+        #expect(got == ["flow-difference raised@2.0", "interlock ok 1000"])
+    }
+
+    @Test("a bad-quality expected feedback during the check fails it with that cause")
+    func unhealthyFeedback() {
+        let steps = leak + [(2.5, "lance_raised", Value.bool(false))]
+        let got = run(steps, quality: [3: .bad])
+        #expect(got.contains("interlock-failed raised@2.5"))
+        #expect(got.contains { $0.hasPrefix("interlock failed lance_raised") })
     }
 }
