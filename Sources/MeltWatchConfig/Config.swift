@@ -141,7 +141,19 @@ extension MeltWatchConfig {
             equipment: allEquipment.map {
                 EngineEquipment(plant: $0.plant.id, id: $0.equipment.id, template: $0.equipment.template, params: $0.equipment.params)
             },
-            signals: signals.map { EngineSignal(equipment: $0.equipmentIndex, role: $0.roleIndex) },
+            signals: signals.map { s in
+                let eq = allEquipment[s.equipmentIndex].equipment
+                let override = eq.signals[s.role]
+                var staleAfter = 30.0, frozenAfter = 600.0
+                if case .number(let v)? = eq.params["stale_after_s"] { staleAfter = v }
+                if case .number(let v)? = eq.params["frozen_after_s"] { frozenAfter = v }
+                let health = HealthSettings(
+                    staleAfterMilliseconds: Int64((override?.staleAfterSeconds ?? staleAfter) * 1000),
+                    frozenAfterMilliseconds: Int64(frozenAfter * 1000), range: override?.range,
+                    required: !eq.template.roles[s.roleIndex].isOptional
+                )
+                return EngineSignal(equipment: s.equipmentIndex, role: s.roleIndex, health: health)
+            },
             configHash: configHash
         )
     }

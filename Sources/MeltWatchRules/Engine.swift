@@ -21,11 +21,33 @@ public struct EngineEquipment: Sendable {
 public struct EngineSignal: Sendable {
     public var equipment: Int
     public var role: Int
+    /// Sensor-health limits; nil leaves the signal's health unjudged (benchmarks, focused tests).
+    public var health: HealthSettings?
 
     /// Creates a signal binding.
-    public init(equipment: Int, role: Int) {
+    public init(equipment: Int, role: Int, health: HealthSettings? = nil) {
         self.equipment = equipment
         self.role = role
+        self.health = health
+    }
+}
+
+/// How one signal's health is judged (domain.md "Sensor health").
+public struct HealthSettings: Sendable, Equatable {
+    public var staleAfterMilliseconds: Int64
+    /// 0 turns frozen detection off.
+    public var frozenAfterMilliseconds: Int64
+    /// The instrument's range; readings outside it are bad.
+    public var range: ClosedRange<Double>?
+    /// Required roles go stale when they never report; optional ones only after their first reading.
+    public var required: Bool
+
+    /// Creates settings.
+    public init(staleAfterMilliseconds: Int64, frozenAfterMilliseconds: Int64, range: ClosedRange<Double>?, required: Bool) {
+        self.staleAfterMilliseconds = staleAfterMilliseconds
+        self.frozenAfterMilliseconds = frozenAfterMilliseconds
+        self.range = range
+        self.required = required
     }
 }
 
@@ -79,7 +101,7 @@ public final class Engine {
         public var interlockOutcomes: [InterlockOutcome.Kind: Int] = [:]
     }
 
-    private struct AlarmTrack {
+    struct AlarmTrack {
         var activations = 0
         var ordinal = 0
         var active = false
@@ -87,19 +109,27 @@ public final class Engine {
 
     public let model: EngineModel
     public let allowedLatenessMilliseconds: Int64
-    public private(set) var counters = Counters()
+    public internal(set) var counters = Counters()
     public private(set) var signals: [SignalState]
     /// The wall clock of the latest tick.
     public private(set) var lastTick: EventTime?
 
-    private let monitors: [any EquipmentMonitor]
-    private var tracks: [[AlarmTrack]]
+    let monitors: [any EquipmentMonitor]
+    var tracks: [[AlarmTrack]]
+    /// Per signal: its health state machine (nil when the model gives no settings).
+    var health: [SignalHealth?]
+    /// Per signal, per ``SignalHealth/Condition``: whether that device alarm is open, and its ids.
+    var deviceTracks: [[AlarmTrack]]
+    /// Per equipment, per condition: activations so far (the `n` of `alarm_id`, shared by its signals).
+    var deviceActivations: [[Int]]
+    /// Per equipment: its gate signal (e.g. `furnace_operating`), if the template has one.
+    let gateSignals: [Int?]
     /// Per equipment: daemon clock minus gateway event time at its last reading.
     private var offsets: [Int64]
     /// Per equipment: the wall-clock key under which it sits in `timers`, if any.
     private var registered: [Int64?]
     private var timers = MinHeap()
-    private var outputs: [RuleOutput] = []
+    var outputs: [RuleOutput] = []
 
     /// Builds monitors for every equipment of the model.
     public init(model: EngineModel, allowedLatenessMilliseconds: Int64 = 1000) {
@@ -110,6 +140,21 @@ public final class Engine {
         offsets = Array(repeating: 0, count: model.equipment.count)
         registered = Array(repeating: nil, count: model.equipment.count)
         signals = Array(repeating: SignalState(), count: model.signals.count)
+        health = model.signals.map { s in
+            s.health.map {
+                SignalHealth(staleAfterMilliseconds: $0.staleAfterMilliseconds, frozenAfterMilliseconds: $0.frozenAfterMilliseconds,
+                             range: $0.range, requiredFromStart: $0.required)
+            }
+        }
+        let conditions = SignalHealth.Condition.allCases.count
+        deviceTracks = Array(repeating: Array(repeating: AlarmTrack(), count: conditions), count: model.signals.count)
+        deviceActivations = Array(repeating: Array(repeating: 0, count: conditions), count: model.equipment.count)
+        var gates: [Int?] = Array(repeating: nil, count: model.equipment.count)
+        for (i, s) in model.signals.enumerated() {
+            let template = model.equipment[s.equipment].template
+            if let gate = template.gateRole, template.roles[s.role].name == gate { gates[s.equipment] = i }
+        }
+        gateSignals = gates
         outputs.reserveCapacity(8)
     }
 
@@ -148,6 +193,13 @@ public final class Engine {
         if let tick = lastTick { offsets[e] = tick.milliseconds(since: r.time) }
         outputs.removeAll(keepingCapacity: true)
         monitors[e].advance(to: r.time, into: &outputs)
+        publish(equipment: e, emit: emit)  // what expired before this reading comes first
+        outputs.removeAll(keepingCapacity: true)
+        if health[index] != nil {
+            let changes = health[index]!.reading(r.value, quality: r.quality, at: r.time, arrivedAt: lastTick ?? r.time,
+                                                 operating: isOperating(e))
+            if !changes.isEmpty { applyHealth(changes, signal: index, emit: emit) }
+        }
         monitors[e].reading(role: binding.role, value: r.value, quality: r.quality, at: r.time, into: &outputs)
         publish(equipment: e, emit: emit)
         schedule(e)
@@ -156,6 +208,7 @@ public final class Engine {
     private func tick(_ now: EventTime, emit: (AlarmEvent) -> Void) {
         counters.ticks += 1
         lastTick = now
+        tickHealth(now, emit: emit)
         while let top = timers.peek, top.key <= now.milliseconds {
             _ = timers.pop()
             let e = top.equipment
@@ -169,7 +222,7 @@ public final class Engine {
         }
     }
 
-    private func schedule(_ e: Int) {
+    func schedule(_ e: Int) {
         guard let deadline = monitors[e].nextDeadline else {
             registered[e] = nil
             return
@@ -181,7 +234,7 @@ public final class Engine {
         }
     }
 
-    private func publish(equipment e: Int, emit: (AlarmEvent) -> Void) {
+    func publish(equipment e: Int, emit: (AlarmEvent) -> Void) {
         guard !outputs.isEmpty else { return }
         let eq = model.equipment[e]
         for o in outputs {

@@ -40,6 +40,13 @@ public protocol EquipmentMonitor: AnyObject {
     func advance(to time: EventTime, into out: inout [RuleOutput])
     /// The earliest time at which ``advance(to:into:)`` has something to do, if any.
     var nextDeadline: EventTime? { get }
+    /// A role's health changed (stale, frozen, bad quality raised or all cleared).
+    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput])
+}
+
+extension EquipmentMonitor {
+    /// Monitors whose rules need nothing beyond the device alarms the engine raises ignore health.
+    public func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {}
 }
 
 /// Rounds a derived value (a difference, a rate) so float noise like 4.100000000000009 reads 4.1.

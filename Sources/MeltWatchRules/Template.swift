@@ -77,6 +77,8 @@ public struct TemplateSpec: Sendable {
     public var rules: [RuleSpec]
     /// Builds the monitor for one configured equipment from resolved parameters (defaults applied).
     public var makeMonitor: @Sendable (_ params: [String: ParamValue]) -> any EquipmentMonitor
+    /// The boolean role that says the equipment operates (frozen detection applies only then).
+    public var gateRole: String? = nil
 
     /// The index of a role in ``roles``.
     public func roleIndex(_ name: String) -> Int? { roles.firstIndex { $0.name == name } }

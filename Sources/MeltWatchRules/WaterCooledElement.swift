@@ -63,7 +63,8 @@ final class WaterCooledElement: EquipmentMonitor {
             RuleSpec(id: "interlock-failed", alarmClass: .interlock, priority: .emergency, basis: basis,
                      signals: ["tilt_locked", "lance_raised", "power_off", "electrodes_raised"], unit: "s"),
         ],
-        makeMonitor: { WaterCooledElement(params: $0) }
+        makeMonitor: { WaterCooledElement(params: $0) },
+        gateRole: "furnace_operating"
     )
 
     private enum Rule: Int {
@@ -164,6 +165,16 @@ final class WaterCooledElement: EquipmentMonitor {
             record(interlock.feedback(name, value: value.asBool, healthy: healthy, fault: fault, at: time),
                    trippedAt: trippedAt, into: &out)
         }
+    }
+
+    /// An expected feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
+    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
+        guard let name = feedbackRoles[role] else { return }
+        let value = feedbacks[name]?.value ?? false
+        feedbacks[name] = InterlockCheck.FeedbackState(value: value, healthy: healthy, fault: fault)
+        guard !healthy else { return }
+        let trippedAt = interlock.trippedAt
+        record(interlock.feedback(name, value: value, healthy: false, fault: fault, at: time), trippedAt: trippedAt, into: &out)
     }
 
     /// Appends a rule's transition and, for a trip rule's raise, starts the interlock check.
