@@ -4,8 +4,10 @@ import Glibc
 import MeltWatchCore
 import MeltWatchRules
 
-/// Engine throughput: readings through a water-cooled element's flow-difference rule and a CO detector.
+/// Engine throughput: readings through a water-cooled element's rules and a CO detector, with sensor
+/// health judged on every signal and a clock tick every 100 readings.
 func runEngineBenchmark(readings: Int) -> [BenchResult] {
+    let health = HealthSettings(staleAfterMilliseconds: 30_000, frozenAfterMilliseconds: 600_000, range: nil, required: true)
     let wce = TemplateCatalog.named("steel.water-cooled-element")!
     let co = TemplateCatalog.named("steel.co-detector")!
     var wceParams: [String: ParamValue] = [:]
@@ -17,7 +19,8 @@ func runEngineBenchmark(readings: Int) -> [BenchResult] {
             EngineEquipment(plant: "bench", id: "lance", template: wce, params: wceParams),
             EngineEquipment(plant: "bench", id: "co", template: co, params: coParams),
         ],
-        signals: [EngineSignal(equipment: 0, role: 0), EngineSignal(equipment: 0, role: 1), EngineSignal(equipment: 1, role: 0)],
+        signals: [EngineSignal(equipment: 0, role: 0, health: health), EngineSignal(equipment: 0, role: 1, health: health),
+                  EngineSignal(equipment: 1, role: 0, health: health)],
         configHash: "sha256:bench"
     )
     var out: [BenchResult] = []

@@ -63,7 +63,7 @@ final class CODetector: EquipmentMonitor {
         self.source = source
     }
 
-    var nextDeadline: EventTime? { levels.compactMap(\.deadline).min() }
+    var nextDeadline: EventTime? { earliest(levels) }
 
     func advance(to time: EventTime, into out: inout [RuleOutput]) {
         for i in levels.indices {

@@ -49,6 +49,15 @@ extension EquipmentMonitor {
     public func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {}
 }
 
+/// The earliest deadline of some limits and an extra one, without allocating (called per reading).
+func earliest(_ limits: [LimitMonitor], _ extra: EventTime? = nil) -> EventTime? {
+    var best = extra
+    for l in limits {
+        if let d = l.deadline, best == nil || d < best! { best = d }
+    }
+    return best
+}
+
 /// Rounds a derived value (a difference, a rate) so float noise like 4.100000000000009 reads 4.1.
 @inlinable
 func tidy(_ v: Double) -> Double {

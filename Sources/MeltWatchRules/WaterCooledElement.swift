@@ -120,7 +120,7 @@ final class WaterCooledElement: EquipmentMonitor {
         feedbackRoles = Dictionary(uniqueKeysWithValues: expected.compactMap { name in Self.spec.roleIndex(name).map { ($0, name) } })
     }
 
-    var nextDeadline: EventTime? { (limits.compactMap(\.deadline) + [interlock.deadline].compactMap { $0 }).min() }
+    var nextDeadline: EventTime? { earliest(limits, interlock.deadline) }
 
     func advance(to time: EventTime, into out: inout [RuleOutput]) {
         for i in limits.indices {
