@@ -5,7 +5,8 @@ import MeltWatchCore
 /// Presets: `gb6222` — 24 / 160 ppm (GB 6222 common steel practice); `gb50493` — 100 % / 200 % of the
 /// occupational exposure limit, 20 / 40 mg/m³ CO, which is 17.2 / 34.4 ppm at 20 °C and 101.325 kPa
 /// (ppm = mg/m³ × 24.06 / 28.01). `level_1`/`level_2` override the preset. Values stay in the
-/// detector's native ppm: nothing is converted silently.
+/// detector's native ppm: nothing is converted silently. `co-rate` warns early when the concentration
+/// rises faster than `rate_max` ppm/min over the last minute (0 = off).
 final class CODetector: EquipmentMonitor {
     static let basis = "令10 第四条(六)"
 
@@ -38,6 +39,7 @@ final class CODetector: EquipmentMonitor {
         rules: [
             RuleSpec(id: "co-level-1", alarmClass: .process, priority: .high, basis: basis, signals: ["co"], unit: "ppm"),
             RuleSpec(id: "co-level-2", alarmClass: .process, priority: .emergency, basis: basis, signals: ["co"], unit: "ppm"),
+            RuleSpec(id: "co-rate", alarmClass: .process, priority: .medium, basis: basis, signals: ["co"], unit: "ppm/min"),
         ],
         makeMonitor: { CODetector(params: $0) }
     )
@@ -46,6 +48,9 @@ final class CODetector: EquipmentMonitor {
 
     private var levels: [LimitMonitor]
     private let source: String
+    /// `co-rate`: rise over a one-minute window faster than `rate_max` ppm/min; nil when off (0).
+    private var rate: RateMonitor?
+    private let rateMaxPerMinute: Double
 
     init(params: [String: ParamValue]) {
         let presetName = params.choice("preset") ?? "gb6222"
@@ -61,6 +66,10 @@ final class CODetector: EquipmentMonitor {
             LimitMonitor(direction: .high, limit: $0, deadband: deadband, onDelayMilliseconds: delay, inclusive: true)
         }
         self.source = source
+        rateMaxPerMinute = params.number("rate_max")
+        if rateMaxPerMinute > 0 {
+            rate = RateMonitor(maxPerSecond: rateMaxPerMinute / 60, windowMilliseconds: 60_000, direction: .rise)
+        }
     }
 
     var nextDeadline: EventTime? { earliest(levels) }
@@ -79,6 +88,21 @@ final class CODetector: EquipmentMonitor {
         }
         for i in levels.indices {
             if let t = levels[i].update(value.asDouble, at: time) { out.append(output(i, t)) }
+        }
+        if let t = rate?.update(value.asDouble, at: time) { out.append(rateOutput(t)) }
+    }
+
+    private func rateOutput(_ t: LimitMonitor.Transition) -> RuleOutput {
+        let limit = rateMaxPerMinute
+        switch t {
+        case .raised(let at, let perSecond):
+            let v = tidy(perSecond * 60)
+            return RuleOutput(ruleIndex: 2, transition: .raised, time: at, value: v, limit: limit,
+                              message: "一氧化碳浓度上升速率 \(show(v)) ppm/min > \(show(limit)) ppm/min，疑似煤气泄漏 (CO rising fast)")
+        case .cleared(let at, let perSecond):
+            let v = tidy(perSecond * 60)
+            return RuleOutput(ruleIndex: 2, transition: .cleared, time: at, value: v, limit: limit,
+                              message: "一氧化碳浓度上升速率 \(show(v)) ppm/min ≤ \(show(limit)) ppm/min，已恢复 (CO rise back within limit)")
         }
     }
 

@@ -7,13 +7,14 @@ private let t0: Int64 = 1_763_884_800_000
 private func t(_ s: Double) -> EventTime { EventTime(milliseconds: t0 + Int64(s * 1000)) }
 
 /// A plant with one BOF lance element (flow_difference_max 3, on_delay 2 s) and one CO detector (gb6222).
-private func makeEngine(lateness: Int64 = 1000) -> Engine {
+private func makeEngine(lateness: Int64 = 1000, coRateMax: Double = 0) -> Engine {
     let wce = TemplateCatalog.named("steel.water-cooled-element")!
     let co = TemplateCatalog.named("steel.co-detector")!
     var wceParams = Dictionary(uniqueKeysWithValues: wce.params.compactMap { p in p.defaultValue.map { (p.name, $0) } })
     wceParams["flow_difference_max"] = .number(3)
     wceParams["on_delay_s"] = .number(2)
-    let coParams = Dictionary(uniqueKeysWithValues: co.params.compactMap { p in p.defaultValue.map { (p.name, $0) } })
+    var coParams = Dictionary(uniqueKeysWithValues: co.params.compactMap { p in p.defaultValue.map { (p.name, $0) } })
+    coParams["rate_max"] = .number(coRateMax)
     let model = EngineModel(
         equipment: [
             EngineEquipment(plant: "baotou-steel", id: "bof1-lance", template: wce, params: wceParams),
@@ -175,5 +176,29 @@ struct EngineTests {
         let a = run()
         #expect(!a.isEmpty)
         #expect(a == run())
+    }
+
+    @Test("co-rate: a rise faster than rate_max ppm/min over the last minute warns before the levels", arguments: [
+        // (seconds, ppm) samples; rate_max 10 ppm/min => more than 10 ppm of rise within 60 s.
+        ([(0.0, 3.0), (30, 8), (60, 13)], [String]()),                        // exactly 10 ppm in 60 s: in time
+        ([(0.0, 3.0), (30, 8), (60, 13.5)], ["co-rate raised@60.0"]),
+        ([(0.0, 3.0), (10, 15), (20, 15), (90, 15)], ["co-rate raised@10.0", "co-rate cleared@90.0"]),
+    ] as [([(Double, Double)], [String])])
+    func coRate(samples: [(Double, Double)], expected: [String]) {
+        let e = makeEngine(coRateMax: 10)
+        var got: [String] = []
+        for (s, v) in samples {
+            for ev in e.feed(2, v, at: t(s)) where ev.rule == "co-rate" {
+                got.append("\(ev.rule) \(ev.kind.rawValue)@\(Double(ev.eventTime.milliseconds - t0) / 1000)")
+            }
+        }
+        #expect(got == expected)
+    }
+
+    @Test("co-rate is off with rate_max 0 (the default)")
+    func coRateOff() {
+        let e = makeEngine()
+        #expect(e.feed(2, 3, at: t(0)).isEmpty)
+        #expect(e.feed(2, 23, at: t(1)).isEmpty)
     }
 }
