@@ -7,7 +7,6 @@ import Synchronization
 public final class IngestCounters: Sendable {
     public let messagesReceived = Atomic<Int>(0)
     public let readingsAccepted = Atomic<Int>(0)
-    public let ticks = Atomic<Int>(0)
     /// Indexed like `RejectReason.allCases`.
     private let rejected: [Counter]
     public let brokerConnected = Atomic<Bool>(false)

@@ -122,8 +122,7 @@ public final class IngestSession {
                     b.batch.removeAll(keepingCapacity: true)
                 }
             }
-            for e in b.events { if case .connected = e { attempt = 0 }; handler.event(e) }
-            b.events.removeAll(keepingCapacity: true)
+            if deliverEvents(b, to: handler) { attempt = 0 }
             handler.tick()
             if failure == MOSQ_ERR_SUCCESS.rawValue, mosquitto_want_write(mosq) {
                 failure = mosquitto_loop_write(mosq, 1)
@@ -135,7 +134,6 @@ public final class IngestSession {
             }
             if failure != MOSQ_ERR_SUCCESS.rawValue {
                 open = false
-                b.connected = false
                 attempt = wait(afterFailure: failure, call: failedCall, attempt: attempt, control: control, handler: handler)
             }
         }
@@ -162,9 +160,7 @@ public final class IngestSession {
     private func wait(afterFailure rc: Int32, call: String, attempt: Int, control: LoopControl, handler: some Handler) -> Int {
         let error = MosquittoError(code: rc, call: call, systemErrno: rc == MOSQ_ERR_ERRNO.rawValue ? errno : 0)
         let delay = options.backoff.delay(attempt: attempt, using: &rng)
-        let b = box.takeUnretainedValue()
-        for e in b.events { handler.event(e) }
-        b.events.removeAll(keepingCapacity: true)
+        deliverEvents(box.takeUnretainedValue(), to: handler)
         handler.event(.connectionLost(error, retryInMilliseconds: delay))
         var remaining = delay
         while remaining > 0, !control.isStopRequested {
@@ -176,8 +172,18 @@ public final class IngestSession {
         return attempt + 1
     }
 
-    /// True after a CONNACK was accepted and until the connection is lost. Loop thread only.
-    public var isConnected: Bool { box.takeUnretainedValue().connected }
+    /// Hands the callbacks' queued events to the handler; true when one of them was a connect
+    /// (which resets the backoff).
+    @discardableResult
+    private func deliverEvents(_ b: CallbackBox, to handler: some Handler) -> Bool {
+        var connected = false
+        for e in b.events {
+            if case .connected = e { connected = true }
+            handler.event(e)
+        }
+        b.events.removeAll(keepingCapacity: true)
+        return connected
+    }
 
     /// The TCP socket, for tests that cut the connection from inside a handler. Loop thread only.
     var socketDescriptor: Int32 { mosquitto_socket(mosq) }
@@ -186,7 +192,6 @@ public final class IngestSession {
 extension IngestSession: @unchecked Sendable {}
 // Safe to hand over, not to share: a session is created on one thread and then moved to the
 // ingest thread, which alone calls `run` (and every libmosquitto function on this client).
-// `isConnected` is documented as loop-thread only.
 
 /// State the C callbacks hand data to. Touched only on the loop thread (callbacks run inside
 /// `mosquitto_loop_read/write/misc`, which only ``IngestSession/run`` calls).
@@ -195,7 +200,6 @@ final class CallbackBox {
     let qos: Int32
     var batch: [MQTTMessage] = []
     var events: [MQTTEvent] = []
-    var connected = false
     var pendingSubscriptions: [Int32: String] = [:]
 
     init(topics: [String], qos: Int32) {
@@ -215,7 +219,6 @@ private let onConnect: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?,
         box.events.append(.connectionRefused(code: rc, reason: String(cString: mosquitto_connack_string(rc))))
         return
     }
-    box.connected = true
     box.events.append(.connected(sessionPresent: flags & 1 != 0))
     // Subscribe every time: a new session needs it, and a kept one is unchanged by it.
     box.pendingSubscriptions.removeAll()

@@ -292,7 +292,6 @@ struct MinHeap {
     private var items: [Entry] = []
 
     var peek: Entry? { items.first }
-    var count: Int { items.count }
 
     mutating func push(key: Int64, equipment: Int) {
         items.append(Entry(key: key, equipment: equipment))
