@@ -275,7 +275,7 @@ public final class Engine {
                 kind: kind, state: state, alarmClass: spec.alarmClass, rule: spec.id, priority: spec.priority,
                 plant: eq.plant, equipment: eq.id, activation: track.activations, ordinal: track.ordinal,
                 signals: spec.signals, value: o.value, limit: o.limit, unit: spec.unit,
-                latencyMilliseconds: o.latencyMilliseconds, cause: o.cause, basis: spec.basis,
+                latencyMilliseconds: o.latencyMilliseconds, cause: o.cause, basis: o.basis ?? spec.basis,
                 message: o.message, eventTime: o.time, configHash: model.configHash
             ))
         }

@@ -27,6 +27,8 @@ public struct RuleOutput: Sendable, Equatable {
     public var latencyMilliseconds: Int64? = nil
     public var cause: String? = nil
     public var interlock: Interlock? = nil
+    /// Overrides the rule's basis when it depends on the case (e.g. which interlock clause applies).
+    public var basis: String? = nil
 }
 
 /// The rules of one configured equipment: a state machine fed with readings and time.

@@ -123,4 +123,12 @@ public struct LimitMonitor: Sendable, Equatable {
     public mutating func cancelPending() {
         if case .pending = phase { phase = .normal }
     }
+
+    /// The rule's gate closed at `time`: back to normal at once, clearing an active alarm (no off-delay:
+    /// the condition it watched no longer applies).
+    public mutating func gateClosed(at time: EventTime) -> Transition? {
+        let wasActive = isActive
+        phase = .normal
+        return wasActive ? .cleared(at: time, value: lastValue) : nil
+    }
 }

@@ -96,11 +96,7 @@ final class WaterCooledElement: EquipmentMonitor {
     /// One limit per rule, indexed by `Rule`; the bypass flag is watched as 1/0 against 0.5.
     private var limits: [LimitMonitor]
     private let inletFlowMinimum: Double
-    private var interlock: InterlockCheck
-    private var feedbacks: [String: InterlockCheck.FeedbackState] = [:]
-    private var tripTrigger = Rule.flowDifference
-    /// Role index → feedback role name, for the expected feedbacks only.
-    private let feedbackRoles: [Int: String]
+    private var interlock: InterlockWatch
 
     init(params: [String: ParamValue]) {
         let delay = Int64(params.number("on_delay_s") * 1000)
@@ -113,11 +109,11 @@ final class WaterCooledElement: EquipmentMonitor {
             LimitMonitor(direction: .high, limit: 0.5),
         ]
         let expected = params.roles("expect") ?? Self.expectedByFurnace[params.choice("furnace_type") ?? "bof"] ?? []
-        interlock = InterlockCheck(
-            expected: expected, warnMilliseconds: Int64(params.number("interlock_warn_s") * 1000),
-            deadlineMilliseconds: Int64(params.number("interlock_deadline_s") * 1000)
+        interlock = InterlockWatch(
+            expected: expected, roles: Self.spec.roles, warnSeconds: params.number("interlock_warn_s"),
+            deadlineSeconds: params.number("interlock_deadline_s"),
+            lateRule: Rule.interlockLate.rawValue, failedRule: Rule.interlockFailed.rawValue
         )
-        feedbackRoles = Dictionary(uniqueKeysWithValues: expected.compactMap { name in Self.spec.roleIndex(name).map { ($0, name) } })
     }
 
     var nextDeadline: EventTime? { earliest(limits, interlock.deadline) }
@@ -126,8 +122,7 @@ final class WaterCooledElement: EquipmentMonitor {
         for i in limits.indices {
             if let t = limits[i].advance(to: time) { emit(Rule(rawValue: i)!, t, into: &out) }
         }
-        let trippedAt = interlock.trippedAt
-        record(interlock.advance(to: time), trippedAt: trippedAt, into: &out)
+        interlock.advance(to: time, into: &out)
     }
 
     func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
@@ -157,63 +152,20 @@ final class WaterCooledElement: EquipmentMonitor {
             bypassed = value.asBool
             evaluateBypass(at: time, into: &out)
         default:
-            guard let name = feedbackRoles[role] else { return }
-            let healthy = quality != .bad && value.asDouble.isFinite
-            let fault: String? = healthy ? nil : "bad-quality"
-            feedbacks[name] = InterlockCheck.FeedbackState(value: value.asBool, healthy: healthy, fault: fault)
-            let trippedAt = interlock.trippedAt
-            record(interlock.feedback(name, value: value.asBool, healthy: healthy, fault: fault, at: time),
-                   trippedAt: trippedAt, into: &out)
+            interlock.reading(role: role, value: value, quality: quality, at: time, into: &out)
         }
     }
 
     /// An expected feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
     func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
-        guard let name = feedbackRoles[role] else { return }
-        let value = feedbacks[name]?.value ?? false
-        feedbacks[name] = InterlockCheck.FeedbackState(value: value, healthy: healthy, fault: fault)
-        guard !healthy else { return }
-        let trippedAt = interlock.trippedAt
-        record(interlock.feedback(name, value: value, healthy: false, fault: fault, at: time), trippedAt: trippedAt, into: &out)
+        interlock.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
     }
 
     /// Appends a rule's transition and, for a trip rule's raise, starts the interlock check.
     private func emit(_ rule: Rule, _ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
         out.append(output(rule, t))
-        if rule.trips, case .raised(let at, _) = t, !interlock.isRunning {
-            tripTrigger = rule
-            record(interlock.trip(at: at, feedbacks: feedbacks), trippedAt: at, into: &out)
-        }
-    }
-
-    /// Records an interlock outcome (every trip), and raises `interlock-late` (momentary: raised and
-    /// returned to normal, left for the duty room to acknowledge) or `interlock-failed` (latched).
-    private func record(_ outcome: InterlockCheck.Outcome?, trippedAt: EventTime?, into out: inout [RuleOutput]) {
-        guard let outcome, let trippedAt else { return }
-        let warn = Double(interlock.warnMilliseconds) / 1000
-        let deadline = Double(interlock.deadlineMilliseconds) / 1000
-        let actions = interlock.expected.joined(separator: ", ")
-        switch outcome {
-        case .ok(let latency):
-            out.append(RuleOutput(ruleIndex: Rule.interlockLate.rawValue, transition: .recorded, time: trippedAt.adding(milliseconds: latency),
-                                  message: "", latencyMilliseconds: latency,
-                                  interlock: .init(kind: .ok, trippedAt: trippedAt, triggerRuleIndex: tripTrigger.rawValue)))
-        case .late(let latency):
-            let at = trippedAt.adding(milliseconds: latency)
-            out.append(RuleOutput(ruleIndex: Rule.interlockLate.rawValue, transition: .recorded, time: at, message: "",
-                                  latencyMilliseconds: latency,
-                                  interlock: .init(kind: .late, trippedAt: trippedAt, triggerRuleIndex: tripTrigger.rawValue)))
-            let message = "联锁动作延迟 \(show(Double(latency) / 1000)) s > \(show(warn)) s（\(actions)）(interlock late)"
-            for transition in [RuleOutput.Transition.raised, .cleared] {
-                out.append(RuleOutput(ruleIndex: Rule.interlockLate.rawValue, transition: transition, time: at,
-                                      value: Double(latency) / 1000, limit: warn, message: message, latencyMilliseconds: latency))
-            }
-        case .failed(let cause, let at):
-            out.append(RuleOutput(ruleIndex: Rule.interlockFailed.rawValue, transition: .recorded, time: at, message: "",
-                                  cause: cause,
-                                  interlock: .init(kind: .failed, trippedAt: trippedAt, triggerRuleIndex: tripTrigger.rawValue)))
-            out.append(RuleOutput(ruleIndex: Rule.interlockFailed.rawValue, transition: .raised, time: at, value: nil, limit: deadline,
-                                  message: "联锁未在 \(show(deadline)) s 内动作：\(cause) (interlock failed)", cause: cause))
+        if rule.trips, case .raised(let at, _) = t {
+            interlock.trip(rule: rule.rawValue, at: at, into: &out)
         }
     }
 
@@ -274,7 +226,7 @@ final class WaterCooledElement: EquipmentMonitor {
             message = operating ? "联锁旁路已解除 (interlock bypass removed)" : "炉体停止运行，联锁旁路报警解除 (furnace no longer operating)"
             (reportedValue, reportedLimit) = (nil, nil)
         case (.interlockLate, _), (.interlockFailed, _):
-            preconditionFailure("interlock outcomes are reported by record(_:trippedAt:into:)")
+            preconditionFailure("interlock outcomes are reported by InterlockWatch")
         }
         return RuleOutput(ruleIndex: rule.rawValue, transition: raised ? .raised : .cleared, time: at,
                           value: reportedValue, limit: reportedLimit, message: message)

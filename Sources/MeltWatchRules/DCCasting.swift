@@ -1,0 +1,415 @@
+import MeltWatchCore
+
+/// `aluminium.dc-casting`: one deep-well (vertical direct-chill) casting station — furnace, launder,
+/// mould table and pit (令10 第五条(六)–(九), local notices).
+///
+/// Rules, all on event time:
+/// - `cooling-pressure-low`, `cooling-flow-low`: mould cooling water below its minimum for
+///   `on_delay_s`, or falling faster than `cooling_pressure_drop_max` / `cooling_flow_drop_max` per
+///   second over the last second (0 = off), while casting. Trip.
+/// - `level-high`, `level-low`, `level-jump`: the outlet-launder or junction level out of
+///   [`level_low`, `level_high`] for `on_delay_s`, or changing faster than `level_rate_max` mm/s over
+///   the last second, while casting and `cast_length >= level_gate_mm` (the start of a cast is
+///   unsteady by nature). One alarm per rule for both levels: raised by the first, cleared with the
+///   last. Trip.
+/// - Interlock: a trip must be followed within `interlock_deadline_s` by every expected action —
+///   fixed furnace: `shutoff_closed`, `drain_open`; tilting: `furnace_tilted_back`, `shutoff_closed`
+///   (`expect` overrides) — and always `platform_stopped` (Nantong 2024: the platform kept
+///   descending). `interlock-late` and `interlock-failed` as in ``InterlockWatch``. A platform that
+///   did not stop, or any late action, cites the local notice; other failures cite the clause of the
+///   trip (cooling 第五条(六); level: fixed 第五条(八), tilting 第五条(九)).
+/// - `interlock-bypassed`: the bypass flag while casting (令10 第十四条).
+/// - `casting-permissive`: casting starts while a sensor of this station is stale, frozen or bad, an
+///   interlock is bypassed, or the emergency water reports not ready ("casting is not allowed with a
+///   faulty safety device"). Cleared when every cause is gone or casting stops.
+/// - `mode-not-auto`: casting and not in automatic mode for `on_delay_s`.
+/// - `mechanical-lock-open`: fixed furnace, casting, lock not engaged for `on_delay_s`.
+///
+/// Unknown `casting_active` counts as casting for the limits (a missed cooling loss is worse than a
+/// spurious one), and unknown `cast_length` leaves the level gate open. A bad or non-finite reading
+/// is no evidence: it cancels pending on-delays (sensor health reports the fault).
+final class DCCasting: EquipmentMonitor {
+    static let coolingBasis = "令10 第五条(六)"
+    static let levelBasis = "令10 第五条(七)"
+    static let platformBasis = "地方通知: 联锁动作与铸造平台停止下降联锁"
+    static let faultBasis = "令10 第十四条"
+
+    static let spec = TemplateSpec(
+        name: "aluminium.dc-casting",
+        summary: "one deep-well casting station: furnace, launder, mould cooling water, casting platform",
+        roles: [
+            RoleSpec(name: "cooling_pressure", kind: .number(unit: "kPa"), isOptional: false, summary: "mould cooling water inlet pressure"),
+            RoleSpec(name: "cooling_flow", kind: .number(unit: "m3/h"), isOptional: false, summary: "mould cooling water inlet flow"),
+            RoleSpec(name: "level_outlet", kind: .number(unit: "mm"), isOptional: false, summary: "molten aluminium level, furnace outlet launder"),
+            RoleSpec(name: "level_junction", kind: .number(unit: "mm"), isOptional: false, summary: "molten aluminium level, launder–distributor junction"),
+            RoleSpec(name: "casting_active", kind: .bool, isOptional: false, summary: "casting in progress (gate)"),
+            RoleSpec(name: "cast_length", kind: .number(unit: "mm"), isOptional: false, summary: "cast length so far"),
+            RoleSpec(name: "mode_auto", kind: .bool, isOptional: false, summary: "casting control in automatic mode"),
+            RoleSpec(name: "shutoff_closed", kind: .bool, isOptional: false, summary: "interlock feedback: quick shut-off valve closed"),
+            RoleSpec(name: "drain_open", kind: .bool, isOptional: true, summary: "interlock feedback: emergency drain valve open (fixed furnace)"),
+            RoleSpec(name: "launder_disconnected", kind: .bool, isOptional: true, summary: "interlock feedback: launder disconnected"),
+            RoleSpec(name: "furnace_tilted_back", kind: .bool, isOptional: true, summary: "interlock feedback: tilting furnace tilted back"),
+            RoleSpec(name: "platform_stopped", kind: .bool, isOptional: false, summary: "interlock feedback: casting platform stopped descending"),
+            RoleSpec(name: "mechanical_lock", kind: .bool, isOptional: true, summary: "fixed furnace outlet mechanical lock engaged"),
+            RoleSpec(name: "interlock_bypassed", kind: .bool, isOptional: true, summary: "interlock bypass flag"),
+            RoleSpec(name: "emergency_water_ok", kind: .bool, isOptional: true, summary: "emergency cooling water ready"),
+        ],
+        params: [
+            ParamSpec(name: "furnace", kind: .choice(["fixed", "tilting"]), defaultValue: .choice("fixed"),
+                      isSitePlaceholder: true, summary: "casting furnace kind; decides the expected interlock actions"),
+            ParamSpec(name: "expect", kind: .roles(allowed: ["shutoff_closed", "drain_open", "launder_disconnected", "furnace_tilted_back"]),
+                      defaultValue: nil, isSitePlaceholder: false,
+                      summary: "expected interlock actions besides platform_stopped; default from furnace"),
+            ParamSpec(name: "cooling_pressure_min", kind: .number(unit: "kPa", minimum: 0), defaultValue: .number(150),
+                      isSitePlaceholder: true, summary: "minimum mould cooling water pressure while casting"),
+            ParamSpec(name: "cooling_flow_min", kind: .number(unit: "m3/h", minimum: 0), defaultValue: .number(100),
+                      isSitePlaceholder: true, summary: "minimum mould cooling water flow while casting"),
+            ParamSpec(name: "cooling_pressure_drop_max", kind: .number(unit: "kPa/s", minimum: 0), defaultValue: .number(0),
+                      isSitePlaceholder: true, summary: "pressure falling faster than this is a sudden drop; 0 = off"),
+            ParamSpec(name: "cooling_flow_drop_max", kind: .number(unit: "m3/h/s", minimum: 0), defaultValue: .number(0),
+                      isSitePlaceholder: true, summary: "flow falling faster than this is a sudden drop; 0 = off"),
+            ParamSpec(name: "level_low", kind: .number(unit: "mm", minimum: 0), defaultValue: .number(40),
+                      isSitePlaceholder: true, summary: "launder level below this is level-low"),
+            ParamSpec(name: "level_high", kind: .number(unit: "mm", minimum: 0), defaultValue: .number(160),
+                      isSitePlaceholder: true, summary: "launder level above this is level-high (overflow)"),
+            ParamSpec(name: "level_rate_max", kind: .number(unit: "mm/s", minimum: 0), defaultValue: .number(20),
+                      isSitePlaceholder: true, summary: "level changing faster than this is level-jump; 0 = off"),
+            ParamSpec(name: "level_gate_mm", kind: .number(unit: "mm", minimum: 0), defaultValue: .number(300),
+                      isSitePlaceholder: false, summary: "level rules apply from this cast length (industry 300–500 mm)"),
+            ParamSpec(name: "on_delay_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(1),
+                      isSitePlaceholder: true, summary: "how long a condition must hold before it alarms"),
+            ParamSpec(name: "interlock_warn_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(2),
+                      isSitePlaceholder: true, summary: "interlock slower than this is interlock-late"),
+            ParamSpec(name: "interlock_deadline_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(5),
+                      isSitePlaceholder: true, summary: "interlock not complete by this is interlock-failed"),
+        ] + TemplateCatalog.healthParams,
+        rules: [
+            RuleSpec(id: "cooling-pressure-low", alarmClass: .process, priority: .emergency, basis: coolingBasis,
+                     signals: ["cooling_pressure", "casting_active"], unit: "kPa"),
+            RuleSpec(id: "cooling-flow-low", alarmClass: .process, priority: .emergency, basis: coolingBasis,
+                     signals: ["cooling_flow", "casting_active"], unit: "m3/h"),
+            RuleSpec(id: "level-high", alarmClass: .process, priority: .emergency, basis: levelBasis,
+                     signals: ["level_outlet", "level_junction", "cast_length"], unit: "mm"),
+            RuleSpec(id: "level-low", alarmClass: .process, priority: .high, basis: levelBasis,
+                     signals: ["level_outlet", "level_junction", "cast_length"], unit: "mm"),
+            RuleSpec(id: "level-jump", alarmClass: .process, priority: .high, basis: levelBasis,
+                     signals: ["level_outlet", "level_junction", "cast_length"], unit: "mm/s"),
+            RuleSpec(id: "interlock-late", alarmClass: .interlock, priority: .high, basis: platformBasis,
+                     signals: feedbackRoles, unit: "s"),
+            RuleSpec(id: "interlock-failed", alarmClass: .interlock, priority: .emergency, basis: coolingBasis,
+                     signals: feedbackRoles, unit: "s"),
+            RuleSpec(id: "interlock-bypassed", alarmClass: .interlock, priority: .high, basis: faultBasis,
+                     signals: ["interlock_bypassed", "casting_active"], unit: nil),
+            RuleSpec(id: "casting-permissive", alarmClass: .interlock, priority: .emergency, basis: faultBasis,
+                     signals: ["casting_active"], unit: nil),
+            RuleSpec(id: "mode-not-auto", alarmClass: .process, priority: .medium, basis: faultBasis,
+                     signals: ["mode_auto", "casting_active"], unit: nil),
+            RuleSpec(id: "mechanical-lock-open", alarmClass: .process, priority: .high, basis: levelBasis,
+                     signals: ["mechanical_lock", "casting_active"], unit: nil),
+        ],
+        makeMonitor: { DCCasting(params: $0) },
+        gateRole: "casting_active"
+    )
+
+    static let feedbackRoles = ["shutoff_closed", "drain_open", "launder_disconnected", "furnace_tilted_back", "platform_stopped"]
+
+    /// Expected actions by furnace kind (domain.md); `platform_stopped` is always added.
+    static let expectedByFurnace: [String: [String]] = [
+        "fixed": ["shutoff_closed", "drain_open"], "tilting": ["furnace_tilted_back", "shutoff_closed"],
+    ]
+
+    enum Rule: Int {
+        case coolingPressureLow, coolingFlowLow, levelHigh, levelLow, levelJump
+        case interlockLate, interlockFailed, interlockBypassed, castingPermissive, modeNotAuto, mechanicalLockOpen
+
+        var trips: Bool { rawValue <= Rule.levelJump.rawValue }
+        var isLevel: Bool { self == .levelHigh || self == .levelLow || self == .levelJump }
+    }
+
+    private enum Role {
+        static let pressure = spec.roles.index("cooling_pressure")
+        static let flow = spec.roles.index("cooling_flow")
+        static let outlet = spec.roles.index("level_outlet")
+        static let junction = spec.roles.index("level_junction")
+        static let casting = spec.roles.index("casting_active")
+        static let length = spec.roles.index("cast_length")
+        static let mode = spec.roles.index("mode_auto")
+        static let lock = spec.roles.index("mechanical_lock")
+        static let bypass = spec.roles.index("interlock_bypassed")
+        static let emergencyWater = spec.roles.index("emergency_water_ok")
+    }
+
+    /// A limit feeding one part of a rule: rules over two levels (or a limit and a drop) have two parts.
+    private struct Part {
+        var rule: Rule
+        var part: Int
+    }
+
+    /// The limit checks, in this order: pressure, flow, outlet high, junction high, outlet low,
+    /// junction low, bypass, mode, lock (flags watched as 1/0 against 0.5).
+    private var limits: [LimitMonitor]
+    private static let limitParts: [Part] = [
+        Part(rule: .coolingPressureLow, part: 0), Part(rule: .coolingFlowLow, part: 0),
+        Part(rule: .levelHigh, part: 0), Part(rule: .levelHigh, part: 1),
+        Part(rule: .levelLow, part: 0), Part(rule: .levelLow, part: 1),
+        Part(rule: .interlockBypassed, part: 0), Part(rule: .modeNotAuto, part: 0), Part(rule: .mechanicalLockOpen, part: 0),
+    ]
+    /// Rate checks (nil when their limit is 0): pressure drop, flow drop, outlet jump, junction jump.
+    private var rates: [RateMonitor?]
+    private static let rateParts: [Part] = [
+        Part(rule: .coolingPressureLow, part: 1), Part(rule: .coolingFlowLow, part: 1),
+        Part(rule: .levelJump, part: 0), Part(rule: .levelJump, part: 1),
+    ]
+    /// Per rule: which parts are active (bit per part); the rule is raised while any is.
+    private var activeParts = [UInt8](repeating: 0, count: 11)
+
+    private var interlock: InterlockWatch
+    private let fixedFurnace: Bool
+    private let levelGate: Double
+
+    private var casting: Bool?
+    private var castLength: Double?
+    private var values = [Double?](repeating: nil, count: 4)  // pressure, flow, outlet, junction
+    private var modeAuto: Bool?
+    private var lockEngaged: Bool?
+    private var bypassed = false
+    private var emergencyWaterOK: Bool?
+    /// Per role: the health fault reported by the engine, nil while healthy.
+    private var faults = [String?](repeating: nil, count: spec.roles.count)
+    private var permissiveActive = false
+
+    init(params: [String: ParamValue]) {
+        let delay = Int64(params.number("on_delay_s") * 1000)
+        let levelLow = params.number("level_low"), levelHigh = params.number("level_high")
+        limits = [
+            LimitMonitor(direction: .low, limit: params.number("cooling_pressure_min"), onDelayMilliseconds: delay),
+            LimitMonitor(direction: .low, limit: params.number("cooling_flow_min"), onDelayMilliseconds: delay),
+            LimitMonitor(direction: .high, limit: levelHigh, onDelayMilliseconds: delay),
+            LimitMonitor(direction: .high, limit: levelHigh, onDelayMilliseconds: delay),
+            LimitMonitor(direction: .low, limit: levelLow, onDelayMilliseconds: delay),
+            LimitMonitor(direction: .low, limit: levelLow, onDelayMilliseconds: delay),
+            LimitMonitor(direction: .high, limit: 0.5),
+            LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: delay),
+            LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: delay),
+        ]
+        func rate(_ name: String, _ direction: RateMonitor.Direction) -> RateMonitor? {
+            let max = params.number(name)
+            return max > 0 ? RateMonitor(maxPerSecond: max, windowMilliseconds: 1000, direction: direction) : nil
+        }
+        let jump = rate("level_rate_max", .either)
+        rates = [rate("cooling_pressure_drop_max", .fall), rate("cooling_flow_drop_max", .fall), jump, jump]
+        levelGate = params.number("level_gate_mm")
+        let furnace = params.choice("furnace") ?? "fixed"
+        fixedFurnace = furnace == "fixed"
+        var expected = params.roles("expect") ?? Self.expectedByFurnace[furnace] ?? []
+        if !expected.contains("platform_stopped") { expected.append("platform_stopped") }
+        interlock = InterlockWatch(
+            expected: expected, roles: Self.spec.roles, warnSeconds: params.number("interlock_warn_s"),
+            deadlineSeconds: params.number("interlock_deadline_s"),
+            lateRule: Rule.interlockLate.rawValue, failedRule: Rule.interlockFailed.rawValue
+        )
+        let levelInterlockBasis = fixedFurnace ? "令10 第五条(八)" : "令10 第五条(九)"
+        interlock.basis = { outcome, trigger in
+            guard case .failed(let cause, _) = outcome else { return Self.platformBasis }
+            if cause.contains("platform_stopped") { return Self.platformBasis }
+            return Rule(rawValue: trigger)?.isLevel == true ? levelInterlockBasis : Self.coolingBasis
+        }
+    }
+
+    private var castingGate: Bool { casting ?? true }
+    private var levelGateOpen: Bool { castingGate && (castLength ?? .infinity) >= levelGate }
+
+    var nextDeadline: EventTime? { earliest(limits, interlock.deadline) }
+
+    func advance(to time: EventTime, into out: inout [RuleOutput]) {
+        for i in limits.indices {
+            if let t = limits[i].advance(to: time) { part(Self.limitParts[i], t, into: &out) }
+        }
+        interlock.advance(to: time, into: &out)
+    }
+
+    func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+        let usable: Double? = quality == .bad || !value.asDouble.isFinite ? nil : value.asDouble
+        switch role {
+        case Role.pressure, Role.flow, Role.outlet, Role.junction:
+            let slot = role == Role.pressure ? 0 : role == Role.flow ? 1 : role == Role.outlet ? 2 : 3
+            values[slot] = usable
+            evaluateMeasurement(slot, at: time, into: &out)
+        case Role.casting:
+            guard let v = usable else { return }
+            let starting = v != 0 && casting != true
+            casting = v != 0
+            for slot in 0..<4 { evaluateMeasurement(slot, at: time, into: &out) }
+            evaluateFlags(at: time, into: &out)
+            if starting { checkPermissive(start: true, at: time, into: &out) }
+            if !castingGate { checkPermissive(start: false, at: time, into: &out) }
+        case Role.length:
+            guard let v = usable else { return }
+            castLength = v
+            for slot in 2..<4 { evaluateMeasurement(slot, at: time, into: &out) }
+        case Role.mode, Role.lock, Role.bypass, Role.emergencyWater:
+            guard let v = usable else { return }
+            switch role {
+            case Role.mode: modeAuto = v != 0
+            case Role.lock: lockEngaged = v != 0
+            case Role.bypass: bypassed = v != 0
+            default: emergencyWaterOK = v != 0
+            }
+            evaluateFlags(at: time, into: &out)
+            checkPermissive(start: false, at: time, into: &out)
+        default:
+            interlock.reading(role: role, value: value, quality: quality, at: time, into: &out)
+        }
+    }
+
+    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
+        faults[role] = healthy ? nil : (fault ?? "unhealthy")
+        interlock.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
+        checkPermissive(start: false, at: time, into: &out)
+    }
+
+    /// Re-evaluates one measurement (pressure, flow, outlet or junction level) against its gate.
+    private func evaluateMeasurement(_ slot: Int, at time: EventTime, into out: inout [RuleOutput]) {
+        // Limits of the slot: pressure 0, flow 1; a level has its high (2, 3) and low (4, 5) check.
+        let first = slot, second = slot >= 2 ? slot + 2 : slot
+        let open = slot < 2 ? castingGate : levelGateOpen
+        guard open else {
+            closeGate(limit: first, at: time, into: &out)
+            if second != first { closeGate(limit: second, at: time, into: &out) }
+            if let r = rates[slot], r.isActive { part(Self.rateParts[slot], .cleared(at: time, value: 0), into: &out) }
+            rates[slot]?.reset()
+            return
+        }
+        guard let v = values[slot] else {
+            limits[first].cancelPending()
+            limits[second].cancelPending()
+            return
+        }
+        if let t = limits[first].update(v, at: time) { part(Self.limitParts[first], t, into: &out) }
+        if second != first, let t = limits[second].update(v, at: time) { part(Self.limitParts[second], t, into: &out) }
+        if let t = rates[slot]?.update(v, at: time) { part(Self.rateParts[slot], t, into: &out) }
+    }
+
+    private func closeGate(limit i: Int, at time: EventTime, into out: inout [RuleOutput]) {
+        if let t = limits[i].gateClosed(at: time) { part(Self.limitParts[i], t, into: &out) }
+    }
+
+    /// Bypass, mode and mechanical lock, each as a 1/0 flag while casting.
+    private func evaluateFlags(at time: EventTime, into out: inout [RuleOutput]) {
+        let casting = castingGate
+        let flags: [Bool] = [
+            casting && bypassed,
+            casting && modeAuto == false,
+            casting && fixedFurnace && lockEngaged == false,
+        ]
+        for (k, on) in flags.enumerated() {
+            if let t = limits[6 + k].update(on ? 1 : 0, at: time) { part(Self.limitParts[6 + k], t, into: &out) }
+        }
+    }
+
+    /// What makes starting a cast unsafe right now.
+    private func permissiveCauses() -> [String] {
+        var causes: [String] = []
+        for (i, f) in faults.enumerated() where i != Role.casting {
+            if let f { causes.append("\(Self.spec.roles[i].name) \(f)") }
+        }
+        if bypassed { causes.append("interlock_bypassed") }
+        if emergencyWaterOK == false { causes.append("emergency_water_ok false") }
+        return causes
+    }
+
+    /// Raises `casting-permissive` when a cast starts with causes; clears it when they are gone.
+    private func checkPermissive(start: Bool, at time: EventTime, into out: inout [RuleOutput]) {
+        let rule = Rule.castingPermissive.rawValue
+        if start {
+            let causes = permissiveCauses()
+            guard !causes.isEmpty, !permissiveActive else { return }
+            permissiveActive = true
+            let list = causes.joined(separator: "; ")
+            out.append(RuleOutput(ruleIndex: rule, transition: .raised, time: time, value: nil, limit: nil,
+                                  message: "安全装置故障或联锁旁路时开始铸造：\(list) (casting started with a faulty safety device)",
+                                  cause: list))
+            return
+        }
+        guard permissiveActive else { return }
+        let stopped = !castingGate
+        guard stopped || permissiveCauses().isEmpty else { return }
+        permissiveActive = false
+        out.append(RuleOutput(ruleIndex: rule, transition: .cleared, time: time, value: nil, limit: nil,
+                              message: stopped ? "铸造已停止，许可报警解除 (casting stopped)" : "安全装置已恢复正常 (safety devices healthy again)"))
+    }
+
+    /// Folds one part's transition into its rule: raised with the first active part, cleared with the last.
+    private func part(_ p: Part, _ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
+        let r = p.rule.rawValue
+        let wasActive = activeParts[r] != 0
+        let bit = UInt8(1) << UInt8(p.part)
+        switch t {
+        case .raised: activeParts[r] |= bit
+        case .cleared: activeParts[r] &= ~bit
+        }
+        let isActive = activeParts[r] != 0
+        guard wasActive != isActive else { return }
+        out.append(output(p, t))
+        if p.rule.trips, case .raised(let at, _) = t {
+            interlock.trip(rule: r, at: at, into: &out)
+        }
+    }
+
+    private func output(_ p: Part, _ t: LimitMonitor.Transition) -> RuleOutput {
+        let raised: Bool, at: EventTime, v: Double
+        switch t {
+        case .raised(let time, let value): (raised, at, v) = (true, time, value)
+        case .cleared(let time, let value): (raised, at, v) = (false, time, value)
+        }
+        let level = p.part == 0 ? "出口流槽液位" : "分配流槽连接处液位"
+        let levelEN = p.part == 0 ? "outlet launder" : "junction"
+        let back = "已恢复 (back to normal)"
+        var value: Double? = v
+        var limit: Double?
+        let message: String
+        switch p.rule {
+        case .coolingPressureLow, .coolingFlowLow:
+            let pressure = p.rule == .coolingPressureLow
+            let (name, unit, slot) = pressure ? ("结晶器冷却水压力", "kPa", 0) : ("结晶器冷却水流量", "m3/h", 1)
+            if p.part == 0 {
+                limit = limits[slot].limit
+                message = raised
+                    ? "铸造中\(name) \(show(v)) \(unit) < 最小值 \(show(limit!)) \(unit) (mould cooling water \(pressure ? "pressure" : "flow") low while casting)"
+                    : castingGate ? "\(name) \(show(v)) \(unit)，\(back)" : "铸造已停止，\(name)低报警解除 (casting stopped)"
+            } else {
+                let maxDrop = rates[slot]?.maxPerSecond ?? 0
+                value = values[slot]
+                message = raised
+                    ? "\(name)骤降 \(show(-v)) \(unit)/s > \(show(maxDrop)) \(unit)/s，当前 \(show(value ?? .nan)) \(unit) (sudden drop while casting)"
+                    : "\(name)骤降已停止，\(back)"
+            }
+        case .levelHigh, .levelLow:
+            limit = limits[p.rule == .levelHigh ? 2 : 4].limit
+            let sign = p.rule == .levelHigh ? ">" : "<"
+            let what = p.rule == .levelHigh ? "高 (level high: overflow risk" : "低 (level low"
+            message = raised
+                ? "\(level) \(show(v)) mm \(sign) \(show(limit!)) mm，液位过\(what), \(levelEN))"
+                : levelGateOpen ? "\(level) \(show(v)) mm，\(back)" : "铸造停止或未达门控长度，液位报警解除 (level gate closed)"
+        case .levelJump:
+            limit = rates[2 + p.part]?.maxPerSecond
+            message = raised
+                ? "\(level)突变 \(show(abs(v))) mm/s > \(show(limit ?? 0)) mm/s (level jump, \(levelEN))"
+                : levelGateOpen ? "\(level)变化率恢复正常 (level steady again)" : "铸造停止或未达门控长度，液位突变报警解除 (level gate closed)"
+        case .interlockBypassed:
+            (value, limit) = (nil, nil)
+            message = raised ? "铸造中联锁被旁路 (interlock bypassed while casting)" : "联锁旁路报警解除 (bypass removed or casting stopped)"
+        case .modeNotAuto:
+            (value, limit) = (nil, nil)
+            message = raised ? "铸造中未处于自动模式 (casting not in automatic mode)" : "自动模式报警解除 (automatic mode or casting stopped)"
+        case .mechanicalLockOpen:
+            (value, limit) = (nil, nil)
+            message = raised ? "固定式熔炉铸造中出口机械锁紧装置未锁紧 (mechanical lock not engaged while casting)"
+                : "机械锁紧报警解除 (lock engaged or casting stopped)"
+        case .interlockLate, .interlockFailed, .castingPermissive:
+            preconditionFailure("reported by InterlockWatch and checkPermissive")
+        }
+        return RuleOutput(ruleIndex: p.rule.rawValue, transition: raised ? .raised : .cleared, time: at,
+                          value: value, limit: limit, message: message)
+    }
+}

@@ -1,0 +1,104 @@
+import MeltWatchCore
+
+/// The interlock part of a template: an ``InterlockCheck`` bound to the template's feedback roles and
+/// to its `interlock-late` / `interlock-failed` rules, turning every outcome into rule outputs.
+///
+/// Every trip's outcome is recorded (`.recorded`, good ones included, for the journal, report and
+/// metrics). `interlock-late` is momentary: raised and returned at the moment the last feedback
+/// arrived, carrying the latency, left for the duty room to acknowledge. `interlock-failed` is
+/// latched: raised at the deadline (or when an expected feedback turned unhealthy) and never cleared
+/// by the rules; the duty room's acknowledgement ends it.
+struct InterlockWatch {
+    /// Rule indexes in the template's ``TemplateSpec/rules``.
+    let lateRule: Int
+    let failedRule: Int
+    private(set) var check: InterlockCheck
+    /// Role index → role name, for the expected feedbacks only.
+    private let roleNames: [Int: String]
+    /// The last value and health of each expected feedback, for the state at a trip.
+    private var feedbacks: [String: InterlockCheck.FeedbackState] = [:]
+    /// The rule whose raise started the running check.
+    private(set) var trigger = 0
+    /// Overrides the basis of an outcome's alarm (e.g. a platform that did not stop); nil keeps the rule's.
+    var basis: (@Sendable (_ outcome: InterlockCheck.Outcome, _ trigger: Int) -> String?)?
+
+    /// Watches `expected` roles of `roles`; the warn time is capped at the deadline.
+    init(expected: [String], roles: [RoleSpec], warnSeconds: Double, deadlineSeconds: Double, lateRule: Int, failedRule: Int) {
+        check = InterlockCheck(expected: expected, warnMilliseconds: Int64(warnSeconds * 1000),
+                               deadlineMilliseconds: Int64(deadlineSeconds * 1000))
+        var names: [Int: String] = [:]
+        for name in check.expected {
+            if let i = roles.firstIndex(where: { $0.name == name }) { names[i] = name }
+        }
+        roleNames = names
+        self.lateRule = lateRule
+        self.failedRule = failedRule
+    }
+
+    /// When ``advance(to:into:)`` must run if nothing arrives.
+    var deadline: EventTime? { check.deadline }
+
+    /// True when `role` is one of the expected feedbacks.
+    func watches(role: Int) -> Bool { roleNames[role] != nil }
+
+    /// A trip rule raised at `time`: starts a check unless one is running.
+    mutating func trip(rule: Int, at time: EventTime, into out: inout [RuleOutput]) {
+        guard !check.isRunning else { return }
+        trigger = rule
+        record(check.trip(at: time, feedbacks: feedbacks), trippedAt: time, into: &out)
+    }
+
+    /// Fails a check whose deadline passed.
+    mutating func advance(to time: EventTime, into out: inout [RuleOutput]) {
+        let trippedAt = check.trippedAt
+        record(check.advance(to: time), trippedAt: trippedAt, into: &out)
+    }
+
+    /// Applies a reading of an expected feedback role (others are ignored).
+    mutating func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+        guard let name = roleNames[role] else { return }
+        let healthy = quality != .bad && value.asDouble.isFinite
+        let fault: String? = healthy ? nil : "bad-quality"
+        feedbacks[name] = InterlockCheck.FeedbackState(value: value.asBool, healthy: healthy, fault: fault)
+        let trippedAt = check.trippedAt
+        record(check.feedback(name, value: value.asBool, healthy: healthy, fault: fault, at: time), trippedAt: trippedAt, into: &out)
+    }
+
+    /// An expected feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
+    mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
+        guard let name = roleNames[role] else { return }
+        let value = feedbacks[name]?.value ?? false
+        feedbacks[name] = InterlockCheck.FeedbackState(value: value, healthy: healthy, fault: fault)
+        guard !healthy else { return }
+        let trippedAt = check.trippedAt
+        record(check.feedback(name, value: value, healthy: false, fault: fault, at: time), trippedAt: trippedAt, into: &out)
+    }
+
+    private func record(_ outcome: InterlockCheck.Outcome?, trippedAt: EventTime?, into out: inout [RuleOutput]) {
+        guard let outcome, let trippedAt else { return }
+        let warn = Double(check.warnMilliseconds) / 1000
+        let deadline = Double(check.deadlineMilliseconds) / 1000
+        let actions = check.expected.joined(separator: ", ")
+        let basis = self.basis?(outcome, trigger)
+        switch outcome {
+        case .ok(let latency):
+            out.append(RuleOutput(ruleIndex: lateRule, transition: .recorded, time: trippedAt.adding(milliseconds: latency),
+                                  message: "", latencyMilliseconds: latency,
+                                  interlock: .init(kind: .ok, trippedAt: trippedAt, triggerRuleIndex: trigger)))
+        case .late(let latency):
+            let at = trippedAt.adding(milliseconds: latency)
+            out.append(RuleOutput(ruleIndex: lateRule, transition: .recorded, time: at, message: "", latencyMilliseconds: latency,
+                                  interlock: .init(kind: .late, trippedAt: trippedAt, triggerRuleIndex: trigger)))
+            let message = "联锁动作延迟 \(show(Double(latency) / 1000)) s > \(show(warn)) s（\(actions)）(interlock late)"
+            for transition in [RuleOutput.Transition.raised, .cleared] {
+                out.append(RuleOutput(ruleIndex: lateRule, transition: transition, time: at, value: Double(latency) / 1000,
+                                      limit: warn, message: message, latencyMilliseconds: latency, basis: basis))
+            }
+        case .failed(let cause, let at):
+            out.append(RuleOutput(ruleIndex: failedRule, transition: .recorded, time: at, message: "", cause: cause,
+                                  interlock: .init(kind: .failed, trippedAt: trippedAt, triggerRuleIndex: trigger)))
+            out.append(RuleOutput(ruleIndex: failedRule, transition: .raised, time: at, value: nil, limit: deadline,
+                                  message: "联锁未在 \(show(deadline)) s 内动作：\(cause) (interlock failed)", cause: cause, basis: basis))
+        }
+    }
+}
