@@ -130,6 +130,12 @@ public final class Engine {
     private var registered: [Int64?]
     private var timers = MinHeap()
     var outputs: [RuleOutput] = []
+    /// Chattering detection per (equipment, rule), created on a rule's first raise (Engine+Chatter).
+    var chatter: [ChatterKey: Chatter] = [:]
+    /// Per equipment: `chattering` activations so far (the `n` of its alarm ids).
+    var chatterActivations: [Int: Int] = [:]
+    /// Open chattering episodes; zero keeps chattering off the hot path.
+    var openEpisodes = 0
 
     /// Builds monitors for every equipment of the model.
     public init(model: EngineModel, allowedLatenessMilliseconds: Int64 = 1000) {
@@ -194,6 +200,7 @@ public final class Engine {
         outputs.removeAll(keepingCapacity: true)
         monitors[e].advance(to: r.time, into: &outputs)
         publish(equipment: e, emit: emit)  // what expired before this reading comes first
+        advanceChatter(equipment: e, to: r.time, emit: emit)
         outputs.removeAll(keepingCapacity: true)
         if health[index] != nil {
             let changes = health[index]!.reading(r.value, quality: r.quality, at: r.time, arrivedAt: lastTick ?? r.time,
@@ -218,12 +225,15 @@ public final class Engine {
             outputs.removeAll(keepingCapacity: true)
             monitors[e].advance(to: equipmentTime, into: &outputs)
             publish(equipment: e, emit: emit)
+            advanceChatter(equipment: e, to: equipmentTime, emit: emit)
             schedule(e)
         }
     }
 
     func schedule(_ e: Int) {
-        guard let deadline = monitors[e].nextDeadline else {
+        var next = monitors[e].nextDeadline
+        if let c = chatterDeadline(equipment: e), next == nil || c < next! { next = c }
+        guard let deadline = next else {
             registered[e] = nil
             return
         }
@@ -278,6 +288,7 @@ public final class Engine {
                 latencyMilliseconds: o.latencyMilliseconds, cause: o.cause, basis: o.basis ?? spec.basis,
                 message: o.message, eventTime: o.time, configHash: model.configHash
             ))
+            if kind == .raised { noteRaise(equipment: e, rule: o.ruleIndex, at: o.time, emit: emit) }
         }
     }
 }
