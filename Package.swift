@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "meltwatch",
             dependencies: [
-                "MeltWatchDaemon", "MeltWatchConfig",
+                "MeltWatchDaemon", "MeltWatchConfig", "MeltWatchRules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

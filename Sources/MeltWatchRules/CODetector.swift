@@ -37,9 +37,12 @@ final class CODetector: EquipmentMonitor {
                       isSitePlaceholder: false, summary: "how long a level must hold before it alarms"),
         ] + TemplateCatalog.healthParams,
         rules: [
-            RuleSpec(id: "co-level-1", alarmClass: .process, priority: .high, basis: basis, signals: ["co"], unit: "ppm"),
-            RuleSpec(id: "co-level-2", alarmClass: .process, priority: .emergency, basis: basis, signals: ["co"], unit: "ppm"),
-            RuleSpec(id: "co-rate", alarmClass: .process, priority: .medium, basis: basis, signals: ["co"], unit: "ppm/min"),
+            RuleSpec(id: "co-level-1", alarmClass: .process, priority: .high, basis: basis, signals: ["co"], unit: "ppm",
+                     summary: "CO ≥ level 1 (preset or `level_1`) for `on_delay_s`; clears below level − `deadband`"),
+            RuleSpec(id: "co-level-2", alarmClass: .process, priority: .emergency, basis: basis, signals: ["co"], unit: "ppm",
+                     summary: "CO ≥ level 2 (preset or `level_2`) for `on_delay_s`; clears below level − `deadband`"),
+            RuleSpec(id: "co-rate", alarmClass: .process, priority: .medium, basis: basis, signals: ["co"], unit: "ppm/min",
+                     summary: "CO rose faster than `rate_max` ppm/min over the last 60 s (0 = off): early warning"),
         ],
         makeMonitor: { CODetector(params: $0) }
     )

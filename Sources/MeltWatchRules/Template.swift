@@ -66,6 +66,8 @@ public struct RuleSpec: Sendable, Equatable {
     /// The signals (roles) the rule reads, reported in the alarm's `signals`.
     public var signals: [String]
     public var unit: String?
+    /// When the rule raises and clears, for the template reference (docs/templates.md).
+    public var summary: String = ""
 }
 
 /// An equipment template: its roles, parameters, rules, and how to build its monitor.

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MeltWatchConfig
 import MeltWatchDaemon
+import MeltWatchRules
 
 /// `meltwatch`: the monitoring daemon and its tools (contract section 1).
 @main
@@ -11,7 +12,7 @@ struct MeltWatchCommand: AsyncParsableCommand {
         commandName: "meltwatch",
         abstract: "Monitors steel, aluminium and dust plants for major accident hazards (令10 2023) and alerts the 24-hour duty room.",
         version: meltwatchVersion,
-        subcommands: [Run.self, Check.self]
+        subcommands: [Run.self, Check.self, Templates.self]
     )
 }
 
@@ -80,6 +81,17 @@ struct Check: ParsableCommand {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(1)
         }
+    }
+}
+
+/// `meltwatch templates`
+struct Templates: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the equipment template reference (roles, params with units and defaults, rules with their basis) as Markdown."
+    )
+
+    func run() {
+        print(TemplateCatalog.referenceMarkdown(), terminator: "")
     }
 }
 
