@@ -20,6 +20,7 @@ extension Validator {
             return nil
         }
         let params = self.params(m["params"], template: template, at: "\(epath).params")
+        orderChecks(params, node: m["params"] ?? node, at: "\(epath).params")
         let signals = self.signalOverrides(m["signals"], template: template, at: "\(epath).signals")
         return .init(id: id, template: template, params: params, signals: signals)
     }
@@ -86,6 +87,24 @@ extension Validator {
         return out
     }
 
+    /// Limits that must be ordered: a warn level below its trip level, a warn time within the deadline.
+    private mutating func orderChecks(_ params: [String: ParamValue], node: Node, at path: String) {
+        for (low, high) in Self.orderedParams {
+            if case .number(let l)? = params[low], case .number(let h)? = params[high], h <= l {
+                error(node, "\(path).\(high) (\(JSONWriter.format(h))) must be above \(path).\(low) (\(JSONWriter.format(l)))")
+            }
+        }
+        if case .number(let warn)? = params["interlock_warn_s"], case .number(let dl)? = params["interlock_deadline_s"], warn > dl {
+            error(node, "\(path).interlock_warn_s (\(JSONWriter.format(warn))) must not exceed \(path).interlock_deadline_s (\(JSONWriter.format(dl)))")
+        }
+    }
+
+    /// Parameter pairs whose second must be above the first wherever a template has both.
+    static let orderedParams: [(String, String)] = [
+        ("level_1", "level_2"), ("outlet_temp_high", "outlet_temp_high_high"), ("level_low", "level_high"),
+        ("diff_pressure_low", "diff_pressure_high"),
+    ]
+
     /// Checks that span sections: unique topics, level ordering, a duty route for CO detectors.
     mutating func crossChecks(_ config: MeltWatchConfig, plantsNode: Node, dutyNode: Node) {
         var topics: [String: String] = [:]
@@ -98,14 +117,6 @@ extension Validator {
         }
         for t in config.equipmentTopics where topics[t.topic] != nil {
             error(plantsNode, "topic '\(t.topic)' is both a signal override and an equipment batch topic")
-        }
-        for (plant, eq) in config.allEquipment {
-            if case .number(let l1)? = eq.params["level_1"], case .number(let l2)? = eq.params["level_2"], l2 <= l1 {
-                error(plantsNode, "plants.\(plant.id).equipment \(eq.id): level_2 (\(l2)) must be above level_1 (\(l1))")
-            }
-            if case .number(let warn)? = eq.params["interlock_warn_s"], case .number(let dl)? = eq.params["interlock_deadline_s"], warn > dl {
-                error(plantsNode, "plants.\(plant.id).equipment \(eq.id): interlock_warn_s (\(warn)) must not exceed interlock_deadline_s (\(dl))")
-            }
         }
         let hasCO = config.allEquipment.contains { $0.equipment.template.name == "steel.co-detector" }
         if hasCO && config.duty.webhooks.isEmpty && config.duty.mqttTopicPrefix == nil {
