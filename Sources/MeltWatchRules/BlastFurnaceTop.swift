@@ -1,0 +1,162 @@
+import MeltWatchCore
+
+/// `steel.blast-furnace-top`: blast furnace top working pressure and its bleeder interlock (令10 第四条(五)).
+///
+/// `top-pressure-high`: top pressure above `top_pressure_max` (strict `>`: the design maximum itself
+/// is allowed, the clause says "not above"), held for `on_delay_s`; cleared when the pressure is back
+/// at or below the maximum. Its raise trips the interlock check: `bleeder_open` must turn true within
+/// `interlock_deadline_s` (a feedback at exactly the deadline is in time). Later than
+/// `interlock_warn_s` is `interlock-late`, raised and returned to normal at the feedback's time with
+/// the latency; missing or unhealthy (stale, frozen, bad) feedback is `interlock-failed`, latched
+/// (never cleared here; the duty room acknowledges it). Every trip's outcome is recorded, good ones
+/// included. A bleeder already open at the trip counts as done at the trip (latency 0).
+///
+/// `on_delay_s` defaults to 0, unlike other templates: the check measures latency from the raise, and
+/// a bleeder that works relieves the pressure within seconds. With an on-delay, a working bleeder
+/// would end the excursion before the raise, so the trip would never be checked or counted, and a
+/// slow one would look faster by the delay. Set it only for a noisy transmitter, knowing this.
+/// No gate role: the template has no "furnace operating" signal, so frozen detection always applies.
+final class BlastFurnaceTop: EquipmentMonitor {
+    static let basis = "令10 第四条(五)"
+
+    static let spec = TemplateSpec(
+        name: "steel.blast-furnace-top",
+        summary: "blast furnace top working pressure, interlocked with the top bleeder valve",
+        roles: [
+            RoleSpec(name: "top_pressure", kind: .number(unit: "kPa"), isOptional: false, summary: "top working pressure"),
+            RoleSpec(name: "bleeder_open", kind: .bool, isOptional: false, summary: "interlock feedback: top bleeder valve open"),
+        ],
+        params: [
+            ParamSpec(name: "top_pressure_max", kind: .number(unit: "kPa", minimum: 0), defaultValue: .number(250),
+                      isSitePlaceholder: true, summary: "design maximum top pressure; above it trips the bleeder"),
+            ParamSpec(name: "on_delay_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(0),
+                      isSitePlaceholder: false, summary: "how long the pressure must stay above the maximum before it trips; latency counts from then"),
+            ParamSpec(name: "interlock_warn_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(2),
+                      isSitePlaceholder: true, summary: "bleeder opening slower than this is interlock-late"),
+            ParamSpec(name: "interlock_deadline_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(5),
+                      isSitePlaceholder: true, summary: "bleeder not open by this is interlock-failed"),
+        ] + TemplateCatalog.healthParams,
+        rules: [
+            RuleSpec(id: "top-pressure-high", alarmClass: .process, priority: .emergency, basis: basis,
+                     signals: ["top_pressure"], unit: "kPa"),
+            RuleSpec(id: "interlock-late", alarmClass: .interlock, priority: .high, basis: basis,
+                     signals: ["bleeder_open"], unit: "s"),
+            RuleSpec(id: "interlock-failed", alarmClass: .interlock, priority: .emergency, basis: basis,
+                     signals: ["bleeder_open"], unit: "s"),
+        ],
+        makeMonitor: { BlastFurnaceTop(params: $0) }
+    )
+
+    private enum Rule: Int {
+        case topPressureHigh, interlockLate, interlockFailed
+    }
+
+    private static let pressureRole = spec.roles.index("top_pressure")
+    private static let bleederRole = spec.roles.index("bleeder_open")
+    private static let bleeder = "bleeder_open"
+
+    private var pressure: LimitMonitor
+    private var interlock: InterlockCheck
+    /// The bleeder feedback as last known, handed to the check at a trip.
+    private var feedback: InterlockCheck.FeedbackState?
+
+    init(params: [String: ParamValue]) {
+        pressure = LimitMonitor(direction: .high, limit: params.number("top_pressure_max"),
+                                onDelayMilliseconds: Int64(params.number("on_delay_s") * 1000))
+        interlock = InterlockCheck(
+            expected: [Self.bleeder], warnMilliseconds: Int64(params.number("interlock_warn_s") * 1000),
+            deadlineMilliseconds: Int64(params.number("interlock_deadline_s") * 1000)
+        )
+    }
+
+    var nextDeadline: EventTime? {
+        // Not `earliest([pressure], …)`: that array literal would allocate on every reading.
+        guard let p = pressure.deadline else { return interlock.deadline }
+        guard let i = interlock.deadline else { return p }
+        return min(p, i)
+    }
+
+    func advance(to time: EventTime, into out: inout [RuleOutput]) {
+        if let t = pressure.advance(to: time) { emit(t, into: &out) }
+        let trippedAt = interlock.trippedAt
+        record(interlock.advance(to: time), trippedAt: trippedAt, into: &out)
+    }
+
+    func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+        let healthy = quality != .bad && value.asDouble.isFinite
+        switch role {
+        case Self.pressureRole:
+            // A bad reading is no evidence: a pending trip must not complete on it.
+            guard healthy else {
+                pressure.cancelPending()
+                return
+            }
+            if let t = pressure.update(value.asDouble, at: time) { emit(t, into: &out) }
+        case Self.bleederRole:
+            let fault: String? = healthy ? nil : "bad-quality"
+            feedback = InterlockCheck.FeedbackState(value: value.asBool, healthy: healthy, fault: fault)
+            let trippedAt = interlock.trippedAt
+            record(interlock.feedback(Self.bleeder, value: value.asBool, healthy: healthy, fault: fault, at: time),
+                   trippedAt: trippedAt, into: &out)
+        default:
+            return
+        }
+    }
+
+    /// The bleeder feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
+    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
+        guard role == Self.bleederRole else { return }
+        let value = feedback?.value ?? false
+        feedback = InterlockCheck.FeedbackState(value: value, healthy: healthy, fault: fault)
+        guard !healthy else { return }
+        let trippedAt = interlock.trippedAt
+        record(interlock.feedback(Self.bleeder, value: value, healthy: false, fault: fault, at: time),
+               trippedAt: trippedAt, into: &out)
+    }
+
+    /// Appends the pressure transition and, for a raise, starts the interlock check.
+    private func emit(_ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
+        let limit = pressure.limit
+        switch t {
+        case .raised(let at, let v):
+            out.append(RuleOutput(ruleIndex: Rule.topPressureHigh.rawValue, transition: .raised, time: at, value: v, limit: limit,
+                                  message: "高炉炉顶压力 \(show(v)) kPa > 设计最高值 \(show(limit)) kPa，炉顶放散阀应联锁打开 (top pressure above the design maximum: the bleeder must open)"))
+            if !interlock.isRunning {
+                record(interlock.trip(at: at, feedbacks: feedback.map { [Self.bleeder: $0] } ?? [:]), trippedAt: at, into: &out)
+            }
+        case .cleared(let at, let v):
+            out.append(RuleOutput(ruleIndex: Rule.topPressureHigh.rawValue, transition: .cleared, time: at, value: v, limit: limit,
+                                  message: "高炉炉顶压力 \(show(v)) kPa ≤ \(show(limit)) kPa，已恢复 (top pressure back within the design maximum)"))
+        }
+    }
+
+    /// Records an interlock outcome (every trip), and raises `interlock-late` (momentary: raised and
+    /// returned to normal at once) or `interlock-failed` (latched), as `steel.water-cooled-element` does.
+    private func record(_ outcome: InterlockCheck.Outcome?, trippedAt: EventTime?, into out: inout [RuleOutput]) {
+        guard let outcome, let trippedAt else { return }
+        let warn = Double(interlock.warnMilliseconds) / 1000
+        let deadline = Double(interlock.deadlineMilliseconds) / 1000
+        let trigger = Rule.topPressureHigh.rawValue
+        switch outcome {
+        case .ok(let latency):
+            out.append(RuleOutput(ruleIndex: Rule.interlockLate.rawValue, transition: .recorded, time: trippedAt.adding(milliseconds: latency),
+                                  message: "", latencyMilliseconds: latency,
+                                  interlock: .init(kind: .ok, trippedAt: trippedAt, triggerRuleIndex: trigger)))
+        case .late(let latency):
+            let at = trippedAt.adding(milliseconds: latency)
+            out.append(RuleOutput(ruleIndex: Rule.interlockLate.rawValue, transition: .recorded, time: at, message: "",
+                                  latencyMilliseconds: latency,
+                                  interlock: .init(kind: .late, trippedAt: trippedAt, triggerRuleIndex: trigger)))
+            let message = "炉顶放散阀联锁动作延迟 \(show(Double(latency) / 1000)) s > \(show(warn)) s (bleeder interlock late)"
+            for transition in [RuleOutput.Transition.raised, .cleared] {
+                out.append(RuleOutput(ruleIndex: Rule.interlockLate.rawValue, transition: transition, time: at,
+                                      value: Double(latency) / 1000, limit: warn, message: message, latencyMilliseconds: latency))
+            }
+        case .failed(let cause, let at):
+            out.append(RuleOutput(ruleIndex: Rule.interlockFailed.rawValue, transition: .recorded, time: at, message: "",
+                                  cause: cause, interlock: .init(kind: .failed, trippedAt: trippedAt, triggerRuleIndex: trigger)))
+            out.append(RuleOutput(ruleIndex: Rule.interlockFailed.rawValue, transition: .raised, time: at, value: nil, limit: deadline,
+                                  message: "炉顶放散阀联锁未在 \(show(deadline)) s 内动作：\(cause) (bleeder interlock failed)", cause: cause))
+        }
+    }
+}
