@@ -89,12 +89,12 @@ public struct TemplateSpec: Sendable {
 /// Every template this build implements, and the names of those domain.md lists that are not here yet.
 public enum TemplateCatalog {
     /// Implemented templates.
-    public static let all: [TemplateSpec] = [WaterCooledElement.spec, CODetector.spec, BlastFurnaceTop.spec, DryCollector.spec]
+    public static let all: [TemplateSpec] = [WaterCooledElement.spec, CODetector.spec, BlastFurnaceTop.spec, DryCollector.spec, WetCollector.spec]
 
     /// Templates named in domain.md whose rules are not implemented in this build. A config using one
     /// is rejected: a monitor that accepts equipment and then stays silent about it is worse than none.
     public static let planned: [String] = [
-        "aluminium.dc-casting", "dust.wet-collector",
+        "aluminium.dc-casting",
     ]
 
     /// The template of that name, if implemented.
