@@ -11,12 +11,7 @@ extension Validator {
         guard let templateName = requiredString(m, "template", at: epath, parent: node) else { return nil }
         guard let template = TemplateCatalog.named(templateName) else {
             let known = TemplateCatalog.all.map(\.name).joined(separator: ", ")
-            if TemplateCatalog.planned.contains(templateName) {
-                error(m["template"], "\(epath).template '\(templateName)' is not implemented in this build of MeltWatch "
-                    + "(it would accept the equipment and stay silent about it); implemented: \(known)")
-            } else {
-                error(m["template"], "\(epath).template '\(templateName)' is unknown; allowed: \(known)")
-            }
+            error(m["template"], "\(epath).template '\(templateName)' is unknown; allowed: \(known)")
             return nil
         }
         let params = self.params(m["params"], template: template, at: "\(epath).params")

@@ -88,15 +88,11 @@ public struct TemplateSpec: Sendable {
     public func param(_ name: String) -> ParamSpec? { params.first { $0.name == name } }
 }
 
-/// Every template this build implements, and the names of those domain.md lists that are not here yet.
+/// Every template of domain.md.
 public enum TemplateCatalog {
-    /// Implemented templates.
-    public static let all: [TemplateSpec] = [WaterCooledElement.spec, CODetector.spec, DCCasting.spec]
-
-    /// Templates named in domain.md whose rules are not implemented in this build. A config using one
-    /// is rejected: a monitor that accepts equipment and then stays silent about it is worse than none.
-    public static let planned: [String] = [
-        "steel.blast-furnace-top", "dust.dry-collector", "dust.wet-collector",
+    /// The templates, in the order the reference lists them.
+    public static let all: [TemplateSpec] = [
+        WaterCooledElement.spec, CODetector.spec, BlastFurnaceTop.spec, DCCasting.spec, DryCollector.spec, WetCollector.spec,
     ]
 
     /// The template of that name, if implemented.

@@ -1,0 +1,121 @@
+import MeltWatchCore
+
+/// `steel.blast-furnace-top`: blast furnace top working pressure and its bleeder interlock (令10 第四条(五)).
+///
+/// `top-pressure-high`: top pressure above `top_pressure_max` (strict `>`: the design maximum itself
+/// is allowed, the clause says "not above"), held for `on_delay_s`; cleared when the pressure is back
+/// at or below the maximum. Its raise trips the interlock check: `bleeder_open` must turn true within
+/// `interlock_deadline_s` (a feedback at exactly the deadline is in time). Later than
+/// `interlock_warn_s` is `interlock-late`, raised and returned to normal at the feedback's time with
+/// the latency; missing or unhealthy (stale, frozen, bad) feedback is `interlock-failed`, latched
+/// (never cleared here; the duty room acknowledges it). Every trip's outcome is recorded, good ones
+/// included. A bleeder already open at the trip counts as done at the trip (latency 0).
+///
+/// `on_delay_s` defaults to 0, unlike other templates: the check measures latency from the raise, and
+/// a bleeder that works relieves the pressure within seconds. With an on-delay, a working bleeder
+/// would end the excursion before the raise, so the trip would never be checked or counted, and a
+/// slow one would look faster by the delay. Set it only for a noisy transmitter, knowing this.
+/// No gate role: the template has no "furnace operating" signal, so frozen detection always applies.
+final class BlastFurnaceTop: EquipmentMonitor {
+    static let basis = "令10 第四条(五)"
+
+    static let spec = TemplateSpec(
+        name: "steel.blast-furnace-top",
+        summary: "blast furnace top working pressure, interlocked with the top bleeder valve",
+        roles: [
+            RoleSpec(name: "top_pressure", kind: .number(unit: "kPa"), isOptional: false, summary: "top working pressure"),
+            RoleSpec(name: "bleeder_open", kind: .bool, isOptional: false, summary: "interlock feedback: top bleeder valve open"),
+        ],
+        params: [
+            ParamSpec(name: "top_pressure_max", kind: .number(unit: "kPa", minimum: 0), defaultValue: .number(250),
+                      isSitePlaceholder: true, summary: "design maximum top pressure; above it trips the bleeder"),
+            ParamSpec(name: "on_delay_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(0),
+                      isSitePlaceholder: false, summary: "how long the pressure must stay above the maximum before it trips; latency counts from then"),
+            ParamSpec(name: "interlock_warn_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(2),
+                      isSitePlaceholder: true, summary: "bleeder opening slower than this is interlock-late"),
+            ParamSpec(name: "interlock_deadline_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(5),
+                      isSitePlaceholder: true, summary: "bleeder not open by this is interlock-failed"),
+        ] + TemplateCatalog.healthParams,
+        rules: [
+            RuleSpec(id: "top-pressure-high", alarmClass: .process, priority: .emergency, basis: basis,
+                     signals: ["top_pressure"], unit: "kPa",
+                     summary: "top pressure > `top_pressure_max` for `on_delay_s` (default 0: latency counts from the excursion). Trips the interlock check on `bleeder_open`"),
+            RuleSpec(id: "interlock-late", alarmClass: .interlock, priority: .high, basis: basis,
+                     signals: ["bleeder_open"], unit: "s",
+                     summary: "after a trip, `bleeder_open` turned true later than `interlock_warn_s` (`latency_ms`); raised and returned at once"),
+            RuleSpec(id: "interlock-failed", alarmClass: .interlock, priority: .emergency, basis: basis,
+                     signals: ["bleeder_open"], unit: "s",
+                     summary: "`bleeder_open` not true at `interlock_deadline_s` after a trip, or unhealthy during the check (`cause`); latched"),
+        ],
+        makeMonitor: { BlastFurnaceTop(params: $0) }
+    )
+
+    private enum Rule: Int {
+        case topPressureHigh, interlockLate, interlockFailed
+    }
+
+    private static let pressureRole = spec.roles.index("top_pressure")
+    private static let bleederRole = spec.roles.index("bleeder_open")
+    private static let bleeder = "bleeder_open"
+
+    private var pressure: LimitMonitor
+    private var interlock: InterlockWatch
+
+    init(params: [String: ParamValue]) {
+        pressure = LimitMonitor(direction: .high, limit: params.number("top_pressure_max"),
+                                onDelayMilliseconds: Int64(params.number("on_delay_s") * 1000))
+        interlock = InterlockWatch(
+            expected: [Self.bleeder], roles: Self.spec.roles, warnSeconds: params.number("interlock_warn_s"),
+            deadlineSeconds: params.number("interlock_deadline_s"),
+            lateRule: Rule.interlockLate.rawValue, failedRule: Rule.interlockFailed.rawValue
+        )
+    }
+
+    var nextDeadline: EventTime? {
+        // Not `earliest([pressure], …)`: that array literal would allocate on every reading.
+        guard let p = pressure.deadline else { return interlock.deadline }
+        guard let i = interlock.deadline else { return p }
+        return min(p, i)
+    }
+
+    func advance(to time: EventTime, into out: inout [RuleOutput]) {
+        if let t = pressure.advance(to: time) { emit(t, into: &out) }
+        interlock.advance(to: time, into: &out)
+    }
+
+    func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+        let healthy = quality != .bad && value.asDouble.isFinite
+        switch role {
+        case Self.pressureRole:
+            // A bad reading is no evidence: a pending trip must not complete on it.
+            guard healthy else {
+                pressure.cancelPending()
+                return
+            }
+            if let t = pressure.update(value.asDouble, at: time) { emit(t, into: &out) }
+        case Self.bleederRole:
+            interlock.reading(role: role, value: value, quality: quality, at: time, into: &out)
+        default:
+            return
+        }
+    }
+
+    /// The bleeder feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
+    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
+        interlock.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
+    }
+
+    /// Appends the pressure transition and, for a raise, starts the interlock check.
+    private func emit(_ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
+        let limit = pressure.limit
+        switch t {
+        case .raised(let at, let v):
+            out.append(RuleOutput(ruleIndex: Rule.topPressureHigh.rawValue, transition: .raised, time: at, value: v, limit: limit,
+                                  message: "高炉炉顶压力 \(show(v)) kPa > 设计最高值 \(show(limit)) kPa，炉顶放散阀应联锁打开 (top pressure above the design maximum: the bleeder must open)"))
+            interlock.trip(rule: Rule.topPressureHigh.rawValue, at: at, into: &out)
+        case .cleared(let at, let v):
+            out.append(RuleOutput(ruleIndex: Rule.topPressureHigh.rawValue, transition: .cleared, time: at, value: v, limit: limit,
+                                  message: "高炉炉顶压力 \(show(v)) kPa ≤ \(show(limit)) kPa，已恢复 (top pressure back within the design maximum)"))
+        }
+    }
+}
