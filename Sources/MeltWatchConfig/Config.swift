@@ -65,6 +65,13 @@ public struct MeltWatchConfig: Sendable {
         public var params: [String: ParamValue]
         /// Per-role overrides from `signals:`.
         public var signals: [String: SignalOverride]
+        /// The params the file sets; the others are the template's defaults.
+        public var explicitParams: Set<String> = []
+
+        /// Site params still at their placeholder default because the file does not set them.
+        public var placeholderParams: [ParamSpec] {
+            template.params.filter { $0.isSitePlaceholder && $0.defaultValue != nil && !explicitParams.contains($0.name) }
+        }
     }
 
     /// `signals.<role>` overrides.

@@ -17,7 +17,11 @@ extension Validator {
         let params = self.params(m["params"], template: template, at: "\(epath).params")
         orderChecks(params, node: m["params"] ?? node, at: "\(epath).params")
         let signals = self.signalOverrides(m["signals"], template: template, at: "\(epath).signals")
-        return .init(id: id, template: template, params: params, signals: signals)
+        var explicit = Set<String>()
+        if case .mapping(let given)? = m["params"] {
+            for (key, _) in given { if let name = key.string { explicit.insert(name) } }
+        }
+        return .init(id: id, template: template, params: params, signals: signals, explicitParams: explicit)
     }
 
     private mutating func params(_ node: Node?, template: TemplateSpec, at path: String) -> [String: ParamValue] {

@@ -71,7 +71,7 @@ struct Check: ParsableCommand {
             let equipment = cfg.allEquipment.count
             print("\(config): ok — \(cfg.plants.count) plant(s), \(equipment) equipment, \(cfg.signals.count) signals, \(cfg.subscriptionTopics.count) topics")
             for (plant, eq) in cfg.allEquipment {
-                let placeholders = eq.template.params.filter { $0.isSitePlaceholder && eq.params[$0.name] == $0.defaultValue }
+                let placeholders = eq.placeholderParams
                 if !placeholders.isEmpty {
                     print("\(config): note: \(plant.id)/\(eq.id) uses placeholder defaults for site settings: "
                         + placeholders.map { "\($0.name)=\(eq.params[$0.name]!)" }.joined(separator: ", "))
