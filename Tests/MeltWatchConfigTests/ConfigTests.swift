@@ -125,6 +125,16 @@ struct ConfigTests {
         #expect(d.contains { $0.contains(expected) }, "got: \(d)")
     }
 
+    @Test("placeholders: site params the file leaves unset, not those it sets to the default value")
+    func placeholders() throws {
+        let c = try parse("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n"
+            + "      - {id: c, template: aluminium.dc-casting, params: {furnace: fixed, level_high: 160}}\n")
+        let names = c.plants[0].equipment[0].placeholderParams.map(\.name)
+        #expect(!names.contains("furnace") && !names.contains("level_high"))
+        #expect(names.contains("cooling_pressure_min") && names.contains("level_low"))
+        #expect(!names.contains("level_gate_mm"))  // a documented industry default, not a site placeholder
+    }
+
     @Test("every problem is reported, one per line, sorted by position")
     func allProblems() {
         let d = diagnostics("broker: {url: 'mqtt://h', client_id: a, qos: 9}\nplants:\n  - id: X\n    equipment:\n      - {id: e, template: nope}\n")
