@@ -109,10 +109,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Scenarios as specifications: scripted faults, the settings they need, the alarms they must
+        // cause. A library so the simulator plays them and the tests check the engine and daemon against them.
+        .target(
+            name: "MeltWatchScenarios",
+            dependencies: ["MeltWatchCore", "MeltWatchRules", "MeltWatchConfig"],
+            path: "Simulators/MeltWatchScenarios",
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "meltwatch-sim",
             dependencies: [
-                "MeltWatchCore", "MeltWatchMQTT", "MeltWatchConfig",
+                "MeltWatchCore", "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchScenarios",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Simulators/meltwatch-sim",
