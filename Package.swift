@@ -152,6 +152,12 @@ let package = Package(
         .testTarget(name: "MeltWatchRingTests", dependencies: ["MeltWatchRing"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchRulesTests", dependencies: ["MeltWatchRules"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchConfigTests", dependencies: ["MeltWatchConfig"], swiftSettings: swiftSettings),
+        // Every scenario through the decoder and the engine, no broker: fast and exact to the millisecond.
+        .testTarget(
+            name: "MeltWatchScenariosTests",
+            dependencies: ["MeltWatchScenarios", "MeltWatchConfig", "MeltWatchDecode", "MeltWatchRules", "MeltWatchCore"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MeltWatchMQTTTests",
             dependencies: ["MeltWatchMQTT", "MeltWatchTestKit"],
