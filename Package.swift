@@ -172,7 +172,8 @@ let package = Package(
         .testTarget(
             name: "MeltWatchIntegrationTests",
             dependencies: [
-                "MeltWatchTestKit", "MeltWatchMQTT", "MeltWatchAlarms", "meltwatch", "meltwatch-sim",
+                "MeltWatchTestKit", "MeltWatchMQTT", "MeltWatchAlarms", "MeltWatchScenarios", "MeltWatchCore",
+                "meltwatch", "meltwatch-sim",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
