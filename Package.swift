@@ -109,10 +109,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Scenarios as specifications: scripted faults, the settings they need, the alarms they must
+        // cause. A library so the simulator plays them and the tests check the engine and daemon against them.
+        .target(
+            name: "MeltWatchScenarios",
+            dependencies: ["MeltWatchCore", "MeltWatchRules", "MeltWatchConfig"],
+            path: "Simulators/MeltWatchScenarios",
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "meltwatch-sim",
             dependencies: [
-                "MeltWatchCore", "MeltWatchMQTT", "MeltWatchConfig",
+                "MeltWatchCore", "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchScenarios",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Simulators/meltwatch-sim",
@@ -143,6 +152,12 @@ let package = Package(
         .testTarget(name: "MeltWatchRingTests", dependencies: ["MeltWatchRing"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchRulesTests", dependencies: ["MeltWatchRules"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchConfigTests", dependencies: ["MeltWatchConfig"], swiftSettings: swiftSettings),
+        // Every scenario through the decoder and the engine, no broker: fast and exact to the millisecond.
+        .testTarget(
+            name: "MeltWatchScenariosTests",
+            dependencies: ["MeltWatchScenarios", "MeltWatchConfig", "MeltWatchDecode", "MeltWatchRules", "MeltWatchCore"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MeltWatchMQTTTests",
             dependencies: ["MeltWatchMQTT", "MeltWatchTestKit"],
@@ -157,7 +172,8 @@ let package = Package(
         .testTarget(
             name: "MeltWatchIntegrationTests",
             dependencies: [
-                "MeltWatchTestKit", "MeltWatchMQTT", "MeltWatchAlarms", "meltwatch", "meltwatch-sim",
+                "MeltWatchTestKit", "MeltWatchMQTT", "MeltWatchAlarms", "MeltWatchScenarios", "MeltWatchCore",
+                "meltwatch", "meltwatch-sim",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

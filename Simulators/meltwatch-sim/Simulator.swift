@@ -3,8 +3,10 @@ import Foundation
 import MeltWatchConfig
 import MeltWatchCore
 import MeltWatchMQTT
+import MeltWatchScenarios
 
 /// `meltwatch-sim`: publishes what plant gateways would (contract section 3) for the plants in a config.
+/// The scenarios, their faults and their expected alarms live in `MeltWatchScenarios`.
 @main
 struct Simulator: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,8 +35,18 @@ struct Simulator: ParsableCommand {
     @Option(help: "Simulated seconds per real second.")
     var speed: Double = 1
 
-    @Flag(help: "List the scenarios and the alarms each must cause.")
+    @Option(name: .customLong("start-ms"), help: ArgumentHelp(
+        "Event time of scenario time 0, in epoch milliseconds (default: chosen so the last timestamp is 'now' when the run ends).",
+        discussion: "Every published ts is start + the scan's scenario time, so alarms can be checked to the millisecond. "
+            + "Refused if some timestamp would lie in the future when published."
+    ))
+    var startMilliseconds: Int64?
+
+    @Flag(help: "List the scenarios, the alarms each must cause (at --rate) and the settings each needs.")
     var listScenarios = false
+
+    @Flag(help: "Print the plants: section of a config for which --scenario's expected alarms hold, and exit.")
+    var printPlants = false
 
     func validate() throws {
         guard rate > 0, rate <= 10_000 else { throw ValidationError("--rate must be in (0, 10000]") }
@@ -44,16 +56,17 @@ struct Simulator: ParsableCommand {
 
     func run() throws {
         if listScenarios {
-            for s in Scenario.all {
-                print("\(s.name): \(s.summary)")
-                print("    expected alarms: \(s.expectedAlarms.isEmpty ? "none" : s.expectedAlarms.joined(separator: "; "))")
-            }
+            list()
+            return
+        }
+        guard let scenario = Scenario.named(self.scenario) else {
+            throw ValidationError("unknown scenario '\(self.scenario)'; known: \(Scenario.all.map(\.name).joined(separator: ", "))")
+        }
+        if printPlants {
+            print(scenario.rig.plantsYAML, terminator: "")
             return
         }
         guard let config else { throw ValidationError("--config is required") }
-        guard let scenario = Scenario.all.first(where: { $0.name == self.scenario }) else {
-            throw ValidationError("unknown scenario '\(self.scenario)'; known: \(Scenario.all.map(\.name).joined(separator: ", "))")
-        }
         guard let (host, port, _) = MeltWatchConfig.parseBrokerURL(broker) else {
             throw ValidationError("--broker '\(broker)' is not mqtt://host:port")
         }
@@ -63,41 +76,42 @@ struct Simulator: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        let equipment = SimEquipment.all(in: cfg)
+        for problem in ScenarioPlayer.rigMismatches(scenario, equipment: equipment) {
+            log("warning: \(problem): the expected alarms listed for \(scenario.name) may not hold (see --print-plants)")
+        }
+
+        let length = duration ?? scenario.duration
+        let start = Date()
+        let now = Int64(start.timeIntervalSince1970 * 1000)
+        // Simulated time runs `speed` times faster than the wall clock. By default it is anchored so
+        // the run's last timestamp is "now" when it ends: timestamps are never in the future (which a
+        // monitor rightly rejects), like a gateway replaying its buffer.
+        let latestOrigin = now - Int64((max(0, length * (1 - 1 / speed)) * 1000).rounded(.up))
+        let origin = startMilliseconds ?? latestOrigin
+        if origin > latestOrigin {
+            throw ValidationError("--start-ms \(origin) would publish timestamps up to \(origin - latestOrigin) ms in the future "
+                + "at --speed \(speed) over \(length) s; use at most \(latestOrigin)")
+        }
+        var player = ScenarioPlayer(scenario: scenario, equipment: equipment, rate: rate, seed: seed,
+                                    originMilliseconds: origin, duration: length)
         let publisher = try Publisher(address: BrokerAddress(host: host, port: port), clientID: "meltwatch-sim-\(getpid())")
         defer { publisher.close() }
 
-        var rng = SplitMix64(seed: seed)
-        let length = duration ?? scenario.duration
-        let step = 1 / rate
-        let start = Date()
-        // Simulated time runs `speed` times faster than the wall clock. Anchor it so the run's last
-        // timestamp is "now" when it ends: timestamps are never in the future (which a monitor
-        // rightly rejects), like a gateway replaying its buffer.
-        let simStart = Int64((start.timeIntervalSince1970 - length * (1 - 1 / speed)) * 1000)
+        log("scenario \(scenario.name): \(scenario.summary); \(equipment.count) equipment, \(rate)/s, speed ×\(speed)")
+        log("time origin: t=0 is ts \(origin) (\(EventTime(milliseconds: origin).rfc3339))")
         var announced = 0
-        var sequence: Int64 = 0
         var published = 0
-        log("scenario \(scenario.name): \(scenario.summary); \(cfg.allEquipment.count) equipment, \(rate)/s, speed ×\(speed)")
-        var t = 0.0
-        while t <= length {
-            while announced < scenario.phases.count, scenario.phases[announced].at <= t {
-                log(String(format: "t=%5.1fs  %@", t, scenario.phases[announced].text))
+        while let (t, messages) = player.nextScan() {
+            while announced < scenario.phases.count, t >= scenario.phases[announced].at {
+                log("\(t)  \(scenario.phases[announced].text)")
                 announced += 1
             }
-            let ts = simStart + Int64(t * 1000)
-            for (plant, eq) in cfg.allEquipment {
-                var values = HealthyPlant.values(template: eq.template.name, rng: &rng)
-                var onDelay = 0.0
-                if case .number(let d)? = eq.params["on_delay_s"] { onDelay = d }
-                scenario.fault(FaultContext(template: eq.template.name, onDelaySeconds: onDelay), t, &values)
-                sequence += 1
-                published += try publish(plant: plant.id, equipment: eq, values: values, ts: ts, seq: sequence, via: publisher)
-            }
-            t += step
             // Pace by the real clock so a slow broker never compresses time further.
-            let due = start.addingTimeInterval(t / speed)
-            let wait = due.timeIntervalSinceNow
+            let wait = start.addingTimeInterval(t.seconds / speed).timeIntervalSinceNow
             if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+            for m in messages { try publisher.publish(topic: m.topic, text: m.payload) }
+            published += messages.count
         }
         if !publisher.waitUntilAcknowledged(timeoutMilliseconds: 10_000) {
             log("warning: \(publisher.outstanding) messages not acknowledged by the broker")
@@ -105,21 +119,15 @@ struct Simulator: ParsableCommand {
         log("done: \(published) messages published")
     }
 
-    /// Water-cooled elements publish one batch per scan (per-equipment topic); other equipment one
-    /// message per signal (per-signal topics, honouring `signals.<role>.topic` overrides).
-    private func publish(plant: String, equipment eq: MeltWatchConfig.Equipment, values: [String: SimValue], ts: Int64,
-                         seq: Int64, via publisher: Publisher) throws -> Int {
-        let roles = eq.template.roles.map(\.name).filter { values[$0] != nil }
-        if eq.template.name == "steel.water-cooled-element" && eq.signals.isEmpty {
-            let body = roles.map { "\"\($0)\":\(values[$0]!.json)" }.joined(separator: ",")
-            try publisher.publish(topic: "plants/\(plant)/\(eq.id)", text: "{\"ts\":\(ts),\"seq\":\(seq),\"values\":{\(body)}}")
-            return 1
+    private func list() {
+        for s in Scenario.all {
+            let expected = s.expectedAlarms(rate: rate)
+            print("\(s.name): \(s.summary)")
+            print("    expected alarms: \(expected.isEmpty ? "none" : expected.map(\.description).joined(separator: "; "))")
+            if !s.rig.changes.isEmpty { print("    needs: \(s.rig.changes.joined(separator: "; "))") }
+            for t in s.tolerated { print("    tolerates: \(t.rule) on \(t.template) (\(t.reason))") }
         }
-        for role in roles {
-            let topic = eq.signals[role]?.topic ?? MeltWatchConfig.defaultTopic(plant: plant, equipment: eq.id, role: role)
-            try publisher.publish(topic: topic, text: "{\"ts\":\(ts),\"v\":\(values[role]!.json),\"q\":\"good\",\"seq\":\(seq)}")
-        }
-        return roles.count
+        print("(times are scenario time at --rate \(rate == rate.rounded() ? String(Int(rate)) : String(rate)); a scenario's plant: --print-plants --scenario NAME)")
     }
 
     private func log(_ s: String) {

@@ -44,6 +44,17 @@ public final class ProductProcess: @unchecked Sendable {
     public func waitForExit(timeoutSeconds: Double) -> Int32? {
         process.waitForExit(timeoutSeconds: timeoutSeconds)
     }
+
+    /// Waits for the process to exit without blocking a thread of the cooperative pool; returns its
+    /// status, or nil on timeout.
+    public func exited(timeoutSeconds: Double) async -> Int32? {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while Date() < deadline {
+            if let s = process.exitStatus { return s }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return process.exitStatus
+    }
 }
 
 /// Polls an HTTP URL on loopback until it answers 200, or the timeout passes.

@@ -1,0 +1,103 @@
+import MeltWatchRules
+
+/// The plant a scenario is written for: which equipment, with which parameters and signal settings.
+///
+/// A scenario's expected alarms hold for a config with this plant section (``plantsYAML``); the
+/// integration tests write exactly that, and `meltwatch-sim` warns when a config it is given
+/// differs in a setting the scenario relies on. ``standard`` is one BOF lance element and one CO
+/// detector; scenarios add what they need (a short `frozen_after_s`, a `rate_max`, a `range`).
+public struct Rig: Sendable {
+    /// One `key: value` setting, the value as a YAML scalar or flow literal.
+    public struct Setting: Sendable, Equatable {
+        public var key: String
+        public var value: String
+    }
+
+    /// One equipment entry of the plant.
+    public struct Equipment: Sendable {
+        public var id: String
+        public var template: String
+        /// `params:` in the order written.
+        public var params: [Setting]
+        /// `signals.<role>:` overrides, per role in the order written.
+        public var signals: [(role: String, settings: [Setting])]
+
+        /// A numeric parameter: the rig's value, else the template's documented default.
+        public func number(_ name: String) -> Double? {
+            if let s = params.last(where: { $0.key == name }) { return Double(s.value) }
+            if case .number(let d)? = TemplateCatalog.named(template)?.param(name)?.defaultValue { return d }
+            return nil
+        }
+    }
+
+    public var plant: String
+    public var plantName: String
+    public var equipment: [Equipment]
+    /// What this rig changes relative to ``standard``, for listings (`bof1-lance frozen_after_s: 5`).
+    public private(set) var changes: [String] = []
+
+    /// The scenarios' default plant: a BOF oxygen-lance element (one topic override, so both the
+    /// per-signal and the override routing are exercised) and a CO detector with the GB 6222 levels.
+    public static let standard = Rig(
+        plant: "baotou-steel", plantName: "包头钢铁 一炼钢",
+        equipment: [
+            Equipment(
+                id: "bof1-lance", template: "steel.water-cooled-element",
+                params: [
+                    .init(key: "furnace_type", value: "bof"), .init(key: "flow_difference_max", value: "3.0"),
+                    .init(key: "on_delay_s", value: "2"), .init(key: "interlock_warn_s", value: "2"),
+                    .init(key: "interlock_deadline_s", value: "5"),
+                ],
+                signals: [(role: "inlet_flow", settings: [.init(key: "topic", value: "site/bof1/lance/FT101")])]
+            ),
+            Equipment(id: "co-1", template: "steel.co-detector", params: [.init(key: "preset", value: "gb6222")], signals: []),
+        ]
+    )
+
+    /// This rig with `equipment.params.key` set to `value` (a YAML literal).
+    public func param(_ equipment: String, _ key: String, _ value: String) -> Rig {
+        var r = self
+        let i = r.index(equipment)
+        r.equipment[i].params.removeAll { $0.key == key }
+        r.equipment[i].params.append(.init(key: key, value: value))
+        r.changes.append("\(equipment) \(key): \(value)")
+        return r
+    }
+
+    /// This rig with `equipment.signals.role.key` set to `value` (a YAML literal).
+    public func signal(_ equipment: String, _ role: String, _ key: String, _ value: String) -> Rig {
+        var r = self
+        let i = r.index(equipment)
+        if let j = r.equipment[i].signals.firstIndex(where: { $0.role == role }) {
+            r.equipment[i].signals[j].settings.removeAll { $0.key == key }
+            r.equipment[i].signals[j].settings.append(.init(key: key, value: value))
+        } else {
+            r.equipment[i].signals.append((role: role, settings: [.init(key: key, value: value)]))
+        }
+        r.changes.append("\(equipment) signals.\(role).\(key): \(value)")
+        return r
+    }
+
+    /// The equipment with that id (it must exist).
+    public func equipment(_ id: String) -> Equipment { equipment[index(id)] }
+
+    private func index(_ id: String) -> Int {
+        guard let i = equipment.firstIndex(where: { $0.id == id }) else { preconditionFailure("rig has no equipment \(id)") }
+        return i
+    }
+
+    /// The `plants:` section of a MeltWatch config (contract section 2) for this rig.
+    public var plantsYAML: String {
+        func flow(_ s: [Setting]) -> String { "{ " + s.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + " }" }
+        var y = "plants:\n  - id: \(plant)\n    name: \(plantName)\n    equipment:\n"
+        for e in equipment {
+            y += "      - id: \(e.id)\n        template: \(e.template)\n"
+            if !e.params.isEmpty { y += "        params: \(flow(e.params))\n" }
+            if !e.signals.isEmpty {
+                y += "        signals:\n"
+                for s in e.signals { y += "          \(s.role): \(flow(s.settings))\n" }
+            }
+        }
+        return y
+    }
+}

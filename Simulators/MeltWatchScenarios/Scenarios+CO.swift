@@ -1,0 +1,65 @@
+/// Scenarios for `steel.co-detector` (令10 第四条(六)): both levels and the rate of rise.
+extension Scenario {
+    static let coDetector = "steel.co-detector"
+    static let coID = "co-1"
+
+    static let co: [Scenario] = [coLeak, coRate]
+
+    static let coLeak = Scenario(
+        name: "co-leak",
+        summary: "gas leak near a CO detector: 40 ppm from t=10 s, 200 ppm from t=20 s, clean air from t=30 s",
+        duration: 40,
+        phases: [
+            .init(0, "clean air: CO ≈ 3 ppm"),
+            .init(10, "gas leak: CO 40 ppm"),
+            .init(20, "gas leak worsens: CO 200 ppm"),
+            .init(30, "leak isolated: CO back to ≈ 3 ppm"),
+        ],
+        expected: { run in
+            let delay = run.param(coID, "on_delay_s")
+            return [
+                ExpectedAlarm("co-level-1", .raised, on: coDetector, at: run.seen(10) + delay),
+                ExpectedAlarm("co-level-2", .raised, on: coDetector, at: run.seen(20) + delay),
+                ExpectedAlarm("co-level-1", .cleared, on: coDetector, at: run.seen(30)),
+                ExpectedAlarm("co-level-2", .cleared, on: coDetector, at: run.seen(30)),
+            ]
+        },
+        fault: { equipment, t, scan in
+            guard equipment.template == coDetector else { return }
+            if t.within(10..<20) { scan.values["co"] = .number(40) }
+            if t.within(20..<30) { scan.values["co"] = .number(200) }
+        }
+    )
+
+    /// CO creeps up 2 ppm/s, staying below level 1 (24 ppm): only the rate of rise warns early.
+    /// `rate_max` 9.3 ppm/min compares the rise over the last minute with 9.3 ppm, so the ramp from
+    /// 4 ppm at t=10 s crosses it at t=14.65 s, between scans at the usual rates (1, 2, 4, 5, 10 /s),
+    /// and the first scan after that raises. The alarm lasts while the last minute's rise exceeds the
+    /// allowance: it clears when CO is back at its starting 4 ppm.
+    static let coRate = Scenario(
+        name: "co-rate",
+        summary: "CO steady at 4 ppm, rising 2 ppm/s from t=10 s to 20 ppm at t=18 s (below level 1), held, "
+            + "back to 4 ppm at t=30 s; rate_max 9.3 ppm/min",
+        duration: 40,
+        phases: [
+            .init(0, "clean air: CO steady at 4 ppm"),
+            .init(10, "CO rising 2 ppm/s (small leak upwind)"),
+            .init(18, "CO levels off at 20 ppm, below level 1"),
+            .init(30, "leak isolated: CO back to 4 ppm"),
+        ],
+        rig: Rig.standard.param(coID, "rate_max", "9.3"),
+        expected: { run in
+            // The rise over the one-minute window exceeds rate_max ppm once 2 ppm/s × (t − 10 s) does.
+            let crossing = SimTime(seconds: 10 + run.param(coID, "rate_max") / 2)
+            return [
+                ExpectedAlarm("co-rate", .raised, on: coDetector, at: run.grid.scan(after: crossing)),
+                ExpectedAlarm("co-rate", .cleared, on: coDetector, at: run.seen(30)),
+            ]
+        },
+        fault: { equipment, t, scan in
+            guard equipment.template == coDetector else { return }
+            let level: Double = t.within(10..<30) ? min(20, 4 + 2 * (t.seconds - 10)) : 4
+            scan.values["co"] = .number(level)
+        }
+    )
+}

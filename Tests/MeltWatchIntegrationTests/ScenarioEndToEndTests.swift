@@ -1,0 +1,120 @@
+import Foundation
+import MeltWatchCore
+import MeltWatchScenarios
+import MeltWatchTestKit
+import Testing
+
+/// Every simulator scenario through a real mosquitto, the real `meltwatch run` and a real webhook
+/// receiver: the alarm events the duty room receives must be exactly the scenario's expected alarms,
+/// each with its class, priority and basis, and its `event_time` and `latency_ms` within ±50 ms.
+@Suite("Scenarios end to end: meltwatch-sim -> mosquitto -> meltwatch -> webhook", .serialized)
+struct ScenarioEndToEndTests {
+    /// Scans per second: a 0.1 s grid, so every scripted time in the scenarios lands on a scan.
+    static let rate = 10.0
+    /// Scenario seconds per real second: the whole list plays in about a minute.
+    static let speed = 10.0
+    static let tolerance: Int64 = 50
+    /// How long the duty room must stay quiet after the last expected event before unexpected ones
+    /// are ruled out. Absence cannot be polled for; this covers the engine's allowed lateness (1 s,
+    /// the longest a timer-driven event can trail its readings) plus delivery.
+    static let quietSeconds = 2.0
+
+    @Test("the duty room receives exactly the scenario's expected alarms", arguments: Scenario.all.map(\.name))
+    func scenario(name: String) async throws {
+        let started = Date()
+        let scenario = try #require(Scenario.named(name))
+        let h = try await Harness(plants: scenario.rig.plantsYAML)
+        defer { h.stop() }
+        try await h.startDaemon()
+
+        // Scenario time 0 at (now − duration − 1 s): every timestamp is in the past when published,
+        // and the test knows each expected event's exact event time.
+        let origin = nowMilliseconds() - Int64(scenario.duration * 1000) - 1000
+        let sim = try ProductProcess("meltwatch-sim", arguments: [
+            "--broker", h.broker.url, "--config", h.configPath, "--scenario", name, "--rate", "\(Self.rate)",
+            "--speed", "\(Self.speed)", "--seed", "7", "--start-ms", "\(origin)",
+        ], logFile: h.directory.appendingPathComponent("sim.log"))
+        let exit = await sim.exited(timeoutSeconds: scenario.duration / Self.speed + 60)
+        #expect(exit == 0, "simulator output:\n\(sim.output)")
+
+        func verdict(_ deliveries: [WebhookReceiver.Delivery]) -> ScenarioVerdict {
+            ScenarioVerdict(scenario: scenario, rate: Self.rate, observed: deliveries.map { ObservedAlarm(json: $0.json) },
+                            origin: origin, toleranceMilliseconds: Self.tolerance)
+        }
+        // Everything expected (stale needs stale_after_s of real time after the gateway's last scan) …
+        _ = await h.receiver.waitFor(timeoutSeconds: 30) { verdict($0).missing.isEmpty }
+        // … then nothing more for a while.
+        var count = -1
+        var quietSince = Date()
+        while Date().timeIntervalSince(quietSince) < Self.quietSeconds {
+            let n = h.receiver.accepted.count
+            if n != count { (count, quietSince) = (n, Date()) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        let received = h.receiver.accepted
+        let result = verdict(received)
+        print("scenario \(name): \(result.matched) expected events received, largest event_time error \(result.largestTimeError) ms, "
+            + "\(result.unexpected.count) unexpected; \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        let shown = received.map { d -> String in
+            var o = ObservedAlarm(json: d.json)
+            o.origin = origin
+            return "  \(o)"
+        }
+        #expect(result.isEmpty, """
+            scenario \(name) (--rate \(Self.rate), time origin \(origin)):
+            \(result)
+            expected:
+            \(scenario.expectedAlarms(rate: Self.rate).map { "  \($0)" }.joined(separator: "\n"))
+            received \(received.count):
+            \(shown.joined(separator: "\n"))
+            daemon log (alarms):
+            \(h.daemon.output.split(separator: "\n").filter { $0.contains("alarm") || $0.contains("error") }.joined(separator: "\n"))
+            """)
+        #expect(h.daemon.stop() == 0)
+    }
+
+    @Test("--list-scenarios names every scenario with its expected alarms generated from the data")
+    func listing() async throws {
+        let dir = try temporaryDirectory(prefix: "sim-list")
+        let sim = try ProductProcess("meltwatch-sim", arguments: ["--list-scenarios", "--rate", "10"],
+                                     logFile: dir.appendingPathComponent("list.log"))
+        #expect(await sim.exited(timeoutSeconds: 30) == 0)
+        let out = sim.output
+        for s in Scenario.all {
+            #expect(out.contains("\n\(s.name): \(s.summary)\n") || out.hasPrefix("\(s.name): \(s.summary)\n"))
+        }
+        #expect(out.contains("interlock-late raised t=15.5s latency 3.5s"))
+        #expect(out.contains("needs: bof1-lance frozen_after_s: 8"))
+    }
+
+    @Test("--start-ms that would publish future timestamps is refused")
+    func futureOrigin() async throws {
+        let dir = try temporaryDirectory(prefix: "sim-future")
+        let config = dir.appendingPathComponent("c.yaml").path
+        try """
+        broker: { url: mqtt://127.0.0.1:1, client_id: x }
+        journal: { dir: journal }
+        duty: { listen: 127.0.0.1:0, webhooks: [ { url: http://127.0.0.1:9/a } ] }
+
+        """.appending(Rig.standard.plantsYAML).write(toFile: config, atomically: true, encoding: .utf8)
+        let sim = try ProductProcess("meltwatch-sim", arguments: [
+            "--config", config, "--scenario", "healthy", "--speed", "10", "--start-ms", "\(nowMilliseconds())",
+        ], logFile: dir.appendingPathComponent("sim.log"))
+        #expect(await sim.exited(timeoutSeconds: 30) != 0)
+        #expect(sim.output.contains("would publish timestamps up to"), "\(sim.output)")
+    }
+}
+
+extension ObservedAlarm {
+    /// The observation of a webhook body (contract section 4).
+    init(json j: [String: Any]) {
+        self.init(
+            event: j["event"] as? String ?? "?", rule: j["rule"] as? String ?? "?", plant: j["plant"] as? String ?? "?",
+            equipment: j["equipment"] as? String ?? "?", signals: j["signals"] as? [String] ?? [],
+            alarmClass: j["class"] as? String ?? "?", priority: j["priority"] as? String ?? "?", basis: j["basis"] as? String ?? "?",
+            eventTime: (j["event_time"] as? String).flatMap { EventTime(parsing: $0)?.milliseconds },
+            latencyMilliseconds: (j["latency_ms"] as? Int).map(Int64.init), cause: j["cause"] as? String
+        )
+    }
+}

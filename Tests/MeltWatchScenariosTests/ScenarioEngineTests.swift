@@ -1,0 +1,85 @@
+import MeltWatchConfig
+import MeltWatchCore
+import MeltWatchDecode
+import MeltWatchRules
+import MeltWatchScenarios
+import Testing
+
+/// Runs a scenario's gateway messages through the real decoder and engine, with the daemon's clock
+/// modelled: each scan arrives at its own timestamp (speed 1, no transport delay) and a tick every
+/// 100 ms, continuing `settleSeconds` after the last scan as a daemon would while the test waits.
+/// Returns the alarm events the engine emitted.
+func runThroughEngine(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin: Int64 = 1_763_884_800_000,
+                      settleSeconds: Double = 2) throws -> [ObservedAlarm] {
+    let config = try scenarioConfig(scenario)
+    var topics = TopicTable()
+    for s in config.signals { try topics.addSignal(topic: s.topic, signal: s.id) }
+    for e in config.equipmentTopics { try topics.addEquipment(topic: e.topic, roles: e.roles) }
+    let decoder = PayloadDecoder(topics: topics)
+    let engine = Engine(model: config.engineModel(configHash: "sha256:scenario"))
+    var observed: [ObservedAlarm] = []
+    let collect: (AlarmEvent) -> Void = { observed.append(ObservedAlarm($0)) }
+
+    var player = ScenarioPlayer(scenario: scenario, equipment: SimEquipment.all(in: config), rate: rate, seed: seed,
+                                originMilliseconds: origin)
+    var clock = origin - 500  // the daemon started half a second before the gateway's first scan
+    func tick(until t: Int64) {
+        while clock <= t {
+            engine.process(.tick(EventTime(milliseconds: clock)), emit: collect)
+            clock += 100
+        }
+    }
+    var readings: [Reading] = []
+    var last = origin
+    while let (t, messages) = player.nextScan() {
+        let now = origin + t.milliseconds
+        tick(until: now)
+        for m in messages {
+            readings.removeAll(keepingCapacity: true)
+            let result = Array(m.payload.utf8).withUnsafeBytes {
+                decoder.decode(topic: m.topic, payload: $0, now: EventTime(milliseconds: now), into: &readings)
+            }
+            if case .failure(let e) = result { Issue.record("decoder rejected \(m.topic) \(m.payload): \(e)") }
+            for r in readings { engine.process(.reading(r), emit: collect) }
+        }
+        last = now
+    }
+    tick(until: last + SimTime(seconds: settleSeconds).milliseconds)
+    return observed
+}
+
+/// A valid config for the scenario's rig (broker and webhook are never contacted).
+func scenarioConfig(_ scenario: Scenario) throws -> MeltWatchConfig {
+    let yaml = """
+    broker:
+      url: mqtt://127.0.0.1:1883
+      client_id: scenario-test
+    journal:
+      dir: journal
+    duty:
+      listen: 127.0.0.1:0
+      webhooks:
+        - url: http://127.0.0.1:9/alarms
+
+    """ + scenario.rig.plantsYAML
+    return try ConfigLoader.parse(bytes: Array(yaml.utf8), file: "\(scenario.name).yaml", baseDirectory: "/tmp")
+}
+
+@Suite("Scenarios through the decoder and the engine")
+struct ScenarioEngineTests {
+    static let rates: [Double] = [1, 2, 10]
+
+    @Test("every scenario causes exactly its expected alarms, to the millisecond", arguments: Scenario.all.map(\.name), rates)
+    func expectedAlarms(name: String, rate: Double) throws {
+        let scenario = try #require(Scenario.named(name))
+        let origin: Int64 = 1_763_884_800_000
+        let observed = try runThroughEngine(scenario, rate: rate, origin: origin)
+        let verdict = ScenarioVerdict(scenario: scenario, rate: rate, observed: observed, origin: origin, toleranceMilliseconds: 0)
+        let shown = observed.map { o -> String in
+            var o = o
+            o.origin = origin
+            return "  \(o)"
+        }
+        #expect(verdict.isEmpty, "\(name) at \(rate)/s:\n\(verdict)\nreceived:\n\(shown.joined(separator: "\n"))")
+    }
+}
