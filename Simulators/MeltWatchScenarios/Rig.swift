@@ -54,6 +54,46 @@ public struct Rig: Sendable {
         ]
     )
 
+    /// An aluminium deep-well casting station on a fixed furnace (shut-off, drain and platform stop on
+    /// every trip), with a one-second on-delay.
+    public static let aluminium = Rig(
+        plant: "nantong-aluminium", plantName: "铝合金深井铸造车间",
+        equipment: [
+            Equipment(
+                id: "cast1", template: "aluminium.dc-casting",
+                params: [
+                    .init(key: "furnace", value: "fixed"), .init(key: "on_delay_s", value: "1"),
+                    .init(key: "interlock_warn_s", value: "2"), .init(key: "interlock_deadline_s", value: "5"),
+                ],
+                signals: []
+            ),
+        ]
+    )
+
+    /// A dust plant: a bag-filter dry collector and a wet scrubber, two-second on-delays.
+    public static let dust = Rig(
+        plant: "foshan-polishing", plantName: "铝制品抛光 除尘系统",
+        equipment: [
+            Equipment(id: "dc1", template: "dust.dry-collector", params: [.init(key: "on_delay_s", value: "2")], signals: []),
+            Equipment(id: "wc1", template: "dust.wet-collector", params: [.init(key: "on_delay_s", value: "2")], signals: []),
+        ]
+    )
+
+    /// A blast furnace top with its bleeder interlock (warn 2 s, deadline 5 s).
+    public static let blastFurnace = Rig(
+        plant: "baotou-steel", plantName: "包头钢铁 炼铁厂",
+        equipment: [
+            Equipment(
+                id: "bf1-top", template: "steel.blast-furnace-top",
+                params: [
+                    .init(key: "top_pressure_max", value: "250"), .init(key: "interlock_warn_s", value: "2"),
+                    .init(key: "interlock_deadline_s", value: "5"),
+                ],
+                signals: []
+            ),
+        ]
+    )
+
     /// This rig with `equipment.params.key` set to `value` (a YAML literal).
     public func param(_ equipment: String, _ key: String, _ value: String) -> Rig {
         var r = self

@@ -145,9 +145,10 @@ extension Scenario {
     /// (nil: never): none when all come within `interlock_warn_s`, `interlock-late` raised and returned
     /// at the last one when later, `interlock-failed` at trip + `interlock_deadline_s` naming the
     /// missing ones otherwise (latched: no clear).
-    static func interlockOutcome(_ run: ScenarioRun, trip: SimTime, feedbacks: [(role: String, after: Double?)]) -> [ExpectedAlarm] {
-        let warn = SimTime(seconds: run.param(lance, "interlock_warn_s")).milliseconds
-        let deadline = SimTime(seconds: run.param(lance, "interlock_deadline_s")).milliseconds
+    static func interlockOutcome(_ run: ScenarioRun, template: String = wce, equipment: String = lance, trip: SimTime,
+                                 feedbacks: [(role: String, after: Double?)]) -> [ExpectedAlarm] {
+        let warn = SimTime(seconds: run.param(equipment, "interlock_warn_s")).milliseconds
+        let deadline = SimTime(seconds: run.param(equipment, "interlock_deadline_s")).milliseconds
         var last = trip
         var missing: [String] = []
         for f in feedbacks {
@@ -159,14 +160,14 @@ extension Scenario {
             if seen.milliseconds - trip.milliseconds > deadline { missing.append(f.role) } else { last = max(last, seen) }
         }
         if !missing.isEmpty {
-            return [ExpectedAlarm("interlock-failed", .raised, on: wce, at: SimTime(milliseconds: trip.milliseconds + deadline),
+            return [ExpectedAlarm("interlock-failed", .raised, on: template, at: SimTime(milliseconds: trip.milliseconds + deadline),
                                   causeContains: missing)]
         }
         let latency = last.milliseconds - trip.milliseconds
         guard latency > warn else { return [] }
         return [
-            ExpectedAlarm("interlock-late", .raised, on: wce, at: last, latencyMilliseconds: latency),
-            ExpectedAlarm("interlock-late", .cleared, on: wce, at: last, latencyMilliseconds: latency),
+            ExpectedAlarm("interlock-late", .raised, on: template, at: last, latencyMilliseconds: latency),
+            ExpectedAlarm("interlock-late", .cleared, on: template, at: last, latencyMilliseconds: latency),
         ]
     }
 }
