@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: a local mosquitto, the MeltWatch daemon, a duty-room webhook receiver, and the plant
-# simulator playing a BOF lance leak and a CO leak. Alarms arrive at the receiver, signed.
+# simulator playing a BOF lance leak, a CO leak and a casting station losing its cooling water while
+# the platform keeps descending. Alarms arrive at the receiver, signed.
 #
 #   bash scripts/demo.sh
 set -euo pipefail
@@ -42,8 +43,8 @@ for _ in $(seq 1 100); do
 done
 curl -fsS http://127.0.0.1:18080/readyz | sed 's/^/  readyz | /'
 
-for scenario in lance-leak-no-interlock co-leak; do
-  step "simulator: $scenario (real time, 40 s)"
+for scenario in lance-leak-no-interlock co-leak casting-water-loss; do
+  step "simulator: $scenario (real time)"
   "$BIN/meltwatch-sim" --list-scenarios | grep -A1 "^$scenario:" | sed 's/^/  /'
   "$BIN/meltwatch-sim" --broker mqtt://127.0.0.1:18830 --config config/demo.yaml --scenario "$scenario" --rate 2
   sleep 1
