@@ -193,13 +193,14 @@ public struct SignalHealth: Sendable, Equatable {
 
     private mutating func checkStale(at daemonTime: EventTime, into out: inout [HealthTransition]) {
         guard !stale else { return }
-        let limit = durationText(staleAfterMilliseconds)
         if let a = lastArrival, let e = lastEventTime {
             guard daemonTime.milliseconds(since: a) > staleAfterMilliseconds else { return }
+            let limit = durationText(staleAfterMilliseconds)  // formatted only for a raise: this runs per reading
             raiseStale(at: e.adding(milliseconds: staleAfterMilliseconds),
                        detail: "超过 \(limit) 无数据 (no reading for more than \(limit); last reading \(e))", into: &out)
         } else if requiredFromStart, let f = firstTick {
             guard daemonTime.milliseconds(since: f) > staleAfterMilliseconds else { return }
+            let limit = durationText(staleAfterMilliseconds)
             raiseStale(at: f.adding(milliseconds: staleAfterMilliseconds),
                        detail: "启动后 \(limit) 内无数据 (no reading within \(limit) of start)", into: &out)
         }
