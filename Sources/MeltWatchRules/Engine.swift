@@ -116,8 +116,16 @@ public final class Engine {
 
     let monitors: [any EquipmentMonitor]
     var tracks: [[AlarmTrack]]
-    /// Per signal: its health state machine (nil when the model gives no settings).
-    var health: [SignalHealth?]
+    /// The health state machines of the signals the model gives settings for, in signal order.
+    var health: [SignalHealth]
+    /// `healthSignal[slot]` is the signal that `health[slot]` judges.
+    let healthSignal: [Int]
+    /// Per signal: its slot in `health`, or -1 when its health is not judged.
+    let healthSlot: [Int]
+    /// Per equipment: its slots in `health`, ascending.
+    let equipmentHealthSlots: [[Int]]
+    /// Which health slots a tick must visit; see `Engine+Health.swift`.
+    var healthSchedule: HealthSchedule
     /// Per signal, per ``SignalHealth/Condition``: whether that device alarm is open, and its ids.
     var deviceTracks: [[AlarmTrack]]
     /// Per equipment, per condition: activations so far (the `n` of `alarm_id`, shared by its signals).
@@ -130,6 +138,10 @@ public final class Engine {
     private var registered: [Int64?]
     private var timers = MinHeap()
     var outputs: [RuleOutput] = []
+    /// Scratch list of the health slots one tick visits.
+    var dueSlots: [Int] = []
+    /// Reference behaviour for tests: every tick visits every signal's health, as before the schedule.
+    var tickVisitsEverySignal = false
 
     /// Builds monitors for every equipment of the model.
     public init(model: EngineModel, allowedLatenessMilliseconds: Int64 = 1000) {
@@ -140,12 +152,23 @@ public final class Engine {
         offsets = Array(repeating: 0, count: model.equipment.count)
         registered = Array(repeating: nil, count: model.equipment.count)
         signals = Array(repeating: SignalState(), count: model.signals.count)
-        health = model.signals.map { s in
-            s.health.map {
-                SignalHealth(staleAfterMilliseconds: $0.staleAfterMilliseconds, frozenAfterMilliseconds: $0.frozenAfterMilliseconds,
-                             range: $0.range, requiredFromStart: $0.required)
-            }
+        var health: [SignalHealth] = []
+        var healthSignal: [Int] = []
+        var healthSlot = Array(repeating: -1, count: model.signals.count)
+        var equipmentHealthSlots: [[Int]] = Array(repeating: [], count: model.equipment.count)
+        for (i, s) in model.signals.enumerated() {
+            guard let h = s.health else { continue }
+            healthSlot[i] = health.count
+            equipmentHealthSlots[s.equipment].append(health.count)
+            healthSignal.append(i)
+            health.append(SignalHealth(staleAfterMilliseconds: h.staleAfterMilliseconds, frozenAfterMilliseconds: h.frozenAfterMilliseconds,
+                                       range: h.range, requiredFromStart: h.required))
         }
+        self.health = health
+        self.healthSignal = healthSignal
+        self.healthSlot = healthSlot
+        self.equipmentHealthSlots = equipmentHealthSlots
+        healthSchedule = HealthSchedule(slots: health.count, equipment: model.equipment.count)
         let conditions = SignalHealth.Condition.allCases.count
         deviceTracks = Array(repeating: Array(repeating: AlarmTrack(), count: conditions), count: model.signals.count)
         deviceActivations = Array(repeating: Array(repeating: 0, count: conditions), count: model.equipment.count)
@@ -187,18 +210,23 @@ public final class Engine {
             }
         }
         counters.readings += 1
-        signals[index] = SignalState(value: r.value, quality: r.quality, time: r.time, sequence: r.sequence)
         let binding = model.signals[index]
         let e = binding.equipment
+        if gateSignals[e] == index, (previous.value?.asBool ?? true) != r.value.asBool {
+            healthSchedule.operatingChanged(e)  // every health of `e` sees the new state at the next tick
+        }
+        signals[index] = SignalState(value: r.value, quality: r.quality, time: r.time, sequence: r.sequence)
         if let tick = lastTick { offsets[e] = tick.milliseconds(since: r.time) }
         outputs.removeAll(keepingCapacity: true)
         monitors[e].advance(to: r.time, into: &outputs)
         publish(equipment: e, emit: emit)  // what expired before this reading comes first
         outputs.removeAll(keepingCapacity: true)
-        if health[index] != nil {
-            let changes = health[index]!.reading(r.value, quality: r.quality, at: r.time, arrivedAt: lastTick ?? r.time,
-                                                 operating: isOperating(e))
-            if !changes.isEmpty { applyHealth(changes, signal: index, emit: emit) }
+        let slot = healthSlot[index]
+        if slot >= 0 {
+            let changes = health[slot].reading(r.value, quality: r.quality, at: r.time, arrivedAt: lastTick ?? r.time,
+                                               operating: isOperating(e))
+            if !changes.isEmpty { applyHealth(changes, slot: slot, emit: emit) }
+            healthSchedule.update(slot, deadline: health[slot].deadline)
         }
         monitors[e].reading(role: binding.role, value: r.value, quality: r.quality, at: r.time, into: &outputs)
         publish(equipment: e, emit: emit)
@@ -211,7 +239,7 @@ public final class Engine {
         tickHealth(now, emit: emit)
         while let top = timers.peek, top.key <= now.milliseconds {
             _ = timers.pop()
-            let e = top.equipment
+            let e = top.index
             guard registered[e] == top.key else { continue }  // superseded by a later schedule
             registered[e] = nil
             let equipmentTime = EventTime(milliseconds: now.milliseconds - offsets[e] - allowedLatenessMilliseconds)
@@ -230,7 +258,7 @@ public final class Engine {
         let key = deadline.milliseconds + offsets[e] + allowedLatenessMilliseconds
         if registered[e] != key {
             registered[e] = key
-            timers.push(key: key, equipment: e)
+            timers.push(key: key, index: e)
         }
     }
 
@@ -282,19 +310,21 @@ public final class Engine {
     }
 }
 
-/// A binary min-heap of (wall-clock key, equipment index): the engine's timer queue.
+/// A binary min-heap of (wall-clock key, index): the engine's timer queues (equipment, signal health).
 struct MinHeap {
     struct Entry {
         var key: Int64
-        var equipment: Int
+        var index: Int
     }
 
     private var items: [Entry] = []
 
     var peek: Entry? { items.first }
 
-    mutating func push(key: Int64, equipment: Int) {
-        items.append(Entry(key: key, equipment: equipment))
+    var count: Int { items.count }
+
+    mutating func push(key: Int64, index: Int) {
+        items.append(Entry(key: key, index: index))
         var i = items.count - 1
         while i > 0 {
             let parent = (i - 1) / 2
