@@ -4,43 +4,45 @@ import MeltWatchCore
 /// the engine judges each signal with a ``SignalHealth`` and raises `stale`, `frozen` and
 /// `bad-quality` as `device` alarms naming the sick signal; the equipment's monitor is told, so an
 /// interlock check waiting on an unhealthy feedback fails with that cause.
-extension Engine {
+extension EngineCore {
     static let deviceBasis = "令10 第十四条"
 
     /// True unless the equipment's gate signal last said it is not operating (unknown counts as operating).
     func isOperating(_ e: Int) -> Bool {
-        guard let gate = gateSignals[e], let value = signals[gate].value else { return true }
+        let gate = gateSignals[e]
+        guard gate >= 0, let value = signals[gate].value else { return true }
         return value.asBool
     }
 
     /// Advances signal health to the daemon clock `now` (stale fires with no input at all), visiting
     /// only the signals ``HealthSchedule`` says a tick can change, in signal order, as a scan of every
     /// signal would.
-    func tickHealth(_ now: EventTime, emit: (AlarmEvent) -> Void) {
+    mutating func tickHealth(_ now: EventTime) {
         if tickVisitsEverySignal {
-            for slot in health.indices { tickHealth(slot: slot, now, emit: emit) }
+            for slot in health.indices { tickHealth(slot: slot, now) }
             return
         }
         healthSchedule.collectDue(at: now, health: health, equipmentSlots: equipmentHealthSlots, into: &dueSlots)
-        for slot in dueSlots {
-            tickHealth(slot: slot, now, emit: emit)
+        for k in dueSlots.indices {
+            let slot = dueSlots[k]
+            tickHealth(slot: slot, now)
             healthSchedule.update(slot, deadline: health[slot].deadline)
         }
     }
 
-    private func tickHealth(slot: Int, _ now: EventTime, emit: (AlarmEvent) -> Void) {
-        let e = model.signals[healthSignal[slot]].equipment
+    private mutating func tickHealth(slot: Int, _ now: EventTime) {
+        let e = Int(bindings[healthSignal[slot]].equipment)
         let changes = health[slot].tick(daemonTime: now, operating: isOperating(e))
         guard !changes.isEmpty else { return }
-        outputs.removeAll(keepingCapacity: true)
-        applyHealth(changes, slot: slot, emit: emit)
-        publish(equipment: e, emit: emit)
+        clearOutputs()
+        applyHealth(changes, slot: slot)
+        publish(equipment: e)
         schedule(e)
     }
 
     /// Emits device alarm events for health transitions and tells the monitor about its role.
     /// Rule outputs the monitor produces are left in `outputs` for the caller to publish.
-    func applyHealth(_ changes: [HealthTransition], slot: Int, emit: (AlarmEvent) -> Void) {
+    mutating func applyHealth(_ changes: [HealthTransition], slot: Int) {
         let i = healthSignal[slot]
         let binding = model.signals[i]
         let e = binding.equipment
@@ -48,26 +50,28 @@ extension Engine {
         let role = eq.template.roles[binding.role]
         for change in changes {
             let c = SignalHealth.Condition.allCases.firstIndex(of: change.condition)!
-            var track = deviceTracks[i][c]
+            let t = i * Self.conditionCount + c
+            let a = e * Self.conditionCount + c
+            var track = deviceTracks[t]
             guard track.active != change.raised else { continue }
             if change.raised {
-                deviceActivations[e][c] += 1
-                track = AlarmTrack(activations: deviceActivations[e][c], ordinal: 1, active: true)
+                deviceActivations[a] += 1
+                track = Engine.AlarmTrack(activations: deviceActivations[a], ordinal: 1, active: true)
             } else {
                 track.ordinal += 1
                 track.active = false
             }
-            deviceTracks[i][c] = track
+            deviceTracks[t] = track
             counters.events += 1
             let name = Self.conditionNames[change.condition] ?? change.condition.rawValue
-            emit(AlarmEvent(
+            notices.append(.event(AlarmEvent(
                 kind: change.raised ? .raised : .cleared, state: change.raised ? .activeUnacked : .rtnUnacked,
                 alarmClass: .device, rule: change.condition.rawValue, priority: .high, plant: eq.plant, equipment: eq.id,
                 activation: track.activations, ordinal: track.ordinal, signals: [role.name],
                 value: signals[i].value?.asDouble, limit: nil, unit: role.unit, basis: Self.deviceBasis,
                 message: "\(role.name) \(name)\(change.raised ? "" : "已恢复")：\(change.detail)",
                 eventTime: change.at, configHash: model.configHash
-            ))
+            )))
         }
         let faults = health[slot].faults
         let at = changes.last?.at ?? EventTime(milliseconds: 0)
