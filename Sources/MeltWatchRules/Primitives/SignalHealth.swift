@@ -104,7 +104,13 @@ public struct SignalHealth: Sendable, Equatable {
     }
 
     /// The daemon-clock time at which ``tick(daemonTime:operating:)`` has a stale or frozen check to make.
-    public var deadline: EventTime? {
+    ///
+    /// Stored, and recomputed when ``reading(_:quality:at:arrivedAt:operating:)`` or ``tick(daemonTime:operating:)``
+    /// returns: the engine reads it after every reading, and a computed property of an array element
+    /// made it copy the whole state machine (163 bytes) to evaluate it.
+    public private(set) var deadline: EventTime?
+
+    private func computeDeadline() -> EventTime? {
         var d: EventTime?
         if !stale {
             if let a = lastArrival {
@@ -125,6 +131,7 @@ public struct SignalHealth: Sendable, Equatable {
     public mutating func reading(_ value: Value, quality: Quality, at eventTime: EventTime,
                                  arrivedAt daemonTime: EventTime, operating: Bool) -> [HealthTransition] {
         if let last = lastEventTime, eventTime < last { return [] }
+        defer { deadline = computeDeadline() }
         var out: [HealthTransition] = []
         checkStale(at: daemonTime, into: &out)
         lastEventTime = eventTime
@@ -172,6 +179,7 @@ public struct SignalHealth: Sendable, Equatable {
     /// Advances the daemon clock with no reading: raises stale, and frozen on the estimated event time.
     public mutating func tick(daemonTime: EventTime, operating: Bool) -> [HealthTransition] {
         if let latest = latestTick, daemonTime < latest { return [] }  // the clock stepped back: wait
+        defer { deadline = computeDeadline() }
         if firstTick == nil { firstTick = daemonTime }
         latestTick = daemonTime
         var out: [HealthTransition] = []
