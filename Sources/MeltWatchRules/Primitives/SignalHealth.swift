@@ -144,7 +144,7 @@ public struct SignalHealth: Sendable, Equatable {
                              detail: "数据恢复 (readings resumed)"))
         }
 
-        if let reason = badReason(value, quality) {
+        if let reason = Self.badReason(value, quality, range: range) {
             runStart = nil
             if !bad {
                 bad = true
@@ -231,7 +231,9 @@ public struct SignalHealth: Sendable, Equatable {
                          detail: "数值 \(show(a)) 持续 \(limit) 未变化 (value unchanged for \(limit) while operating)"))
     }
 
-    private func badReason(_ value: Value, _ quality: Quality) -> String? {
+    /// Static, not a method: called from a mutating method, a method on `self` made the optimizer
+    /// copy the whole state (177 bytes) for every reading.
+    private static func badReason(_ value: Value, _ quality: Quality, range: ClosedRange<Double>?) -> String? {
         if quality == .bad { return "网关质量标记 bad (gateway quality bad)" }
         guard case .number(let v) = value else { return nil }
         if v.isNaN { return "数值非法 (value is NaN)" }
