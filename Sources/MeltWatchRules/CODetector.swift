@@ -63,6 +63,8 @@ final class CODetector: EquipmentMonitor {
 extension CODetector {
     /// The detector's levels, rate check and the source named in their messages.
     private struct State {
+        /// Copied once: a `static let` is a lazy-initialisation check per use.
+        let coRole = CODetector.coRole
         var levels: [LimitMonitor]
         let source: String
         /// `co-rate`: rise over a one-minute window faster than `rate_max` ppm/min; nil when off (0).
@@ -98,7 +100,7 @@ extension CODetector {
         }
 
         mutating func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-            guard role == CODetector.coRole else { return }
+            guard role == coRole else { return }
             guard quality != .bad, value.asDouble.isFinite else {
                 for i in levels.indices { levels[i].cancelPending() }
                 return

@@ -111,6 +111,10 @@ final class WaterCooledElement: EquipmentMonitor {
 extension WaterCooledElement {
     /// The element's rules: limits, interlock check and the inputs they read.
     private struct State {
+        /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
+        let inletRole = WaterCooledElement.inlet, outletRole = WaterCooledElement.outlet
+        let outletTempRole = WaterCooledElement.outletTemp, operatingRole = WaterCooledElement.operatingRole
+        let bypassRole = WaterCooledElement.bypassRole
         var inletFlow: Double?
         var outletFlow: Double?
         /// Unknown counts as operating: before the first gate reading, a low flow must still alarm.
@@ -154,7 +158,10 @@ extension WaterCooledElement {
                 if let t = limits[i].advance(to: time) { emit(Rule(rawValue: i)!, t, into: &out) }
             }
             let trippedAt = interlock.trippedAt
-            record(interlock.advance(to: time), trippedAt: trippedAt, into: &out)
+            // The outcome goes to a local first: as an argument of a method on `self` it made the
+            // optimizer copy the whole state before every call.
+            let outcome = interlock.advance(to: time)
+            if let outcome { record(outcome, trippedAt: trippedAt, into: &out) }
         }
 
         mutating func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
@@ -162,15 +169,15 @@ extension WaterCooledElement {
             // do not let a pending on-delay complete on stale numbers.
             let usable: Double? = quality == .bad || !value.asDouble.isFinite ? nil : value.asDouble
             switch role {
-            case WaterCooledElement.inlet, WaterCooledElement.outlet:
-                if role == WaterCooledElement.inlet { inletFlow = usable } else { outletFlow = usable }
+            case inletRole, outletRole:
+                if role == inletRole { inletFlow = usable } else { outletFlow = usable }
                 if let i = inletFlow, let o = outletFlow {
                     update(.flowDifference, tidy(i - o), at: time, into: &out)
                 } else {
                     limits[Rule.flowDifference.rawValue].cancelPending()
                 }
-                if role == WaterCooledElement.inlet { evaluateInletFlowLow(at: time, into: &out) }
-            case WaterCooledElement.outletTemp:
+                if role == inletRole { evaluateInletFlowLow(at: time, into: &out) }
+            case outletTempRole:
                 if let t = usable {
                     update(.outletTempHigh, t, at: time, into: &out)
                     update(.outletTempHighHigh, t, at: time, into: &out)
@@ -178,12 +185,12 @@ extension WaterCooledElement {
                     limits[Rule.outletTempHigh.rawValue].cancelPending()
                     limits[Rule.outletTempHighHigh.rawValue].cancelPending()
                 }
-            case WaterCooledElement.operatingRole:
+            case operatingRole:
                 guard quality != .bad else { return }
                 operating = value.asBool
                 evaluateInletFlowLow(at: time, into: &out)
                 evaluateBypass(at: time, into: &out)
-            case WaterCooledElement.bypassRole:
+            case bypassRole:
                 guard quality != .bad else { return }
                 bypassed = value.asBool
                 evaluateBypass(at: time, into: &out)
@@ -194,8 +201,8 @@ extension WaterCooledElement {
                 let fault: String? = healthy ? nil : "bad-quality"
                 feedbacks[k] = InterlockCheck.FeedbackState(value: value.asBool, healthy: healthy, fault: fault)
                 let trippedAt = interlock.trippedAt
-                record(interlock.feedback(at: k, value: value.asBool, healthy: healthy, fault: fault, time: time),
-                       trippedAt: trippedAt, into: &out)
+                let outcome = interlock.feedback(at: k, value: value.asBool, healthy: healthy, fault: fault, time: time)
+                if let outcome { record(outcome, trippedAt: trippedAt, into: &out) }
             }
         }
 
@@ -207,7 +214,8 @@ extension WaterCooledElement {
             feedbacks[k] = InterlockCheck.FeedbackState(value: value, healthy: healthy, fault: fault)
             guard !healthy else { return }
             let trippedAt = interlock.trippedAt
-            record(interlock.feedback(at: k, value: value, healthy: false, fault: fault, time: time), trippedAt: trippedAt, into: &out)
+            let outcome = interlock.feedback(at: k, value: value, healthy: false, fault: fault, time: time)
+            if let outcome { record(outcome, trippedAt: trippedAt, into: &out) }
         }
 
         /// Appends a rule's transition and, for a trip rule's raise, starts the interlock check.
@@ -215,14 +223,16 @@ extension WaterCooledElement {
             out.append(output(rule, t))
             if rule.trips, case .raised(let at, _) = t, !interlock.isRunning {
                 tripTrigger = rule
-                record(interlock.trip(at: at, states: feedbacks), trippedAt: at, into: &out)
+                let outcome = interlock.trip(at: at, states: feedbacks)
+                if let outcome { record(outcome, trippedAt: at, into: &out) }
             }
         }
 
         /// Records an interlock outcome (every trip), and raises `interlock-late` (momentary: raised and
         /// returned to normal, left for the duty room to acknowledge) or `interlock-failed` (latched).
-        private func record(_ outcome: InterlockCheck.Outcome?, trippedAt: EventTime?, into out: inout [RuleOutput]) {
-            guard let outcome, let trippedAt else { return }
+        /// Callers test for an outcome first: a call of this method from a mutating one copies the state.
+        private func record(_ outcome: InterlockCheck.Outcome, trippedAt: EventTime?, into out: inout [RuleOutput]) {
+            guard let trippedAt else { return }
             let warn = Double(interlock.warnMilliseconds) / 1000
             let deadline = Double(interlock.deadlineMilliseconds) / 1000
             let actions = interlock.expected.joined(separator: ", ")
