@@ -41,11 +41,10 @@ struct EngineCore {
     var deviceActivations: [Int]
     /// Per equipment: daemon clock minus gateway event time at its last reading.
     var offsets: [Int64]
-    /// Per equipment: the wall-clock key under which it sits in `timers`, if any.
+    /// Per equipment: the wall-clock key under which it sits in `timers`, if any. Nil also means its
+    /// monitor reported no deadline at the last `schedule`: then ``EquipmentMonitor/advance(to:into:)``
+    /// has nothing to do, and a reading skips that call.
     var registered: [Int64?]
-    /// Per equipment: whether its monitor reported a deadline at the last `schedule`. Without one,
-    /// ``EquipmentMonitor/advance(to:into:)`` has nothing to do, so a reading skips that call.
-    var hasDeadline: [Bool]
     var timers = MinHeap()
     var outputs: [RuleOutput] = []
 
@@ -79,7 +78,6 @@ struct EngineCore {
         tracks = Array(repeating: Engine.AlarmTrack(), count: ruleCount)
         offsets = Array(repeating: 0, count: equipmentCount)
         registered = Array(repeating: nil, count: equipmentCount)
-        hasDeadline = Array(repeating: false, count: equipmentCount)
         signals = Array(repeating: SignalState(), count: model.signals.count)
         deviceTracks = Array(repeating: Engine.AlarmTrack(), count: model.signals.count * Self.conditionCount)
         deviceActivations = Array(repeating: 0, count: equipmentCount * Self.conditionCount)
@@ -149,8 +147,9 @@ struct EngineCore {
         signals[index] = SignalState(value: r.value, quality: r.quality, time: r.time, sequence: r.sequence)
         if let tick = lastTick { offsets[e] = tick.milliseconds(since: r.time) }
         clearOutputs()
-        if hasDeadline[e] {
-            monitors[e].advance(to: r.time, into: &outputs)
+        let monitor = monitors[e]  // one retain for the whole reading
+        if registered[e] != nil {
+            monitor.advance(to: r.time, into: &outputs)
             publish(equipment: e)  // what expired before this reading comes first
             clearOutputs()
         }
@@ -161,9 +160,9 @@ struct EngineCore {
             if !changes.isEmpty { applyHealth(changes, slot: slot) }
             healthSchedule.update(slot, deadline: health[slot].deadline)
         }
-        monitors[e].reading(role: Int(binding.role), value: r.value, quality: r.quality, at: r.time, into: &outputs)
+        monitor.reading(role: Int(binding.role), value: r.value, quality: r.quality, at: r.time, into: &outputs)
         publish(equipment: e)
-        schedule(e)
+        schedule(e, monitor)
     }
 
     private mutating func tick(_ now: EventTime) {
@@ -183,13 +182,14 @@ struct EngineCore {
         }
     }
 
-    mutating func schedule(_ e: Int) {
-        guard let deadline = monitors[e].nextDeadline else {
-            hasDeadline[e] = false
-            registered[e] = nil
+    mutating func schedule(_ e: Int) { schedule(e, monitors[e]) }
+
+    /// Registers equipment `e`'s next deadline (its monitor is `monitor`) in the timer queue.
+    mutating func schedule(_ e: Int, _ monitor: any EquipmentMonitor) {
+        guard let deadline = monitor.nextDeadline else {
+            if registered[e] != nil { registered[e] = nil }
             return
         }
-        hasDeadline[e] = true
         let key = deadline.milliseconds + offsets[e] + allowedLatenessMilliseconds
         if registered[e] != key {
             registered[e] = key
