@@ -1,6 +1,6 @@
 // meltwatch-bench: throughput figures for the hot path, reported, never asserted.
 //
-//   swift run -c release meltwatch-bench [--quick]
+//   swift run -c release meltwatch-bench [--quick] [--only engine] [--equipment 1000]   (--help)
 //
 // Each case runs several repetitions; the table shows the median, min and max rate and the
 // nanoseconds per operation at the median. On a shared 2-core VM expect ±20 % between runs.
@@ -18,11 +18,40 @@ struct BenchResult {
     var rate: Double { Double(operations) / seconds }
 }
 
-let quick = CommandLine.arguments.contains("--quick")
+let usage = """
+usage: meltwatch-bench [--quick] [--only parser|ring|engine] [--equipment N] [--readings N]
+  --quick          a tenth of the work per case
+  --only GROUP     run one group of cases
+  --equipment N    equipment in the engine.plant case (default 1000; every catalog template in turn)
+  --readings N     readings per repetition of the engine cases (default 5,000,000)
+"""
+var arguments = CommandLine.arguments.dropFirst()
+var quick = false
+var only: String?
+var equipmentCount = 1000
+var engineReadings: Int?
+while let a = arguments.popFirst() {
+    switch a {
+    case "--quick": quick = true
+    case "--only": only = arguments.popFirst()
+    case "--equipment": equipmentCount = arguments.popFirst().flatMap { Int($0) } ?? -1
+    case "--readings": engineReadings = arguments.popFirst().flatMap { Int($0) }
+    case "--help", "-h": print(usage); exit(0)
+    default: print("meltwatch-bench: unknown argument \(a)\n\(usage)"); exit(2)
+    }
+}
+guard equipmentCount > 0, only.map({ ["parser", "ring", "engine"].contains($0) }) ?? true else {
+    print(usage)
+    exit(2)
+}
+let readings = engineReadings ?? (quick ? 500_000 : 5_000_000)
 var results: [BenchResult] = []
-results += runParserBenchmark(iterations: quick ? 200_000 : 2_000_000)
-results += runRingBenchmark(items: quick ? 2_000_000 : 20_000_000)
-results += runEngineBenchmark(readings: quick ? 500_000 : 5_000_000)
+if only == nil || only == "parser" { results += runParserBenchmark(iterations: quick ? 200_000 : 2_000_000) }
+if only == nil || only == "ring" { results += runRingBenchmark(items: quick ? 2_000_000 : 20_000_000) }
+if only == nil || only == "engine" {
+    results += runSmallEngineBenchmark(readings: readings)
+    results += runPlantEngineBenchmark(readings: readings, equipmentCount: equipmentCount)
+}
 
 func format(_ rate: Double) -> String {
     if rate >= 1e6 { return String(Int((rate / 1e4).rounded())).withDecimal(2) + " M" }

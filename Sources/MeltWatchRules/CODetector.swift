@@ -49,76 +49,105 @@ final class CODetector: EquipmentMonitor {
 
     private static let coRole = spec.roles.index("co")
 
-    private var levels: [LimitMonitor]
-    private let source: String
-    /// `co-rate`: rise over a one-minute window faster than `rate_max` ppm/min; nil when off (0).
-    private var rate: RateMonitor?
-    private let rateMaxPerMinute: Double
+    /// All mutable state in one value: each call makes one exclusive access to it instead of a
+    /// runtime check per field. Release builds skip even that one check (`@exclusivity(unchecked)`).
+    /// Invariant that makes it safe: `state` is touched only by the forwarding methods below, each
+    /// one access for the duration of a `State` method, and `State` methods call nothing that can
+    /// reach this object (value-type rule primitives and string formatting), so accesses never
+    /// overlap. Debug builds (the tests) keep the check.
+    #if DEBUG
+    private var state: State
+    #else
+    @exclusivity(unchecked) private var state: State
+    #endif
 
-    init(params: [String: ParamValue]) {
-        let presetName = params.choice("preset") ?? "gb6222"
-        let preset = Self.presets[presetName] ?? Self.presets["gb6222"]!
-        var source = preset.source
-        var l1 = preset.level1
-        var l2 = preset.level2
-        if case .number(let v)? = params["level_1"] { l1 = v; source = "现场设定 site setting" }
-        if case .number(let v)? = params["level_2"] { l2 = v; source = "现场设定 site setting" }
-        let deadband = params.number("deadband")
-        let delay = Int64(params.number("on_delay_s") * 1000)
-        levels = [l1, l2].map {
-            LimitMonitor(direction: .high, limit: $0, deadband: deadband, onDelayMilliseconds: delay, inclusive: true)
-        }
-        self.source = source
-        rateMaxPerMinute = params.number("rate_max")
-        if rateMaxPerMinute > 0 {
-            rate = RateMonitor(maxPerSecond: rateMaxPerMinute / 60, windowMilliseconds: 60_000, direction: .rise)
-        }
-    }
+    init(params: [String: ParamValue]) { state = State(params: params) }
 
-    var nextDeadline: EventTime? { earliest(levels) }
+    var nextDeadline: EventTime? { state.nextDeadline }
 
-    func advance(to time: EventTime, into out: inout [RuleOutput]) {
-        for i in levels.indices {
-            if let t = levels[i].advance(to: time) { out.append(output(i, t)) }
-        }
-    }
+    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
 
     func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        guard role == Self.coRole else { return }
-        guard quality != .bad, value.asDouble.isFinite else {
-            for i in levels.indices { levels[i].cancelPending() }
-            return
-        }
-        for i in levels.indices {
-            if let t = levels[i].update(value.asDouble, at: time) { out.append(output(i, t)) }
-        }
-        if let t = rate?.update(value.asDouble, at: time) { out.append(rateOutput(t)) }
+        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
     }
+}
 
-    private func rateOutput(_ t: LimitMonitor.Transition) -> RuleOutput {
-        let limit = rateMaxPerMinute
-        switch t {
-        case .raised(let at, let perSecond):
-            let v = tidy(perSecond * 60)
-            return RuleOutput(ruleIndex: 2, transition: .raised, time: at, value: v, limit: limit,
-                              message: "一氧化碳浓度上升速率 \(show(v)) ppm/min > \(show(limit)) ppm/min，疑似煤气泄漏 (CO rising fast)")
-        case .cleared(let at, let perSecond):
-            let v = tidy(perSecond * 60)
-            return RuleOutput(ruleIndex: 2, transition: .cleared, time: at, value: v, limit: limit,
-                              message: "一氧化碳浓度上升速率 \(show(v)) ppm/min ≤ \(show(limit)) ppm/min，已恢复 (CO rise back within limit)")
+extension CODetector {
+    /// The detector's levels, rate check and the source named in their messages.
+    private struct State {
+        /// Copied once: a `static let` is a lazy-initialisation check per use.
+        let coRole = CODetector.coRole
+        var levels: [LimitMonitor]
+        let source: String
+        /// `co-rate`: rise over a one-minute window faster than `rate_max` ppm/min; nil when off (0).
+        var rate: RateMonitor?
+        let rateMaxPerMinute: Double
+
+        init(params: [String: ParamValue]) {
+            let presetName = params.choice("preset") ?? "gb6222"
+            let preset = CODetector.presets[presetName] ?? CODetector.presets["gb6222"]!
+            var source = preset.source
+            var l1 = preset.level1
+            var l2 = preset.level2
+            if case .number(let v)? = params["level_1"] { l1 = v; source = "现场设定 site setting" }
+            if case .number(let v)? = params["level_2"] { l2 = v; source = "现场设定 site setting" }
+            let deadband = params.number("deadband")
+            let delay = Int64(params.number("on_delay_s") * 1000)
+            levels = [l1, l2].map {
+                LimitMonitor(direction: .high, limit: $0, deadband: deadband, onDelayMilliseconds: delay, inclusive: true)
+            }
+            self.source = source
+            rateMaxPerMinute = params.number("rate_max")
+            if rateMaxPerMinute > 0 {
+                rate = RateMonitor(maxPerSecond: rateMaxPerMinute / 60, windowMilliseconds: 60_000, direction: .rise)
+            }
         }
-    }
 
-    private func output(_ level: Int, _ t: LimitMonitor.Transition) -> RuleOutput {
-        let limit = levels[level].limit
-        let name = level == 0 ? "一级报警值" : "二级报警值"
-        switch t {
-        case .raised(let at, let v):
-            return RuleOutput(ruleIndex: level, transition: .raised, time: at, value: v, limit: limit,
-                              message: "一氧化碳浓度 \(show(v)) ppm ≥ \(name) \(show(limit)) ppm (\(source))")
-        case .cleared(let at, let v):
-            return RuleOutput(ruleIndex: level, transition: .cleared, time: at, value: v, limit: limit,
-                              message: "一氧化碳浓度 \(show(v)) ppm 回落至\(name) \(show(limit)) ppm 以下，已恢复 (\(source))")
+        var nextDeadline: EventTime? { earliest(levels) }
+
+        mutating func advance(to time: EventTime, into out: inout [RuleOutput]) {
+            for i in levels.indices {
+                if let t = levels[i].advance(to: time) { out.append(output(i, t)) }
+            }
+        }
+
+        mutating func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+            guard role == coRole else { return }
+            guard quality != .bad, value.asDouble.isFinite else {
+                for i in levels.indices { levels[i].cancelPending() }
+                return
+            }
+            for i in levels.indices {
+                if let t = levels[i].update(value.asDouble, at: time) { out.append(output(i, t)) }
+            }
+            if let t = rate?.update(value.asDouble, at: time) { out.append(rateOutput(t)) }
+        }
+
+        private func rateOutput(_ t: LimitMonitor.Transition) -> RuleOutput {
+            let limit = rateMaxPerMinute
+            switch t {
+            case .raised(let at, let perSecond):
+                let v = tidy(perSecond * 60)
+                return RuleOutput(ruleIndex: 2, transition: .raised, time: at, value: v, limit: limit,
+                                  message: "一氧化碳浓度上升速率 \(show(v)) ppm/min > \(show(limit)) ppm/min，疑似煤气泄漏 (CO rising fast)")
+            case .cleared(let at, let perSecond):
+                let v = tidy(perSecond * 60)
+                return RuleOutput(ruleIndex: 2, transition: .cleared, time: at, value: v, limit: limit,
+                                  message: "一氧化碳浓度上升速率 \(show(v)) ppm/min ≤ \(show(limit)) ppm/min，已恢复 (CO rise back within limit)")
+            }
+        }
+
+        private func output(_ level: Int, _ t: LimitMonitor.Transition) -> RuleOutput {
+            let limit = levels[level].limit
+            let name = level == 0 ? "一级报警值" : "二级报警值"
+            switch t {
+            case .raised(let at, let v):
+                return RuleOutput(ruleIndex: level, transition: .raised, time: at, value: v, limit: limit,
+                                  message: "一氧化碳浓度 \(show(v)) ppm ≥ \(name) \(show(limit)) ppm (\(source))")
+            case .cleared(let at, let v):
+                return RuleOutput(ruleIndex: level, transition: .cleared, time: at, value: v, limit: limit,
+                                  message: "一氧化碳浓度 \(show(v)) ppm 回落至\(name) \(show(limit)) ppm 以下，已恢复 (\(source))")
+            }
         }
     }
 }

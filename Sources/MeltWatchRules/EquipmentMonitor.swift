@@ -29,6 +29,8 @@ public struct RuleOutput: Sendable, Equatable {
     public var interlock: Interlock? = nil
     /// Overrides the rule's basis when it depends on the case (e.g. which interlock clause applies).
     public var basis: String? = nil
+    /// Overrides the rule's `signals` when the case reads fewer (e.g. the feedbacks this furnace expects).
+    public var signals: [String]? = nil
 }
 
 /// The rules of one configured equipment: a state machine fed with readings and time.

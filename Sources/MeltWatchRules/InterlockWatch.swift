@@ -13,10 +13,11 @@ struct InterlockWatch {
     let lateRule: Int
     let failedRule: Int
     private(set) var check: InterlockCheck
-    /// Role index → role name, for the expected feedbacks only.
-    private let roleNames: [Int: String]
-    /// The last value and health of each expected feedback, for the state at a trip.
-    private var feedbacks: [String: InterlockCheck.FeedbackState] = [:]
+    /// Per role index of the template: its index in `check.expected`, or -1 when not an expected feedback
+    /// (looked up per reading: an array, not a dictionary by name).
+    private let feedbackIndex: [Int]
+    /// Per expected feedback (indexed like `check.expected`): its last value and health, nil until seen.
+    private var feedbacks: [InterlockCheck.FeedbackState?]
     /// The rule whose raise started the running check.
     private(set) var trigger = 0
     /// Overrides the basis of an outcome's alarm (e.g. a platform that did not stop); nil keeps the rule's.
@@ -26,11 +27,8 @@ struct InterlockWatch {
     init(expected: [String], roles: [RoleSpec], warnSeconds: Double, deadlineSeconds: Double, lateRule: Int, failedRule: Int) {
         check = InterlockCheck(expected: expected, warnMilliseconds: Int64(warnSeconds * 1000),
                                deadlineMilliseconds: Int64(deadlineSeconds * 1000))
-        var names: [Int: String] = [:]
-        for name in check.expected {
-            if let i = roles.firstIndex(where: { $0.name == name }) { names[i] = name }
-        }
-        roleNames = names
+        feedbackIndex = roles.map { [expected = check.expected] role in expected.firstIndex(of: role.name) ?? -1 }
+        feedbacks = Array(repeating: nil, count: check.expected.count)
         self.lateRule = lateRule
         self.failedRule = failedRule
     }
@@ -39,43 +37,52 @@ struct InterlockWatch {
     var deadline: EventTime? { check.deadline }
 
     /// True when `role` is one of the expected feedbacks.
-    func watches(role: Int) -> Bool { roleNames[role] != nil }
+    func watches(role: Int) -> Bool { feedbackIndex[role] >= 0 }
 
     /// A trip rule raised at `time`: starts a check unless one is running.
     mutating func trip(rule: Int, at time: EventTime, into out: inout [RuleOutput]) {
         guard !check.isRunning else { return }
         trigger = rule
-        record(check.trip(at: time, feedbacks: feedbacks), trippedAt: time, into: &out)
+        // Outcomes go to a local first: as an argument of a method on `self` the optimizer copied the
+        // whole state before every call.
+        let outcome = check.trip(at: time, states: feedbacks)
+        if let outcome { record(outcome, trippedAt: time, into: &out) }
     }
 
     /// Fails a check whose deadline passed.
     mutating func advance(to time: EventTime, into out: inout [RuleOutput]) {
+        guard check.deadline != nil else { return }
         let trippedAt = check.trippedAt
-        record(check.advance(to: time), trippedAt: trippedAt, into: &out)
+        let outcome = check.advance(to: time)
+        if let outcome { record(outcome, trippedAt: trippedAt, into: &out) }
     }
 
     /// Applies a reading of an expected feedback role (others are ignored).
     mutating func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        guard let name = roleNames[role] else { return }
+        let k = feedbackIndex[role]
+        guard k >= 0 else { return }
         let healthy = quality != .bad && value.asDouble.isFinite
         let fault: String? = healthy ? nil : "bad-quality"
-        feedbacks[name] = InterlockCheck.FeedbackState(value: value.asBool, healthy: healthy, fault: fault)
+        feedbacks[k] = InterlockCheck.FeedbackState(value: value.asBool, healthy: healthy, fault: fault)
         let trippedAt = check.trippedAt
-        record(check.feedback(name, value: value.asBool, healthy: healthy, fault: fault, at: time), trippedAt: trippedAt, into: &out)
+        let outcome = check.feedback(at: k, value: value.asBool, healthy: healthy, fault: fault, time: time)
+        if let outcome { record(outcome, trippedAt: trippedAt, into: &out) }
     }
 
     /// An expected feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
     mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
-        guard let name = roleNames[role] else { return }
-        let value = feedbacks[name]?.value ?? false
-        feedbacks[name] = InterlockCheck.FeedbackState(value: value, healthy: healthy, fault: fault)
+        let k = feedbackIndex[role]
+        guard k >= 0 else { return }
+        let value = feedbacks[k]?.value ?? false
+        feedbacks[k] = InterlockCheck.FeedbackState(value: value, healthy: healthy, fault: fault)
         guard !healthy else { return }
         let trippedAt = check.trippedAt
-        record(check.feedback(name, value: value, healthy: false, fault: fault, at: time), trippedAt: trippedAt, into: &out)
+        let outcome = check.feedback(at: k, value: value, healthy: false, fault: fault, time: time)
+        if let outcome { record(outcome, trippedAt: trippedAt, into: &out) }
     }
 
-    private func record(_ outcome: InterlockCheck.Outcome?, trippedAt: EventTime?, into out: inout [RuleOutput]) {
-        guard let outcome, let trippedAt else { return }
+    private func record(_ outcome: InterlockCheck.Outcome, trippedAt: EventTime?, into out: inout [RuleOutput]) {
+        guard let trippedAt else { return }
         let warn = Double(check.warnMilliseconds) / 1000
         let deadline = Double(check.deadlineMilliseconds) / 1000
         let actions = check.expected.joined(separator: ", ")
@@ -92,13 +99,15 @@ struct InterlockWatch {
             let message = "联锁动作延迟 \(show(Double(latency) / 1000)) s > \(show(warn)) s（\(actions)）(interlock late)"
             for transition in [RuleOutput.Transition.raised, .cleared] {
                 out.append(RuleOutput(ruleIndex: lateRule, transition: transition, time: at, value: Double(latency) / 1000,
-                                      limit: warn, message: message, latencyMilliseconds: latency, basis: basis))
+                                      limit: warn, message: message, latencyMilliseconds: latency, basis: basis,
+                                      signals: check.expected))
             }
         case .failed(let cause, let at):
             out.append(RuleOutput(ruleIndex: failedRule, transition: .recorded, time: at, message: "", cause: cause,
                                   interlock: .init(kind: .failed, trippedAt: trippedAt, triggerRuleIndex: trigger)))
             out.append(RuleOutput(ruleIndex: failedRule, transition: .raised, time: at, value: nil, limit: deadline,
-                                  message: "联锁未在 \(show(deadline)) s 内动作：\(cause) (interlock failed)", cause: cause, basis: basis))
+                                  message: "联锁未在 \(show(deadline)) s 内动作：\(cause) (interlock failed)", cause: cause, basis: basis,
+                                  signals: check.expected))
         }
     }
 }

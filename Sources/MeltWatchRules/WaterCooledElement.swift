@@ -95,147 +95,187 @@ final class WaterCooledElement: EquipmentMonitor {
     private static let operatingRole = spec.roles.index("furnace_operating")
     private static let bypassRole = spec.roles.index("interlock_bypassed")
 
-    private var inletFlow: Double?
-    private var outletFlow: Double?
-    /// Unknown counts as operating: before the first gate reading, a low flow must still alarm.
-    private var operating = true
-    private var bypassed = false
-    /// One limit per rule, indexed by `Rule`; the bypass flag is watched as 1/0 against 0.5.
-    private var limits: [LimitMonitor]
-    private let inletFlowMinimum: Double
-    private var interlock: InterlockWatch
+    /// All mutable state in one value: each call makes one exclusive access to it instead of a
+    /// runtime check per field. Release builds skip even that one check (`@exclusivity(unchecked)`).
+    /// Invariant that makes it safe: `state` is touched only by the forwarding methods below, each
+    /// one access for the duration of a `State` method, and `State` methods call nothing that can
+    /// reach this object (value-type rule primitives and string formatting), so accesses never
+    /// overlap. Debug builds (the tests) keep the check.
+    #if DEBUG
+    private var state: State
+    #else
+    @exclusivity(unchecked) private var state: State
+    #endif
 
-    init(params: [String: ParamValue]) {
-        let delay = Int64(params.number("on_delay_s") * 1000)
-        inletFlowMinimum = params.number("inlet_flow_min")
-        limits = [
-            LimitMonitor(direction: .high, limit: params.number("flow_difference_max"), onDelayMilliseconds: delay),
-            LimitMonitor(direction: .high, limit: params.number("outlet_temp_high"), onDelayMilliseconds: delay),
-            LimitMonitor(direction: .high, limit: params.number("outlet_temp_high_high"), onDelayMilliseconds: delay),
-            LimitMonitor(direction: .low, limit: inletFlowMinimum, onDelayMilliseconds: delay),
-            LimitMonitor(direction: .high, limit: 0.5),
-        ]
-        let expected = params.roles("expect") ?? Self.expectedByFurnace[params.choice("furnace_type") ?? "bof"] ?? []
-        interlock = InterlockWatch(
-            expected: expected, roles: Self.spec.roles, warnSeconds: params.number("interlock_warn_s"),
-            deadlineSeconds: params.number("interlock_deadline_s"),
-            lateRule: Rule.interlockLate.rawValue, failedRule: Rule.interlockFailed.rawValue
-        )
-    }
+    init(params: [String: ParamValue]) { state = State(params: params) }
 
-    var nextDeadline: EventTime? { earliest(limits, interlock.deadline) }
+    var nextDeadline: EventTime? { state.nextDeadline }
 
-    func advance(to time: EventTime, into out: inout [RuleOutput]) {
-        for i in limits.indices {
-            if let t = limits[i].advance(to: time) { emit(Rule(rawValue: i)!, t, into: &out) }
-        }
-        interlock.advance(to: time, into: &out)
-    }
+    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
 
     func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        // A bad reading is no evidence either way: forget it (sensor-health alarms report it) and
-        // do not let a pending on-delay complete on stale numbers.
-        let usable: Double? = quality == .bad || !value.asDouble.isFinite ? nil : value.asDouble
-        switch role {
-        case Self.inlet, Self.outlet:
-            if role == Self.inlet { inletFlow = usable } else { outletFlow = usable }
-            if let i = inletFlow, let o = outletFlow {
-                update(.flowDifference, tidy(i - o), at: time, into: &out)
-            } else {
-                limits[Rule.flowDifference.rawValue].cancelPending()
-            }
-            if role == Self.inlet { evaluateInletFlowLow(at: time, into: &out) }
-        case Self.outletTemp:
-            for rule in [Rule.outletTempHigh, .outletTempHighHigh] {
-                if let t = usable { update(rule, t, at: time, into: &out) } else { limits[rule.rawValue].cancelPending() }
-            }
-        case Self.operatingRole:
-            guard quality != .bad else { return }
-            operating = value.asBool
-            evaluateInletFlowLow(at: time, into: &out)
-            evaluateBypass(at: time, into: &out)
-        case Self.bypassRole:
-            guard quality != .bad else { return }
-            bypassed = value.asBool
-            evaluateBypass(at: time, into: &out)
-        default:
-            interlock.reading(role: role, value: value, quality: quality, at: time, into: &out)
-        }
+        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
     }
 
     /// An expected feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
     func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
-        interlock.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
+        state.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
     }
+}
 
-    /// Appends a rule's transition and, for a trip rule's raise, starts the interlock check.
-    private func emit(_ rule: Rule, _ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
-        out.append(output(rule, t))
-        if rule.trips, case .raised(let at, _) = t {
-            interlock.trip(rule: rule.rawValue, at: at, into: &out)
+extension WaterCooledElement {
+    /// The element's rules: limits, interlock check and the inputs they read.
+    private struct State {
+        /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
+        let inletRole = WaterCooledElement.inlet, outletRole = WaterCooledElement.outlet
+        let outletTempRole = WaterCooledElement.outletTemp, operatingRole = WaterCooledElement.operatingRole
+        let bypassRole = WaterCooledElement.bypassRole
+        var inletFlow: Double?
+        var outletFlow: Double?
+        /// Unknown counts as operating: before the first gate reading, a low flow must still alarm.
+        var operating = true
+        var bypassed = false
+        /// One limit per rule, indexed by `Rule`; the bypass flag is watched as 1/0 against 0.5.
+        var limits: [LimitMonitor]
+        let inletFlowMinimum: Double
+        var interlock: InterlockWatch
+
+        init(params: [String: ParamValue]) {
+            let delay = Int64(params.number("on_delay_s") * 1000)
+            inletFlowMinimum = params.number("inlet_flow_min")
+            limits = [
+                LimitMonitor(direction: .high, limit: params.number("flow_difference_max"), onDelayMilliseconds: delay),
+                LimitMonitor(direction: .high, limit: params.number("outlet_temp_high"), onDelayMilliseconds: delay),
+                LimitMonitor(direction: .high, limit: params.number("outlet_temp_high_high"), onDelayMilliseconds: delay),
+                LimitMonitor(direction: .low, limit: inletFlowMinimum, onDelayMilliseconds: delay),
+                LimitMonitor(direction: .high, limit: 0.5),
+            ]
+            let expected = params.roles("expect") ?? WaterCooledElement.expectedByFurnace[params.choice("furnace_type") ?? "bof"] ?? []
+            interlock = InterlockWatch(
+                expected: expected, roles: WaterCooledElement.spec.roles, warnSeconds: params.number("interlock_warn_s"),
+                deadlineSeconds: params.number("interlock_deadline_s"),
+                lateRule: Rule.interlockLate.rawValue, failedRule: Rule.interlockFailed.rawValue
+            )
         }
-    }
 
-    /// `inlet-flow-low` applies only while the furnace operates and the limit is set (> 0).
-    private func evaluateInletFlowLow(at time: EventTime, into out: inout [RuleOutput]) {
-        let rule = Rule.inletFlowLow.rawValue
-        guard inletFlowMinimum > 0, let flow = inletFlow else {
-            limits[rule].cancelPending()
-            return
+        var nextDeadline: EventTime? { earliest(limits, interlock.deadline) }
+
+        mutating func advance(to time: EventTime, into out: inout [RuleOutput]) {
+            for i in limits.indices {
+                if let t = limits[i].advance(to: time) { emit(Rule(rawValue: i)!, t, into: &out) }
+            }
+            interlock.advance(to: time, into: &out)
         }
-        // Not operating: the gate is closed; feeding the limit itself (not a violation of `<`)
-        // cancels a pending raise and clears an active alarm at this reading's time.
-        update(.inletFlowLow, operating ? flow : inletFlowMinimum, at: time, into: &out)
-    }
 
-    private func evaluateBypass(at time: EventTime, into out: inout [RuleOutput]) {
-        update(.interlockBypassed, bypassed && operating ? 1 : 0, at: time, into: &out)
-    }
-
-    private func update(_ rule: Rule, _ value: Double, at time: EventTime, into out: inout [RuleOutput]) {
-        if let t = limits[rule.rawValue].update(value, at: time) { emit(rule, t, into: &out) }
-    }
-
-    private func output(_ rule: Rule, _ t: LimitMonitor.Transition) -> RuleOutput {
-        let limit = limits[rule.rawValue].limit
-        let raised: Bool
-        let at: EventTime
-        let v: Double
-        switch t {
-        case .raised(let time, let value): (raised, at, v) = (true, time, value)
-        case .cleared(let time, let value): (raised, at, v) = (false, time, value)
+        mutating func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+            // A bad reading is no evidence either way: forget it (sensor-health alarms report it) and
+            // do not let a pending on-delay complete on stale numbers.
+            let usable: Double? = quality == .bad || !value.asDouble.isFinite ? nil : value.asDouble
+            switch role {
+            case inletRole, outletRole:
+                if role == inletRole { inletFlow = usable } else { outletFlow = usable }
+                if let i = inletFlow, let o = outletFlow {
+                    update(.flowDifference, tidy(i - o), at: time, into: &out)
+                } else {
+                    limits[Rule.flowDifference.rawValue].cancelPending()
+                }
+                if role == inletRole { evaluateInletFlowLow(at: time, into: &out) }
+            case outletTempRole:
+                if let t = usable {
+                    update(.outletTempHigh, t, at: time, into: &out)
+                    update(.outletTempHighHigh, t, at: time, into: &out)
+                } else {
+                    limits[Rule.outletTempHigh.rawValue].cancelPending()
+                    limits[Rule.outletTempHighHigh.rawValue].cancelPending()
+                }
+            case operatingRole:
+                guard quality != .bad else { return }
+                operating = value.asBool
+                evaluateInletFlowLow(at: time, into: &out)
+                evaluateBypass(at: time, into: &out)
+            case bypassRole:
+                guard quality != .bad else { return }
+                bypassed = value.asBool
+                evaluateBypass(at: time, into: &out)
+            default:
+                interlock.reading(role: role, value: value, quality: quality, at: time, into: &out)
+            }
         }
-        let message: String
-        var reportedValue: Double? = v
-        var reportedLimit: Double? = limit
-        switch (rule, raised) {
-        case (.flowDifference, true):
-            message = "进出水流量差 \(show(v)) m3/h > \(show(limit)) m3/h，疑似漏水入炉 (water may be leaking into the furnace)"
-        case (.flowDifference, false):
-            message = "进出水流量差 \(show(v)) m3/h ≤ \(show(limit)) m3/h，已恢复 (flow difference back within limit)"
-        case (.outletTempHigh, true):
-            message = "出水温度 \(show(v)) °C > 报警值 \(show(limit)) °C (outlet water temperature high)"
-        case (.outletTempHighHigh, true):
-            message = "出水温度 \(show(v)) °C > 联锁值 \(show(limit)) °C (outlet water temperature high-high: trip level)"
-        case (.outletTempHigh, false), (.outletTempHighHigh, false):
-            message = "出水温度 \(show(v)) °C ≤ \(show(limit)) °C，已恢复 (outlet water temperature back within limit)"
-        case (.inletFlowLow, true):
-            message = "炉体运行中进水流量 \(show(v)) m3/h < 最小值 \(show(limit)) m3/h (inlet flow low while operating)"
-        case (.inletFlowLow, false):
-            message = operating
-                ? "进水流量 \(show(v)) m3/h ≥ \(show(limit)) m3/h，已恢复 (inlet flow back within limit)"
-                : "炉体停止运行，进水流量低报警解除 (furnace no longer operating)"
-            if !operating { reportedValue = inletFlow }
-        case (.interlockBypassed, true):
-            message = "炉体运行中联锁被旁路 (interlock bypassed while the furnace is operating)"
-            (reportedValue, reportedLimit) = (nil, nil)
-        case (.interlockBypassed, false):
-            message = operating ? "联锁旁路已解除 (interlock bypass removed)" : "炉体停止运行，联锁旁路报警解除 (furnace no longer operating)"
-            (reportedValue, reportedLimit) = (nil, nil)
-        case (.interlockLate, _), (.interlockFailed, _):
-            preconditionFailure("interlock outcomes are reported by InterlockWatch")
+
+        /// An expected feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
+        mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
+            interlock.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
         }
-        return RuleOutput(ruleIndex: rule.rawValue, transition: raised ? .raised : .cleared, time: at,
-                          value: reportedValue, limit: reportedLimit, message: message)
+
+        /// Appends a rule's transition and, for a trip rule's raise, starts the interlock check.
+        private mutating func emit(_ rule: Rule, _ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
+            out.append(output(rule, t))
+            if rule.trips, case .raised(let at, _) = t {
+                interlock.trip(rule: rule.rawValue, at: at, into: &out)
+            }
+        }
+
+        /// `inlet-flow-low` applies only while the furnace operates and the limit is set (> 0).
+        private mutating func evaluateInletFlowLow(at time: EventTime, into out: inout [RuleOutput]) {
+            let rule = Rule.inletFlowLow.rawValue
+            guard inletFlowMinimum > 0, let flow = inletFlow else {
+                limits[rule].cancelPending()
+                return
+            }
+            // Not operating: the gate is closed; feeding the limit itself (not a violation of `<`)
+            // cancels a pending raise and clears an active alarm at this reading's time.
+            update(.inletFlowLow, operating ? flow : inletFlowMinimum, at: time, into: &out)
+        }
+
+        private mutating func evaluateBypass(at time: EventTime, into out: inout [RuleOutput]) {
+            update(.interlockBypassed, bypassed && operating ? 1 : 0, at: time, into: &out)
+        }
+
+        private mutating func update(_ rule: Rule, _ value: Double, at time: EventTime, into out: inout [RuleOutput]) {
+            if let t = limits[rule.rawValue].update(value, at: time) { emit(rule, t, into: &out) }
+        }
+
+        private func output(_ rule: Rule, _ t: LimitMonitor.Transition) -> RuleOutput {
+            let limit = limits[rule.rawValue].limit
+            let raised: Bool
+            let at: EventTime
+            let v: Double
+            switch t {
+            case .raised(let time, let value): (raised, at, v) = (true, time, value)
+            case .cleared(let time, let value): (raised, at, v) = (false, time, value)
+            }
+            let message: String
+            var reportedValue: Double? = v
+            var reportedLimit: Double? = limit
+            switch (rule, raised) {
+            case (.flowDifference, true):
+                message = "进出水流量差 \(show(v)) m3/h > \(show(limit)) m3/h，疑似漏水入炉 (water may be leaking into the furnace)"
+            case (.flowDifference, false):
+                message = "进出水流量差 \(show(v)) m3/h ≤ \(show(limit)) m3/h，已恢复 (flow difference back within limit)"
+            case (.outletTempHigh, true):
+                message = "出水温度 \(show(v)) °C > 报警值 \(show(limit)) °C (outlet water temperature high)"
+            case (.outletTempHighHigh, true):
+                message = "出水温度 \(show(v)) °C > 联锁值 \(show(limit)) °C (outlet water temperature high-high: trip level)"
+            case (.outletTempHigh, false), (.outletTempHighHigh, false):
+                message = "出水温度 \(show(v)) °C ≤ \(show(limit)) °C，已恢复 (outlet water temperature back within limit)"
+            case (.inletFlowLow, true):
+                message = "炉体运行中进水流量 \(show(v)) m3/h < 最小值 \(show(limit)) m3/h (inlet flow low while operating)"
+            case (.inletFlowLow, false):
+                message = operating
+                    ? "进水流量 \(show(v)) m3/h ≥ \(show(limit)) m3/h，已恢复 (inlet flow back within limit)"
+                    : "炉体停止运行，进水流量低报警解除 (furnace no longer operating)"
+                if !operating { reportedValue = inletFlow }
+            case (.interlockBypassed, true):
+                message = "炉体运行中联锁被旁路 (interlock bypassed while the furnace is operating)"
+                (reportedValue, reportedLimit) = (nil, nil)
+            case (.interlockBypassed, false):
+                message = operating ? "联锁旁路已解除 (interlock bypass removed)" : "炉体停止运行，联锁旁路报警解除 (furnace no longer operating)"
+                (reportedValue, reportedLimit) = (nil, nil)
+            case (.interlockLate, _), (.interlockFailed, _):
+                preconditionFailure("interlock outcomes are reported by InterlockWatch")
+            }
+            return RuleOutput(ruleIndex: rule.rawValue, transition: raised ? .raised : .cleared, time: at,
+                              value: reportedValue, limit: reportedLimit, message: message)
+        }
     }
 }

@@ -107,6 +107,12 @@ public struct InterlockCheck: Sendable, Equatable {
     /// Starts a check at `time` given the feedbacks' current states; returns an outcome decided at
     /// once (all already true, or one unhealthy) or one an overdue earlier check reached first.
     public mutating func trip(at time: EventTime, feedbacks: [String: FeedbackState]) -> Outcome? {
+        trip(at: time, states: expected.map { feedbacks[$0] })
+    }
+
+    /// ``trip(at:feedbacks:)`` with the feedbacks' states in ``expected`` order (nil: never seen), so a
+    /// monitor can keep them in an array indexed like ``expected`` instead of a dictionary by name.
+    mutating func trip(at time: EventTime, states feedbacks: [FeedbackState?]) -> Outcome? {
         // Settle an earlier check whose deadline passed without an advance(to:) call.
         let earlier = advance(to: time)
         guard case .idle = phase else { return earlier }  // a running check is not restarted
@@ -114,7 +120,7 @@ public struct InterlockCheck: Sendable, Equatable {
         var check = Check(trippedAt: time, doneAt: Array(repeating: nil, count: expected.count))
         var unhealthy: [String] = []
         for (i, role) in expected.enumerated() {
-            guard let s = feedbacks[role] else { continue }  // never seen: wait for it
+            guard let s = feedbacks[i] else { continue }  // never seen: wait for it
             if !s.healthy {
                 unhealthy.append(Self.unhealthyCause(role, s.fault))
             } else if s.value {
@@ -143,15 +149,21 @@ public struct InterlockCheck: Sendable, Equatable {
     /// Applies a feedback reading; `fault` names the health problem when `healthy` is false.
     public mutating func feedback(_ role: String, value: Bool, healthy: Bool, fault: String? = nil,
                                   at time: EventTime) -> Outcome? {
+        feedback(at: expected.firstIndex(of: role), value: value, healthy: healthy, fault: fault, time: time)
+    }
+
+    /// ``feedback(_:value:healthy:fault:at:)`` for the role at `index` in ``expected`` (nil: not expected),
+    /// without looking the role up by name.
+    mutating func feedback(at index: Int?, value: Bool, healthy: Bool, fault: String?, time: EventTime) -> Outcome? {
         if let settled = advance(to: time) { return settled }
         guard case .running(var check) = phase,
-              let i = expected.firstIndex(of: role), check.doneAt[i] == nil
+              let i = index, check.doneAt[i] == nil
         else { return nil }
         // Evidence stamped before the trip describes the state at the trip.
         let at = max(time, check.trippedAt)
         if !healthy {
             phase = .idle
-            return .failed(cause: Self.unhealthyCause(role, fault), at: at)
+            return .failed(cause: Self.unhealthyCause(expected[i], fault), at: at)
         }
         guard value else { return nil }
         check.doneAt[i] = at

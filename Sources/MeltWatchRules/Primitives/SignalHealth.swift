@@ -104,7 +104,13 @@ public struct SignalHealth: Sendable, Equatable {
     }
 
     /// The daemon-clock time at which ``tick(daemonTime:operating:)`` has a stale or frozen check to make.
-    public var deadline: EventTime? {
+    ///
+    /// Stored, and recomputed when ``reading(_:quality:at:arrivedAt:operating:)`` or ``tick(daemonTime:operating:)``
+    /// returns: the engine reads it after every reading, and a computed property of an array element
+    /// made it copy the whole state machine (163 bytes) to evaluate it.
+    public private(set) var deadline: EventTime?
+
+    private func computeDeadline() -> EventTime? {
         var d: EventTime?
         if !stale {
             if let a = lastArrival {
@@ -125,6 +131,7 @@ public struct SignalHealth: Sendable, Equatable {
     public mutating func reading(_ value: Value, quality: Quality, at eventTime: EventTime,
                                  arrivedAt daemonTime: EventTime, operating: Bool) -> [HealthTransition] {
         if let last = lastEventTime, eventTime < last { return [] }
+        defer { deadline = computeDeadline() }
         var out: [HealthTransition] = []
         checkStale(at: daemonTime, into: &out)
         lastEventTime = eventTime
@@ -137,7 +144,7 @@ public struct SignalHealth: Sendable, Equatable {
                              detail: "数据恢复 (readings resumed)"))
         }
 
-        if let reason = badReason(value, quality) {
+        if let reason = Self.badReason(value, quality, range: range) {
             runStart = nil
             if !bad {
                 bad = true
@@ -172,6 +179,7 @@ public struct SignalHealth: Sendable, Equatable {
     /// Advances the daemon clock with no reading: raises stale, and frozen on the estimated event time.
     public mutating func tick(daemonTime: EventTime, operating: Bool) -> [HealthTransition] {
         if let latest = latestTick, daemonTime < latest { return [] }  // the clock stepped back: wait
+        defer { deadline = computeDeadline() }
         if firstTick == nil { firstTick = daemonTime }
         latestTick = daemonTime
         var out: [HealthTransition] = []
@@ -193,13 +201,14 @@ public struct SignalHealth: Sendable, Equatable {
 
     private mutating func checkStale(at daemonTime: EventTime, into out: inout [HealthTransition]) {
         guard !stale else { return }
-        let limit = durationText(staleAfterMilliseconds)
         if let a = lastArrival, let e = lastEventTime {
             guard daemonTime.milliseconds(since: a) > staleAfterMilliseconds else { return }
+            let limit = durationText(staleAfterMilliseconds)  // formatted only for a raise: this runs per reading
             raiseStale(at: e.adding(milliseconds: staleAfterMilliseconds),
                        detail: "超过 \(limit) 无数据 (no reading for more than \(limit); last reading \(e))", into: &out)
         } else if requiredFromStart, let f = firstTick {
             guard daemonTime.milliseconds(since: f) > staleAfterMilliseconds else { return }
+            let limit = durationText(staleAfterMilliseconds)
             raiseStale(at: f.adding(milliseconds: staleAfterMilliseconds),
                        detail: "启动后 \(limit) 内无数据 (no reading within \(limit) of start)", into: &out)
         }
@@ -222,7 +231,9 @@ public struct SignalHealth: Sendable, Equatable {
                          detail: "数值 \(show(a)) 持续 \(limit) 未变化 (value unchanged for \(limit) while operating)"))
     }
 
-    private func badReason(_ value: Value, _ quality: Quality) -> String? {
+    /// Static, not a method: called from a mutating method, a method on `self` made the optimizer
+    /// copy the whole state (177 bytes) for every reading.
+    private static func badReason(_ value: Value, _ quality: Quality, range: ClosedRange<Double>?) -> String? {
         if quality == .bad { return "网关质量标记 bad (gateway quality bad)" }
         guard case .number(let v) = value else { return nil }
         if v.isNaN { return "数值非法 (value is NaN)" }

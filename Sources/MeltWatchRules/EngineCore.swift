@@ -1,0 +1,307 @@
+import MeltWatchCore
+
+/// The engine's whole mutable state and the logic that runs on it (see ``Engine`` for the rules of
+/// time). A value type so that processing an input is one exclusive access: inside its mutating
+/// methods every field access is checked statically.
+struct EngineCore {
+    /// Something to hand to the engine's callbacks, in order, once the input is processed.
+    enum Notice {
+        case event(AlarmEvent)
+        case outcome(InterlockOutcome)
+    }
+
+    /// Where a signal belongs, packed for the per-reading lookup.
+    struct Binding {
+        var equipment: Int32
+        var role: Int32
+        /// Its slot in `health`, or -1 when its health is not judged.
+        var healthSlot: Int32
+    }
+
+    let model: EngineModel
+    let allowedLatenessMilliseconds: Int64
+    let monitors: [any EquipmentMonitor]
+    /// Per signal: `model.signals` packed.
+    let bindings: [Binding]
+    /// Per equipment: its gate signal (e.g. `furnace_operating`), or -1 if the template has none.
+    let gateSignals: [Int]
+    /// Per equipment: where its rules' tracks start in `tracks`.
+    let trackBase: [Int]
+
+    var counters = Engine.Counters()
+    var signals: [SignalState]
+    var lastTick: EventTime?
+    var notices: [Notice] = []
+
+    /// Per equipment and rule (`trackBase[e] + rule`): whether the alarm is open, and its ids.
+    var tracks: [Engine.AlarmTrack]
+    /// Per signal and ``SignalHealth/Condition`` (`signal × conditions + c`): device alarm tracks.
+    var deviceTracks: [Engine.AlarmTrack]
+    /// Per equipment and condition: activations so far (the `n` of `alarm_id`, shared by its signals).
+    var deviceActivations: [Int]
+    /// Per equipment: daemon clock minus gateway event time at its last reading.
+    var offsets: [Int64]
+    /// Per equipment: the wall-clock key under which it sits in `timers`, if any. Nil also means its
+    /// monitor reported no deadline at the last `schedule`: then ``EquipmentMonitor/advance(to:into:)``
+    /// has nothing to do, and a reading skips that call.
+    var registered: [Int64?]
+    var timers = MinHeap()
+    var outputs: [RuleOutput] = []
+    /// Chattering detection per (equipment, rule), created on a rule's first raise (Engine+Chatter).
+    var chatter: [ChatterKey: Chatter] = [:]
+    /// Per equipment: `chattering` activations so far (the `n` of its alarm ids).
+    var chatterActivations: [Int: Int] = [:]
+    /// Open chattering episodes; zero keeps chattering off the hot path.
+    var openEpisodes = 0
+    /// Per equipment: when its earliest open chattering episode ends.
+    var chatterDeadlines: [EventTime?]
+
+    /// The health state machines of the signals the model gives settings for, in signal order.
+    var health: [SignalHealth]
+    /// `healthSignal[slot]` is the signal that `health[slot]` judges.
+    let healthSignal: [Int]
+    /// Per equipment: its slots in `health`, ascending.
+    let equipmentHealthSlots: [[Int]]
+    /// Which health slots a tick must visit; see `Engine+Health.swift`.
+    var healthSchedule: HealthSchedule
+    /// Scratch list of the health slots one tick visits.
+    var dueSlots: [Int] = []
+    /// Reference behaviour for tests: every tick visits every signal's health.
+    var tickVisitsEverySignal = false
+
+    static let conditionCount = SignalHealth.Condition.allCases.count
+
+    init(model: EngineModel, allowedLatenessMilliseconds: Int64) {
+        self.model = model
+        self.allowedLatenessMilliseconds = allowedLatenessMilliseconds
+        let equipmentCount = model.equipment.count
+        monitors = model.equipment.map { $0.template.makeMonitor($0.params) }
+        var base: [Int] = []
+        var ruleCount = 0
+        for eq in model.equipment {
+            base.append(ruleCount)
+            ruleCount += eq.template.rules.count
+        }
+        trackBase = base
+        tracks = Array(repeating: Engine.AlarmTrack(), count: ruleCount)
+        offsets = Array(repeating: 0, count: equipmentCount)
+        registered = Array(repeating: nil, count: equipmentCount)
+        chatterDeadlines = Array(repeating: nil, count: equipmentCount)
+        signals = Array(repeating: SignalState(), count: model.signals.count)
+        deviceTracks = Array(repeating: Engine.AlarmTrack(), count: model.signals.count * Self.conditionCount)
+        deviceActivations = Array(repeating: 0, count: equipmentCount * Self.conditionCount)
+
+        var health: [SignalHealth] = []
+        var healthSignal: [Int] = []
+        var bindings: [Binding] = []
+        var equipmentHealthSlots: [[Int]] = Array(repeating: [], count: equipmentCount)
+        var gates = Array(repeating: -1, count: equipmentCount)
+        for (i, s) in model.signals.enumerated() {
+            let template = model.equipment[s.equipment].template
+            if let gate = template.gateRole, template.roles[s.role].name == gate { gates[s.equipment] = i }
+            var slot: Int32 = -1
+            if let h = s.health {
+                slot = Int32(health.count)
+                equipmentHealthSlots[s.equipment].append(health.count)
+                healthSignal.append(i)
+                health.append(SignalHealth(staleAfterMilliseconds: h.staleAfterMilliseconds, frozenAfterMilliseconds: h.frozenAfterMilliseconds,
+                                           range: h.range, requiredFromStart: h.required))
+            }
+            bindings.append(Binding(equipment: Int32(s.equipment), role: Int32(s.role), healthSlot: slot))
+        }
+        self.bindings = bindings
+        gateSignals = gates
+        self.health = health
+        self.healthSignal = healthSignal
+        self.equipmentHealthSlots = equipmentHealthSlots
+        healthSchedule = HealthSchedule(slots: health.count, equipment: equipmentCount)
+        outputs.reserveCapacity(8)
+    }
+
+    mutating func process(_ input: EngineInput) {
+        switch input {
+        case .reading(let r): apply(r)
+        case .tick(let now): tick(now)
+        }
+    }
+
+    /// Empties the monitors' output buffer (without a call when it is already empty: the usual case).
+    mutating func clearOutputs() {
+        if !outputs.isEmpty { outputs.removeAll(keepingCapacity: true) }
+    }
+
+    private mutating func apply(_ r: Reading) {
+        let index = Int(r.signal.rawValue)
+        guard index >= 0, index < bindings.count else {
+            counters.unknownSignals += 1
+            return
+        }
+        let previous = signals[index]
+        if let last = previous.time {
+            if r.time < last {
+                counters.outOfOrder += 1
+                return
+            }
+            if let seq = r.sequence, seq == previous.sequence, r.time == last {
+                counters.duplicates += 1
+                return
+            }
+        }
+        counters.readings += 1
+        let binding = bindings[index]
+        let e = Int(binding.equipment)
+        if gateSignals[e] == index, (previous.value?.asBool ?? true) != r.value.asBool {
+            healthSchedule.operatingChanged(e)  // every health of `e` sees the new state at the next tick
+        }
+        signals[index] = SignalState(value: r.value, quality: r.quality, time: r.time, sequence: r.sequence)
+        if let tick = lastTick { offsets[e] = tick.milliseconds(since: r.time) }
+        clearOutputs()
+        let monitor = monitors[e]  // one retain for the whole reading
+        if registered[e] != nil {
+            monitor.advance(to: r.time, into: &outputs)
+            publish(equipment: e)  // what expired before this reading comes first
+            clearOutputs()
+            advanceChatter(equipment: e, to: r.time)
+        }
+        let slot = Int(binding.healthSlot)
+        if slot >= 0 {
+            let changes = health[slot].reading(r.value, quality: r.quality, at: r.time, arrivedAt: lastTick ?? r.time,
+                                               operating: isOperating(e))
+            if !changes.isEmpty { applyHealth(changes, slot: slot) }
+            healthSchedule.update(slot, deadline: health[slot].deadline)
+        }
+        monitor.reading(role: Int(binding.role), value: r.value, quality: r.quality, at: r.time, into: &outputs)
+        publish(equipment: e)
+        schedule(e, monitor)
+    }
+
+    private mutating func tick(_ now: EventTime) {
+        counters.ticks += 1
+        lastTick = now
+        tickHealth(now)
+        while let top = timers.peek, top.key <= now.milliseconds {
+            _ = timers.pop()
+            let e = top.index
+            guard registered[e] == top.key else { continue }  // superseded by a later schedule
+            registered[e] = nil
+            let equipmentTime = EventTime(milliseconds: now.milliseconds - offsets[e] - allowedLatenessMilliseconds)
+            clearOutputs()
+            monitors[e].advance(to: equipmentTime, into: &outputs)
+            publish(equipment: e)
+            advanceChatter(equipment: e, to: equipmentTime)
+            schedule(e)
+        }
+    }
+
+    mutating func schedule(_ e: Int) { schedule(e, monitors[e]) }
+
+    /// Registers equipment `e`'s next deadline (its monitor is `monitor`) in the timer queue.
+    mutating func schedule(_ e: Int, _ monitor: any EquipmentMonitor) {
+        var next = monitor.nextDeadline
+        if openEpisodes > 0, let c = chatterDeadline(equipment: e), next == nil || c < next! { next = c }
+        guard let deadline = next else {
+            if registered[e] != nil { registered[e] = nil }
+            return
+        }
+        let key = deadline.milliseconds + offsets[e] + allowedLatenessMilliseconds
+        if registered[e] != key {
+            registered[e] = key
+            timers.push(key: key, index: e)
+        }
+    }
+
+    /// Turns the monitor outputs of equipment `e` into alarm events and interlock outcomes.
+    mutating func publish(equipment e: Int) {
+        guard !outputs.isEmpty else { return }
+        let eq = model.equipment[e]
+        for o in outputs {
+            if o.transition == .recorded {
+                if let i = o.interlock {
+                    counters.interlockOutcomes[i.kind, default: 0] += 1
+                    notices.append(.outcome(InterlockOutcome(
+                        plant: eq.plant, equipment: eq.id, trigger: eq.template.rules[i.triggerRuleIndex].id, kind: i.kind,
+                        trippedAt: i.trippedAt, latencyMilliseconds: o.latencyMilliseconds, cause: o.cause
+                    )))
+                }
+                continue
+            }
+            let spec = eq.template.rules[o.ruleIndex]
+            let t = trackBase[e] + o.ruleIndex
+            var track = tracks[t]
+            let state: AlarmEvent.State
+            let kind: AlarmEvent.Kind
+            switch o.transition {
+            case .raised:
+                guard !track.active else { continue }
+                track.activations += 1
+                track.ordinal = 1
+                track.active = true
+                kind = .raised
+                state = .activeUnacked
+            case .cleared:
+                guard track.active else { continue }
+                track.ordinal += 1
+                track.active = false
+                kind = .cleared
+                state = .rtnUnacked
+            case .recorded:
+                continue
+            }
+            tracks[t] = track
+            counters.events += 1
+            notices.append(.event(AlarmEvent(
+                kind: kind, state: state, alarmClass: spec.alarmClass, rule: spec.id, priority: spec.priority,
+                plant: eq.plant, equipment: eq.id, activation: track.activations, ordinal: track.ordinal,
+                signals: o.signals ?? spec.signals, value: o.value, limit: o.limit, unit: spec.unit,
+                latencyMilliseconds: o.latencyMilliseconds, cause: o.cause, basis: o.basis ?? spec.basis,
+                message: o.message, eventTime: o.time, configHash: model.configHash
+            )))
+            if kind == .raised { noteRaise(equipment: e, rule: o.ruleIndex, at: o.time) }
+        }
+    }
+}
+
+/// A binary min-heap of (wall-clock key, index): the engine's timer queues (equipment, signal health).
+struct MinHeap {
+    struct Entry {
+        var key: Int64
+        var index: Int
+    }
+
+    private var items: [Entry] = []
+
+    var peek: Entry? { items.first }
+
+    var count: Int { items.count }
+
+    mutating func push(key: Int64, index: Int) {
+        items.append(Entry(key: key, index: index))
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard items[i].key < items[parent].key else { break }
+            items.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Entry? {
+        guard !items.isEmpty else { return nil }
+        let top = items[0]
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < items.count, items[l].key < items[m].key { m = l }
+                if r < items.count, items[r].key < items[m].key { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
+            }
+        }
+        return top
+    }
+}
