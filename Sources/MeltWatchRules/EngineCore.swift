@@ -41,9 +41,15 @@ struct EngineCore {
     var deviceActivations: [Int]
     /// Per equipment: daemon clock minus gateway event time at its last reading.
     var offsets: [Int64]
-    /// Per equipment: the wall-clock key under which it sits in `timers`, if any. Nil also means its
-    /// monitor reported no deadline at the last `schedule`: then ``EquipmentMonitor/advance(to:into:)``
-    /// has nothing to do, and a reading skips that call.
+    /// Per equipment: the wall-clock key at which its next deadline is due (deadline + offset +
+    /// lateness), nil when its monitor reported no deadline at the last `schedule`: then
+    /// ``EquipmentMonitor/advance(to:into:)`` has nothing to do, and a reading skips that call.
+    var wanted: [Int64?]
+    /// Per equipment: the key of its live entry in `timers`, never later than `wanted`. The gateway
+    /// offset moves the wanted key a little with every reading; pushing each move made the heap hold
+    /// one stale entry per reading. Instead an entry is pushed only when the wanted key moves
+    /// earlier; an entry popped before the wanted key is pushed again at that key, so equipment
+    /// still fire in key order.
     var registered: [Int64?]
     var timers = MinHeap()
     var outputs: [RuleOutput] = []
@@ -86,6 +92,7 @@ struct EngineCore {
         tracks = Array(repeating: Engine.AlarmTrack(), count: ruleCount)
         offsets = Array(repeating: 0, count: equipmentCount)
         registered = Array(repeating: nil, count: equipmentCount)
+        wanted = Array(repeating: nil, count: equipmentCount)
         chatterDeadlines = Array(repeating: nil, count: equipmentCount)
         signals = Array(repeating: SignalState(), count: model.signals.count)
         deviceTracks = Array(repeating: Engine.AlarmTrack(), count: model.signals.count * Self.conditionCount)
@@ -157,7 +164,7 @@ struct EngineCore {
         if let tick = lastTick { offsets[e] = tick.milliseconds(since: r.time) }
         clearOutputs()
         let monitor = monitors[e]  // one retain for the whole reading
-        if registered[e] != nil {
+        if wanted[e] != nil {
             monitor.advance(to: r.time, into: &outputs)
             publish(equipment: e)  // what expired before this reading comes first
             clearOutputs()
@@ -182,8 +189,19 @@ struct EngineCore {
         while let top = timers.peek, top.key <= now.milliseconds {
             _ = timers.pop()
             let e = top.index
-            guard registered[e] == top.key else { continue }  // superseded by a later schedule
+            guard registered[e] == top.key else { continue }  // superseded by an earlier push
+            guard let want = wanted[e] else {
+                registered[e] = nil
+                continue
+            }
+            if want > top.key {
+                // Registered early (the offset moved the deadline later since): wait for the real key.
+                registered[e] = want
+                timers.push(key: want, index: e)
+                continue
+            }
             registered[e] = nil
+            wanted[e] = nil
             let equipmentTime = EventTime(milliseconds: now.milliseconds - offsets[e] - allowedLatenessMilliseconds)
             clearOutputs()
             monitors[e].advance(to: equipmentTime, into: &outputs)
@@ -200,14 +218,14 @@ struct EngineCore {
         var next = monitor.nextDeadline
         if openEpisodes > 0, let c = chatterDeadline(equipment: e), next == nil || c < next! { next = c }
         guard let deadline = next else {
-            if registered[e] != nil { registered[e] = nil }
+            if wanted[e] != nil { wanted[e] = nil }
             return
         }
         let key = deadline.milliseconds + offsets[e] + allowedLatenessMilliseconds
-        if registered[e] != key {
-            registered[e] = key
-            timers.push(key: key, index: e)
-        }
+        wanted[e] = key
+        if let r = registered[e], r <= key { return }  // the live entry fires first, then re-queues
+        registered[e] = key
+        timers.push(key: key, index: e)
     }
 
     /// Turns the monitor outputs of equipment `e` into alarm events and interlock outcomes.
