@@ -137,290 +137,315 @@ final class DCCasting: EquipmentMonitor {
         var isLevel: Bool { self == .levelHigh || self == .levelLow || self == .levelJump }
     }
 
-    private enum Role {
-        static let pressure = spec.roles.index("cooling_pressure")
-        static let flow = spec.roles.index("cooling_flow")
-        static let outlet = spec.roles.index("level_outlet")
-        static let junction = spec.roles.index("level_junction")
-        static let casting = spec.roles.index("casting_active")
-        static let length = spec.roles.index("cast_length")
-        static let mode = spec.roles.index("mode_auto")
-        static let lock = spec.roles.index("mechanical_lock")
-        static let bypass = spec.roles.index("interlock_bypassed")
-        static let emergencyWater = spec.roles.index("emergency_water_ok")
-    }
-
     /// A limit feeding one part of a rule: rules over two levels (or a limit and a drop) have two parts.
     private struct Part {
         var rule: Rule
         var part: Int
     }
 
-    /// The limit checks, in this order: pressure, flow, outlet high, junction high, outlet low,
-    /// junction low, bypass, mode, lock (flags watched as 1/0 against 0.5).
-    private var limits: [LimitMonitor]
     private static let limitParts: [Part] = [
         Part(rule: .coolingPressureLow, part: 0), Part(rule: .coolingFlowLow, part: 0),
         Part(rule: .levelHigh, part: 0), Part(rule: .levelHigh, part: 1),
         Part(rule: .levelLow, part: 0), Part(rule: .levelLow, part: 1),
         Part(rule: .interlockBypassed, part: 0), Part(rule: .modeNotAuto, part: 0), Part(rule: .mechanicalLockOpen, part: 0),
     ]
-    /// Rate checks (nil when their limit is 0): pressure drop, flow drop, outlet jump, junction jump.
-    private var rates: [RateMonitor?]
     private static let rateParts: [Part] = [
         Part(rule: .coolingPressureLow, part: 1), Part(rule: .coolingFlowLow, part: 1),
         Part(rule: .levelJump, part: 0), Part(rule: .levelJump, part: 1),
     ]
-    /// Per rule: which parts are active (bit per part); the rule is raised while any is.
-    private var activeParts = [UInt8](repeating: 0, count: 11)
 
-    private var interlock: InterlockWatch
-    private let fixedFurnace: Bool
-    private let levelGate: Double
+    /// All mutable state in one value: a call makes one exclusive access to it instead of a runtime
+    /// check per field. Release builds skip even that one check. Invariant that makes it safe: `state`
+    /// is touched only by the forwarding methods below, each one access, and nothing they call can
+    /// reach this object (value-type rule primitives and string formatting), so accesses never overlap.
+    /// Debug builds (the tests) keep the check.
+    #if DEBUG
+    private var state: State
+    #else
+    @exclusivity(unchecked) private var state: State
+    #endif
 
-    private var casting: Bool?
-    private var castLength: Double?
-    private var values = [Double?](repeating: nil, count: 4)  // pressure, flow, outlet, junction
-    private var modeAuto: Bool?
-    private var lockEngaged: Bool?
-    private var bypassed = false
-    private var emergencyWaterOK: Bool?
-    /// Per role: the health fault reported by the engine, nil while healthy.
-    private var faults = [String?](repeating: nil, count: spec.roles.count)
-    private var permissiveActive = false
+    init(params: [String: ParamValue]) { state = State(params: params) }
 
-    init(params: [String: ParamValue]) {
-        let delay = Int64(params.number("on_delay_s") * 1000)
-        let levelLow = params.number("level_low"), levelHigh = params.number("level_high")
-        limits = [
-            LimitMonitor(direction: .low, limit: params.number("cooling_pressure_min"), onDelayMilliseconds: delay),
-            LimitMonitor(direction: .low, limit: params.number("cooling_flow_min"), onDelayMilliseconds: delay),
-            LimitMonitor(direction: .high, limit: levelHigh, onDelayMilliseconds: delay),
-            LimitMonitor(direction: .high, limit: levelHigh, onDelayMilliseconds: delay),
-            LimitMonitor(direction: .low, limit: levelLow, onDelayMilliseconds: delay),
-            LimitMonitor(direction: .low, limit: levelLow, onDelayMilliseconds: delay),
-            LimitMonitor(direction: .high, limit: 0.5),
-            LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: delay),
-            LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: delay),
-        ]
-        func rate(_ name: String, _ direction: RateMonitor.Direction) -> RateMonitor? {
-            let max = params.number(name)
-            return max > 0 ? RateMonitor(maxPerSecond: max, windowMilliseconds: 1000, direction: direction) : nil
-        }
-        let jump = rate("level_rate_max", .either)
-        rates = [rate("cooling_pressure_drop_max", .fall), rate("cooling_flow_drop_max", .fall), jump, jump]
-        levelGate = params.number("level_gate_mm")
-        let furnace = params.choice("furnace") ?? "fixed"
-        fixedFurnace = furnace == "fixed"
-        var expected = params.roles("expect") ?? Self.expectedByFurnace[furnace] ?? []
-        if !expected.contains("platform_stopped") { expected.append("platform_stopped") }
-        interlock = InterlockWatch(
-            expected: expected, roles: Self.spec.roles, warnSeconds: params.number("interlock_warn_s"),
-            deadlineSeconds: params.number("interlock_deadline_s"),
-            lateRule: Rule.interlockLate.rawValue, failedRule: Rule.interlockFailed.rawValue
-        )
-        let levelInterlockBasis = fixedFurnace ? "令10 第五条(八)" : "令10 第五条(九)"
-        interlock.basis = { outcome, trigger in
-            guard case .failed(let cause, _) = outcome else { return Self.platformBasis }
-            if cause.contains("platform_stopped") { return Self.platformBasis }
-            return Rule(rawValue: trigger)?.isLevel == true ? levelInterlockBasis : Self.coolingBasis
-        }
-    }
+    var nextDeadline: EventTime? { state.nextDeadline }
 
-    private var castingGate: Bool { casting ?? true }
-    private var levelGateOpen: Bool { castingGate && (castLength ?? .infinity) >= levelGate }
-
-    var nextDeadline: EventTime? { earliest(limits, interlock.deadline) }
-
-    func advance(to time: EventTime, into out: inout [RuleOutput]) {
-        for i in limits.indices {
-            if let t = limits[i].advance(to: time) { part(Self.limitParts[i], t, into: &out) }
-        }
-        interlock.advance(to: time, into: &out)
-    }
+    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
 
     func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        let usable: Double? = quality == .bad || !value.asDouble.isFinite ? nil : value.asDouble
-        switch role {
-        case Role.pressure, Role.flow, Role.outlet, Role.junction:
-            let slot = role == Role.pressure ? 0 : role == Role.flow ? 1 : role == Role.outlet ? 2 : 3
-            values[slot] = usable
-            evaluateMeasurement(slot, at: time, into: &out)
-        case Role.casting:
-            guard let v = usable else { return }
-            let starting = v != 0 && casting != true
-            casting = v != 0
-            for slot in 0..<4 { evaluateMeasurement(slot, at: time, into: &out) }
-            evaluateFlags(at: time, into: &out)
-            if starting { checkPermissive(start: true, at: time, into: &out) }
-            if !castingGate { checkPermissive(start: false, at: time, into: &out) }
-        case Role.length:
-            guard let v = usable else { return }
-            castLength = v
-            for slot in 2..<4 { evaluateMeasurement(slot, at: time, into: &out) }
-        case Role.mode, Role.lock, Role.bypass, Role.emergencyWater:
-            guard let v = usable else { return }
-            switch role {
-            case Role.mode: modeAuto = v != 0
-            case Role.lock: lockEngaged = v != 0
-            case Role.bypass: bypassed = v != 0
-            default: emergencyWaterOK = v != 0
-            }
-            evaluateFlags(at: time, into: &out)
-            checkPermissive(start: false, at: time, into: &out)
-        default:
-            interlock.reading(role: role, value: value, quality: quality, at: time, into: &out)
-        }
+        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
     }
 
     func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
-        faults[role] = healthy ? nil : (fault ?? "unhealthy")
-        interlock.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
-        checkPermissive(start: false, at: time, into: &out)
+        state.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
     }
+}
 
-    /// Re-evaluates one measurement (pressure, flow, outlet or junction level) against its gate.
-    private func evaluateMeasurement(_ slot: Int, at time: EventTime, into out: inout [RuleOutput]) {
-        // Limits of the slot: pressure 0, flow 1; a level has its high (2, 3) and low (4, 5) check.
-        let first = slot, second = slot >= 2 ? slot + 2 : slot
-        let open = slot < 2 ? castingGate : levelGateOpen
-        guard open else {
-            closeGate(limit: first, at: time, into: &out)
-            if second != first { closeGate(limit: second, at: time, into: &out) }
-            if let r = rates[slot], r.isActive { part(Self.rateParts[slot], .cleared(at: time, value: 0), into: &out) }
-            rates[slot]?.reset()
-            return
-        }
-        guard let v = values[slot] else {
-            limits[first].cancelPending()
-            limits[second].cancelPending()
-            return
-        }
-        if let t = limits[first].update(v, at: time) { part(Self.limitParts[first], t, into: &out) }
-        if second != first, let t = limits[second].update(v, at: time) { part(Self.limitParts[second], t, into: &out) }
-        if let t = rates[slot]?.update(v, at: time) { part(Self.rateParts[slot], t, into: &out) }
-    }
+extension DCCasting {
+    /// The station's rules and the inputs they read.
+    private struct State {
+        /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
+        let pressureRole = DCCasting.spec.roles.index("cooling_pressure"), flowRole = DCCasting.spec.roles.index("cooling_flow")
+        let outletRole = DCCasting.spec.roles.index("level_outlet"), junctionRole = DCCasting.spec.roles.index("level_junction")
+        let castingRole = DCCasting.spec.roles.index("casting_active"), lengthRole = DCCasting.spec.roles.index("cast_length")
+        let modeRole = DCCasting.spec.roles.index("mode_auto"), lockRole = DCCasting.spec.roles.index("mechanical_lock")
+        let bypassRole = DCCasting.spec.roles.index("interlock_bypassed")
+        let emergencyWaterRole = DCCasting.spec.roles.index("emergency_water_ok")
 
-    private func closeGate(limit i: Int, at time: EventTime, into out: inout [RuleOutput]) {
-        if let t = limits[i].gateClosed(at: time) { part(Self.limitParts[i], t, into: &out) }
-    }
+        /// The limit checks, in this order: pressure, flow, outlet high, junction high, outlet low,
+        /// junction low, bypass, mode, lock (flags watched as 1/0 against 0.5).
+        var limits: [LimitMonitor]
+        /// Rate checks (nil when their limit is 0): pressure drop, flow drop, outlet jump, junction jump.
+        var rates: [RateMonitor?]
+        /// Per rule: which parts are active (bit per part); the rule is raised while any is.
+        var activeParts = [UInt8](repeating: 0, count: 11)
 
-    /// Bypass, mode and mechanical lock, each as a 1/0 flag while casting.
-    private func evaluateFlags(at time: EventTime, into out: inout [RuleOutput]) {
-        let casting = castingGate
-        let flags: [Bool] = [
-            casting && bypassed,
-            casting && modeAuto == false,
-            casting && fixedFurnace && lockEngaged == false,
-        ]
-        for (k, on) in flags.enumerated() {
-            if let t = limits[6 + k].update(on ? 1 : 0, at: time) { part(Self.limitParts[6 + k], t, into: &out) }
-        }
-    }
+        var interlock: InterlockWatch
+        let fixedFurnace: Bool
+        let levelGate: Double
 
-    /// What makes starting a cast unsafe right now.
-    private func permissiveCauses() -> [String] {
-        var causes: [String] = []
-        for (i, f) in faults.enumerated() where i != Role.casting {
-            if let f { causes.append("\(Self.spec.roles[i].name) \(f)") }
-        }
-        if bypassed { causes.append("interlock_bypassed") }
-        if emergencyWaterOK == false { causes.append("emergency_water_ok false") }
-        return causes
-    }
+        var casting: Bool?
+        var castLength: Double?
+        var values = [Double?](repeating: nil, count: 4)  // pressure, flow, outlet, junction
+        var modeAuto: Bool?
+        var lockEngaged: Bool?
+        var bypassed = false
+        var emergencyWaterOK: Bool?
+        /// Per role: the health fault reported by the engine, nil while healthy.
+        var faults = [String?](repeating: nil, count: DCCasting.spec.roles.count)
+        var permissiveActive = false
 
-    /// Raises `casting-permissive` when a cast starts with causes; clears it when they are gone.
-    private func checkPermissive(start: Bool, at time: EventTime, into out: inout [RuleOutput]) {
-        let rule = Rule.castingPermissive.rawValue
-        if start {
-            let causes = permissiveCauses()
-            guard !causes.isEmpty, !permissiveActive else { return }
-            permissiveActive = true
-            let list = causes.joined(separator: "; ")
-            out.append(RuleOutput(ruleIndex: rule, transition: .raised, time: time, value: nil, limit: nil,
-                                  message: "安全装置故障或联锁旁路时开始铸造：\(list) (casting started with a faulty safety device)",
-                                  cause: list))
-            return
-        }
-        guard permissiveActive else { return }
-        let stopped = !castingGate
-        guard stopped || permissiveCauses().isEmpty else { return }
-        permissiveActive = false
-        out.append(RuleOutput(ruleIndex: rule, transition: .cleared, time: time, value: nil, limit: nil,
-                              message: stopped ? "铸造已停止，许可报警解除 (casting stopped)" : "安全装置已恢复正常 (safety devices healthy again)"))
-    }
-
-    /// Folds one part's transition into its rule: raised with the first active part, cleared with the last.
-    private func part(_ p: Part, _ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
-        let r = p.rule.rawValue
-        let wasActive = activeParts[r] != 0
-        let bit = UInt8(1) << UInt8(p.part)
-        switch t {
-        case .raised: activeParts[r] |= bit
-        case .cleared: activeParts[r] &= ~bit
-        }
-        let isActive = activeParts[r] != 0
-        guard wasActive != isActive else { return }
-        out.append(output(p, t))
-        if p.rule.trips, case .raised(let at, _) = t {
-            interlock.trip(rule: r, at: at, into: &out)
-        }
-    }
-
-    private func output(_ p: Part, _ t: LimitMonitor.Transition) -> RuleOutput {
-        let raised: Bool, at: EventTime, v: Double
-        switch t {
-        case .raised(let time, let value): (raised, at, v) = (true, time, value)
-        case .cleared(let time, let value): (raised, at, v) = (false, time, value)
-        }
-        let level = p.part == 0 ? "出口流槽液位" : "分配流槽连接处液位"
-        let levelEN = p.part == 0 ? "outlet launder" : "junction"
-        let back = "已恢复 (back to normal)"
-        var value: Double? = v
-        var limit: Double?
-        let message: String
-        switch p.rule {
-        case .coolingPressureLow, .coolingFlowLow:
-            let pressure = p.rule == .coolingPressureLow
-            let (name, unit, slot) = pressure ? ("结晶器冷却水压力", "kPa", 0) : ("结晶器冷却水流量", "m3/h", 1)
-            if p.part == 0 {
-                limit = limits[slot].limit
-                message = raised
-                    ? "铸造中\(name) \(show(v)) \(unit) < 最小值 \(show(limit!)) \(unit) (mould cooling water \(pressure ? "pressure" : "flow") low while casting)"
-                    : castingGate ? "\(name) \(show(v)) \(unit)，\(back)" : "铸造已停止，\(name)低报警解除 (casting stopped)"
-            } else {
-                let maxDrop = rates[slot]?.maxPerSecond ?? 0
-                value = values[slot]
-                message = raised
-                    ? "\(name)骤降 \(show(-v)) \(unit)/s > \(show(maxDrop)) \(unit)/s，当前 \(show(value ?? .nan)) \(unit) (sudden drop while casting)"
-                    : "\(name)骤降已停止，\(back)"
+        init(params: [String: ParamValue]) {
+            let delay = Int64(params.number("on_delay_s") * 1000)
+            let levelLow = params.number("level_low"), levelHigh = params.number("level_high")
+            limits = [
+                LimitMonitor(direction: .low, limit: params.number("cooling_pressure_min"), onDelayMilliseconds: delay),
+                LimitMonitor(direction: .low, limit: params.number("cooling_flow_min"), onDelayMilliseconds: delay),
+                LimitMonitor(direction: .high, limit: levelHigh, onDelayMilliseconds: delay),
+                LimitMonitor(direction: .high, limit: levelHigh, onDelayMilliseconds: delay),
+                LimitMonitor(direction: .low, limit: levelLow, onDelayMilliseconds: delay),
+                LimitMonitor(direction: .low, limit: levelLow, onDelayMilliseconds: delay),
+                LimitMonitor(direction: .high, limit: 0.5),
+                LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: delay),
+                LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: delay),
+            ]
+            func rate(_ name: String, _ direction: RateMonitor.Direction) -> RateMonitor? {
+                let max = params.number(name)
+                return max > 0 ? RateMonitor(maxPerSecond: max, windowMilliseconds: 1000, direction: direction) : nil
             }
-        case .levelHigh, .levelLow:
-            limit = limits[p.rule == .levelHigh ? 2 : 4].limit
-            let sign = p.rule == .levelHigh ? ">" : "<"
-            let what = p.rule == .levelHigh ? "高 (level high: overflow risk" : "低 (level low"
-            message = raised
-                ? "\(level) \(show(v)) mm \(sign) \(show(limit!)) mm，液位过\(what), \(levelEN))"
-                : levelGateOpen ? "\(level) \(show(v)) mm，\(back)" : "铸造停止或未达门控长度，液位报警解除 (level gate closed)"
-        case .levelJump:
-            limit = rates[2 + p.part]?.maxPerSecond
-            message = raised
-                ? "\(level)突变 \(show(abs(v))) mm/s > \(show(limit ?? 0)) mm/s (level jump, \(levelEN))"
-                : levelGateOpen ? "\(level)变化率恢复正常 (level steady again)" : "铸造停止或未达门控长度，液位突变报警解除 (level gate closed)"
-        case .interlockBypassed:
-            (value, limit) = (nil, nil)
-            message = raised ? "铸造中联锁被旁路 (interlock bypassed while casting)" : "联锁旁路报警解除 (bypass removed or casting stopped)"
-        case .modeNotAuto:
-            (value, limit) = (nil, nil)
-            message = raised ? "铸造中未处于自动模式 (casting not in automatic mode)" : "自动模式报警解除 (automatic mode or casting stopped)"
-        case .mechanicalLockOpen:
-            (value, limit) = (nil, nil)
-            message = raised ? "固定式熔炉铸造中出口机械锁紧装置未锁紧 (mechanical lock not engaged while casting)"
-                : "机械锁紧报警解除 (lock engaged or casting stopped)"
-        case .interlockLate, .interlockFailed, .castingPermissive:
-            preconditionFailure("reported by InterlockWatch and checkPermissive")
+            let jump = rate("level_rate_max", .either)
+            rates = [rate("cooling_pressure_drop_max", .fall), rate("cooling_flow_drop_max", .fall), jump, jump]
+            levelGate = params.number("level_gate_mm")
+            let furnace = params.choice("furnace") ?? "fixed"
+            fixedFurnace = furnace == "fixed"
+            var expected = params.roles("expect") ?? DCCasting.expectedByFurnace[furnace] ?? []
+            if !expected.contains("platform_stopped") { expected.append("platform_stopped") }
+            interlock = InterlockWatch(
+                expected: expected, roles: DCCasting.spec.roles, warnSeconds: params.number("interlock_warn_s"),
+                deadlineSeconds: params.number("interlock_deadline_s"),
+                lateRule: Rule.interlockLate.rawValue, failedRule: Rule.interlockFailed.rawValue
+            )
+            let levelInterlockBasis = fixedFurnace ? "令10 第五条(八)" : "令10 第五条(九)"
+            interlock.basis = { outcome, trigger in
+                guard case .failed(let cause, _) = outcome else { return DCCasting.platformBasis }
+                if cause.contains("platform_stopped") { return DCCasting.platformBasis }
+                return Rule(rawValue: trigger)?.isLevel == true ? levelInterlockBasis : DCCasting.coolingBasis
+            }
         }
-        return RuleOutput(ruleIndex: p.rule.rawValue, transition: raised ? .raised : .cleared, time: at,
-                          value: value, limit: limit, message: message)
+
+        var castingGate: Bool { casting ?? true }
+        var levelGateOpen: Bool { castingGate && (castLength ?? .infinity) >= levelGate }
+
+        var nextDeadline: EventTime? { earliest(limits, interlock.deadline) }
+
+        mutating func advance(to time: EventTime, into out: inout [RuleOutput]) {
+            for i in limits.indices {
+                if let t = limits[i].advance(to: time) { part(DCCasting.limitParts[i], t, into: &out) }
+            }
+            interlock.advance(to: time, into: &out)
+        }
+
+        mutating func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+            let usable: Double? = quality == .bad || !value.asDouble.isFinite ? nil : value.asDouble
+            switch role {
+            case pressureRole, flowRole, outletRole, junctionRole:
+                let slot = role == pressureRole ? 0 : role == flowRole ? 1 : role == outletRole ? 2 : 3
+                values[slot] = usable
+                evaluateMeasurement(slot, at: time, into: &out)
+            case castingRole:
+                guard let v = usable else { return }
+                let starting = v != 0 && casting != true
+                casting = v != 0
+                for slot in 0..<4 { evaluateMeasurement(slot, at: time, into: &out) }
+                evaluateFlags(at: time, into: &out)
+                if starting { checkPermissive(start: true, at: time, into: &out) }
+                if !castingGate { checkPermissive(start: false, at: time, into: &out) }
+            case lengthRole:
+                guard let v = usable else { return }
+                castLength = v
+                for slot in 2..<4 { evaluateMeasurement(slot, at: time, into: &out) }
+            case modeRole, lockRole, bypassRole, emergencyWaterRole:
+                guard let v = usable else { return }
+                switch role {
+                case modeRole: modeAuto = v != 0
+                case lockRole: lockEngaged = v != 0
+                case bypassRole: bypassed = v != 0
+                default: emergencyWaterOK = v != 0
+                }
+                evaluateFlags(at: time, into: &out)
+                checkPermissive(start: false, at: time, into: &out)
+            default:
+                interlock.reading(role: role, value: value, quality: quality, at: time, into: &out)
+            }
+        }
+
+        mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
+            faults[role] = healthy ? nil : (fault ?? "unhealthy")
+            interlock.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
+            checkPermissive(start: false, at: time, into: &out)
+        }
+
+        /// Re-evaluates one measurement (pressure, flow, outlet or junction level) against its gate.
+        private mutating func evaluateMeasurement(_ slot: Int, at time: EventTime, into out: inout [RuleOutput]) {
+            // Limits of the slot: pressure 0, flow 1; a level has its high (2, 3) and low (4, 5) check.
+            let first = slot, second = slot >= 2 ? slot + 2 : slot
+            let open = slot < 2 ? castingGate : levelGateOpen
+            guard open else {
+                closeGate(limit: first, at: time, into: &out)
+                if second != first { closeGate(limit: second, at: time, into: &out) }
+                if let r = rates[slot], r.isActive { part(DCCasting.rateParts[slot], .cleared(at: time, value: 0), into: &out) }
+                rates[slot]?.reset()
+                return
+            }
+            guard let v = values[slot] else {
+                limits[first].cancelPending()
+                limits[second].cancelPending()
+                return
+            }
+            if let t = limits[first].update(v, at: time) { part(DCCasting.limitParts[first], t, into: &out) }
+            if second != first, let t = limits[second].update(v, at: time) { part(DCCasting.limitParts[second], t, into: &out) }
+            if let t = rates[slot]?.update(v, at: time) { part(DCCasting.rateParts[slot], t, into: &out) }
+        }
+
+        private mutating func closeGate(limit i: Int, at time: EventTime, into out: inout [RuleOutput]) {
+            if let t = limits[i].gateClosed(at: time) { part(DCCasting.limitParts[i], t, into: &out) }
+        }
+
+        /// Bypass, mode and mechanical lock, each as a 1/0 flag while casting.
+        private mutating func evaluateFlags(at time: EventTime, into out: inout [RuleOutput]) {
+            let casting = castingGate
+            flag(6, casting && bypassed, at: time, into: &out)
+            flag(7, casting && modeAuto == false, at: time, into: &out)
+            flag(8, casting && fixedFurnace && lockEngaged == false, at: time, into: &out)
+        }
+
+        private mutating func flag(_ i: Int, _ on: Bool, at time: EventTime, into out: inout [RuleOutput]) {
+            if let t = limits[i].update(on ? 1 : 0, at: time) { part(DCCasting.limitParts[i], t, into: &out) }
+        }
+
+        /// What makes starting a cast unsafe right now.
+        private func permissiveCauses() -> [String] {
+            var causes: [String] = []
+            for (i, f) in faults.enumerated() where i != castingRole {
+                if let f { causes.append("\(DCCasting.spec.roles[i].name) \(f)") }
+            }
+            if bypassed { causes.append("interlock_bypassed") }
+            if emergencyWaterOK == false { causes.append("emergency_water_ok false") }
+            return causes
+        }
+
+        /// Raises `casting-permissive` when a cast starts with causes; clears it when they are gone.
+        private mutating func checkPermissive(start: Bool, at time: EventTime, into out: inout [RuleOutput]) {
+            let rule = Rule.castingPermissive.rawValue
+            if start {
+                let causes = permissiveCauses()
+                guard !causes.isEmpty, !permissiveActive else { return }
+                permissiveActive = true
+                let list = causes.joined(separator: "; ")
+                out.append(RuleOutput(ruleIndex: rule, transition: .raised, time: time, value: nil, limit: nil,
+                                      message: "安全装置故障或联锁旁路时开始铸造：\(list) (casting started with a faulty safety device)",
+                                      cause: list))
+                return
+            }
+            guard permissiveActive else { return }
+            let stopped = !castingGate
+            guard stopped || permissiveCauses().isEmpty else { return }
+            permissiveActive = false
+            out.append(RuleOutput(ruleIndex: rule, transition: .cleared, time: time, value: nil, limit: nil,
+                                  message: stopped ? "铸造已停止，许可报警解除 (casting stopped)" : "安全装置已恢复正常 (safety devices healthy again)"))
+        }
+
+        /// Folds one part's transition into its rule: raised with the first active part, cleared with the last.
+        private mutating func part(_ p: Part, _ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
+            let r = p.rule.rawValue
+            let wasActive = activeParts[r] != 0
+            let bit = UInt8(1) << UInt8(p.part)
+            switch t {
+            case .raised: activeParts[r] |= bit
+            case .cleared: activeParts[r] &= ~bit
+            }
+            let isActive = activeParts[r] != 0
+            guard wasActive != isActive else { return }
+            out.append(output(p, t))
+            if p.rule.trips, case .raised(let at, _) = t {
+                interlock.trip(rule: r, at: at, into: &out)
+            }
+        }
+
+        private func output(_ p: Part, _ t: LimitMonitor.Transition) -> RuleOutput {
+            let raised: Bool, at: EventTime, v: Double
+            switch t {
+            case .raised(let time, let value): (raised, at, v) = (true, time, value)
+            case .cleared(let time, let value): (raised, at, v) = (false, time, value)
+            }
+            let level = p.part == 0 ? "出口流槽液位" : "分配流槽连接处液位"
+            let levelEN = p.part == 0 ? "outlet launder" : "junction"
+            let back = "已恢复 (back to normal)"
+            var value: Double? = v
+            var limit: Double?
+            let message: String
+            switch p.rule {
+            case .coolingPressureLow, .coolingFlowLow:
+                let pressure = p.rule == .coolingPressureLow
+                let (name, unit, slot) = pressure ? ("结晶器冷却水压力", "kPa", 0) : ("结晶器冷却水流量", "m3/h", 1)
+                if p.part == 0 {
+                    limit = limits[slot].limit
+                    message = raised
+                        ? "铸造中\(name) \(show(v)) \(unit) < 最小值 \(show(limit!)) \(unit) (mould cooling water \(pressure ? "pressure" : "flow") low while casting)"
+                        : castingGate ? "\(name) \(show(v)) \(unit)，\(back)" : "铸造已停止，\(name)低报警解除 (casting stopped)"
+                } else {
+                    let maxDrop = rates[slot]?.maxPerSecond ?? 0
+                    value = values[slot]
+                    message = raised
+                        ? "\(name)骤降 \(show(-v)) \(unit)/s > \(show(maxDrop)) \(unit)/s，当前 \(show(value ?? .nan)) \(unit) (sudden drop while casting)"
+                        : "\(name)骤降已停止，\(back)"
+                }
+            case .levelHigh, .levelLow:
+                limit = limits[p.rule == .levelHigh ? 2 : 4].limit
+                let sign = p.rule == .levelHigh ? ">" : "<"
+                let what = p.rule == .levelHigh ? "高 (level high: overflow risk" : "低 (level low"
+                message = raised
+                    ? "\(level) \(show(v)) mm \(sign) \(show(limit!)) mm，液位过\(what), \(levelEN))"
+                    : levelGateOpen ? "\(level) \(show(v)) mm，\(back)" : "铸造停止或未达门控长度，液位报警解除 (level gate closed)"
+            case .levelJump:
+                limit = rates[2 + p.part]?.maxPerSecond
+                message = raised
+                    ? "\(level)突变 \(show(abs(v))) mm/s > \(show(limit ?? 0)) mm/s (level jump, \(levelEN))"
+                    : levelGateOpen ? "\(level)变化率恢复正常 (level steady again)" : "铸造停止或未达门控长度，液位突变报警解除 (level gate closed)"
+            case .interlockBypassed:
+                (value, limit) = (nil, nil)
+                message = raised ? "铸造中联锁被旁路 (interlock bypassed while casting)" : "联锁旁路报警解除 (bypass removed or casting stopped)"
+            case .modeNotAuto:
+                (value, limit) = (nil, nil)
+                message = raised ? "铸造中未处于自动模式 (casting not in automatic mode)" : "自动模式报警解除 (automatic mode or casting stopped)"
+            case .mechanicalLockOpen:
+                (value, limit) = (nil, nil)
+                message = raised ? "固定式熔炉铸造中出口机械锁紧装置未锁紧 (mechanical lock not engaged while casting)"
+                    : "机械锁紧报警解除 (lock engaged or casting stopped)"
+            case .interlockLate, .interlockFailed, .castingPermissive:
+                preconditionFailure("reported by InterlockWatch and checkPermissive")
+            }
+            return RuleOutput(ruleIndex: p.rule.rawValue, transition: raised ? .raised : .cleared, time: at,
+                              value: value, limit: limit, message: message)
+        }
     }
 }

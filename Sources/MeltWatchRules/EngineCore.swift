@@ -171,13 +171,17 @@ struct EngineCore {
             advanceChatter(equipment: e, to: r.time)
         }
         let slot = Int(binding.healthSlot)
+        var quality = r.quality
         if slot >= 0 {
             let changes = health[slot].reading(r.value, quality: r.quality, at: r.time, arrivedAt: lastTick ?? r.time,
                                                operating: isOperating(e))
             if !changes.isEmpty { applyHealth(changes, slot: slot) }
             healthSchedule.update(slot, deadline: health[slot].deadline)
+            // A reading outside the instrument's range is as bad as one the gateway marks bad: the
+            // rules get it as bad, so it cancels pending raises instead of tripping on a broken sensor.
+            if health[slot].latestIsBad { quality = .bad }
         }
-        monitor.reading(role: Int(binding.role), value: r.value, quality: r.quality, at: r.time, into: &outputs)
+        monitor.reading(role: Int(binding.role), value: r.value, quality: quality, at: r.time, into: &outputs)
         publish(equipment: e)
         schedule(e, monitor)
     }

@@ -149,7 +149,7 @@ struct EngineHealthScheduleTests {
         }
     }
 
-    @Test("a gate change between ticks restarts the frozen run at the next tick, as a full scan does")
+    @Test("a gate change between ticks ends the frozen run at the next tick, as a full scan does")
     func gateChangeRestartsFrozenRun() {
         let model = makeModel(stale: 60_000, frozen: 10_000)
         var transcripts: [[String]] = []
@@ -166,11 +166,15 @@ struct EngineHealthScheduleTests {
             record.run(engine, .reading(Reading(signal: gate, value: .bool(false), time: at(4_000))))
             record.run(engine, .tick(at(4_100)))
             record.run(engine, .reading(Reading(signal: gate, value: .bool(true), time: at(5_000))))
-            for ms in stride(from: Int64(5_100), through: 20_000, by: 100) { record.run(engine, .tick(at(ms))) }
+            for ms in stride(from: Int64(5_100), through: 20_000, by: 100) {
+                record.run(engine, .tick(at(ms)))
+                if ms % 1000 == 0 { record.run(engine, .reading(Reading(signal: temp, value: .number(35), time: at(ms)))) }
+            }
             let frozen = record.lines.filter { $0.contains("\"rule\":\"frozen\"") && $0.contains("outlet_temp") }
             #expect(frozen.count == 1)
-            // The run restarted when the tick at 5.1 s saw the furnace operating again.
-            #expect(frozen.first?.contains("\"event_time\":\"\(at(15_100).rfc3339)\"") == true, "\(frozen)")
+            // The tick at 4.1 s ended the run (the furnace stopped); the first reading after the
+            // furnace runs again (6 s) starts a new one, frozen 10 s later.
+            #expect(frozen.first?.contains("\"event_time\":\"\(at(16_000).rfc3339)\"") == true, "\(frozen)")
             transcripts.append(record.lines)
         }
         #expect(transcripts[0] == transcripts[1])

@@ -127,4 +127,15 @@ struct EngineHealthTests {
         #expect(failed.cause?.contains("stale") == true, "\(failed.cause ?? "nil") \(r.summary)")
         #expect(r.summary.contains("stale raised lance_raised@30.0"))
     }
+
+    @Test("a reading outside the instrument's range is bad for the rules too: no process alarm, no trip")
+    func outOfRangeIsNoEvidence() {
+        let r = Recorder()
+        r.read("furnace_operating", .bool(true), at: 0)
+        r.read("outlet_temp", .number(999), at: 1)   // transmitter fault: over the 150 °C range
+        r.read("outlet_temp", .number(999), at: 4)
+        r.read("outlet_temp", .number(36), at: 5)
+        #expect(r.summary == ["bad-quality raised outlet_temp@1.0", "bad-quality cleared outlet_temp@5.0"])
+        #expect(r.engine.counters.interlockOutcomes.isEmpty)
+    }
 }

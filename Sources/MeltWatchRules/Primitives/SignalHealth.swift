@@ -39,9 +39,9 @@ public struct HealthTransition: Sendable, Equatable {
 /// - `frozen`: the value stays within `epsilon` of where the run began for `frozenAfter` of event time
 ///   while operating (`frozenAfter` 0 turns it off). The run needs continuous evidence: it restarts
 ///   when operating begins and after a stale or bad-quality spell, so an idle furnace's constant
-///   temperature never counts. Raised at run start + `frozenAfter` (by a reading, or by a tick on the
-///   gateway's estimated time line); cleared only when the value changes, since going idle is no
-///   evidence the sensor works again. Boolean values are exempt: a switch legitimately holds.
+///   temperature never counts. Raised at run start + `frozenAfter` by the first reading at or after
+///   that time — only a reading shows the value unchanged: a gateway that falls silent is stale, not
+///   frozen; cleared only when the value changes, since going idle is no evidence the sensor works again. Boolean values are exempt: a switch legitimately holds.
 /// - `bad-quality`: quality `bad`, a number outside `range`, NaN or infinite. Raised at that
 ///   reading's event time, cleared at the next good one. `uncertain` quality is not bad.
 ///
@@ -80,6 +80,9 @@ public struct SignalHealth: Sendable, Equatable {
     private var staleRaisedAt: EventTime?
     private var frozen = false
     private var bad = false
+    /// True while the latest reading is bad (quality bad, out of range, NaN or infinite): the rules
+    /// must not use it as evidence.
+    public var latestIsBad: Bool { bad }
 
     /// Creates a tracker with every condition clear.
     public init(staleAfterMilliseconds: Int64, frozenAfterMilliseconds: Int64, range: ClosedRange<Double>?,
@@ -103,7 +106,7 @@ public struct SignalHealth: Sendable, Equatable {
         return f
     }
 
-    /// The daemon-clock time at which ``tick(daemonTime:operating:)`` has a stale or frozen check to make.
+    /// The daemon-clock time at which ``tick(daemonTime:operating:)`` has a stale check to make.
     ///
     /// Stored, and recomputed when ``reading(_:quality:at:arrivedAt:operating:)`` or ``tick(daemonTime:operating:)``
     /// returns: the engine reads it after every reading, and a computed property of an array element
@@ -118,11 +121,6 @@ public struct SignalHealth: Sendable, Equatable {
             } else if requiredFromStart, let f = firstTick {
                 d = f.adding(milliseconds: staleAfterMilliseconds &+ 1)
             }
-        }
-        if frozenArmed, let start = runStart, let a = lastArrival, let e = lastEventTime {
-            // Frozen is judged on event time; map its due time onto the daemon clock.
-            let due = start.adding(milliseconds: frozenAfterMilliseconds &+ a.milliseconds(since: e))
-            d = d.map { min($0, due) } ?? due
         }
         return d
     }
@@ -176,7 +174,7 @@ public struct SignalHealth: Sendable, Equatable {
         return out
     }
 
-    /// Advances the daemon clock with no reading: raises stale, and frozen on the estimated event time.
+    /// Advances the daemon clock with no reading: raises stale.
     public mutating func tick(daemonTime: EventTime, operating: Bool) -> [HealthTransition] {
         if let latest = latestTick, daemonTime < latest { return [] }  // the clock stepped back: wait
         defer { deadline = computeDeadline() }
@@ -186,11 +184,8 @@ public struct SignalHealth: Sendable, Equatable {
         checkStale(at: daemonTime, into: &out)
         if operating != self.operating { runStart = nil }
         self.operating = operating
-        guard let a = lastArrival, let e = lastEventTime else { return out }
-        // The gateway's time line: as far past its last event time as the daemon is past that arrival.
-        let estimated = e.adding(milliseconds: daemonTime.milliseconds(since: a))
-        if operating, runStart == nil, anchor != nil, !stale, !bad { runStart = estimated }
-        checkFrozen(at: estimated, into: &out)
+        // Frozen is not judged here: with no reading arriving, nothing shows the value unchanged (a
+        // silent gateway is stale, not frozen). The next reading judges it.
         return out
     }
 

@@ -143,15 +143,16 @@ struct SignalHealthTests {
         #expect(h.isHealthy)
     }
 
-    @Test("frozen fires by tick on the gateway's time line when readings stop changing but stale is far off")
-    func frozenByTick() {
+    @Test("ticks alone never raise frozen (a silent gateway is stale); the next unchanged reading does, at run start + frozen_after")
+    func frozenNeedsReadings() {
         var h = SignalHealth(staleAfterMilliseconds: 1_000_000, frozenAfterMilliseconds: 60_000, range: nil)
         // Gateway 5 s behind the daemon: event 0 arrives at daemon 5 000.
         _ = h.reading(.number(7), quality: .good, at: t(0), arrivedAt: t(5000), operating: true)
-        #expect(h.deadline == t(65_000))
-        #expect(h.tick(daemonTime: t(64_999), operating: true).isEmpty)
-        #expect(summary(h.tick(daemonTime: t(65_000), operating: true)) == ["frozen raised @60000"])
-        #expect(h.deadline == t(1_005_001))
+        #expect(h.deadline == t(1_005_001))  // stale only
+        #expect(h.tick(daemonTime: t(65_000), operating: true).isEmpty)
+        #expect(h.tick(daemonTime: t(900_000), operating: true).isEmpty)
+        let out = h.reading(.number(7), quality: .good, at: t(70_000), arrivedAt: t(905_000), operating: true)
+        #expect(summary(out) == ["frozen raised @60000"])
     }
 
     @Test("no frozen while stale; the run restarts at the reading that ends the gap")
@@ -173,8 +174,10 @@ struct SignalHealthTests {
         _ = h.read(42, at: 0)
         _ = h.tick(daemonTime: t(30_000), operating: false)
         #expect(h.deadline == t(1_000_001))  // stale only: no frozen run while idle
-        #expect(h.tick(daemonTime: t(40_000), operating: true).isEmpty)  // a new run starts at 40 000
-        #expect(h.deadline == t(100_000))
+        #expect(h.tick(daemonTime: t(40_000), operating: true).isEmpty)
+        #expect(h.deadline == t(1_000_001))
+        // The new run starts at the first reading while operating again.
+        #expect(summary(h.hold(42, from: 45_000, through: 105_000)) == ["frozen raised @105000"])
 
         var b = health(frozen: 60_000)
         let out = stride(from: Int64(0), through: 600_000, by: 10_000).flatMap {
