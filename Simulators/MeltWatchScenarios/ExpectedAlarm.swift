@@ -61,8 +61,10 @@ public struct ExpectedAlarm: Sendable, Hashable, CustomStringConvertible {
     /// Class, priority and basis of the sensor-health rules. The engine raises them for every role of
     /// every template (`Engine+Health.swift`) rather than listing them in each template's rules, so
     /// these are the one place outside the rule code that states them: device, high, 令10 第十四条.
+    /// `chattering` (a rule raising three times within a minute) is the engine's too: device, low.
     public static let deviceFacts: [String: (AlarmEvent.AlarmClass, AlarmEvent.Priority, String)] = Dictionary(
         uniqueKeysWithValues: SignalHealth.Condition.allCases.map { ($0.rawValue, (.device, .high, "令10 第十四条")) }
+            + [("chattering", (.device, .low, "令10 第十四条"))]
     )
 
     /// One line for listings: `flow-difference raised t=12s (process, emergency)`.

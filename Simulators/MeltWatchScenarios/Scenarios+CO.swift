@@ -3,7 +3,7 @@ extension Scenario {
     static let coDetector = "steel.co-detector"
     static let coID = "co-1"
 
-    static let co: [Scenario] = [coLeak, coRate]
+    static let co: [Scenario] = [coLeak, coRate, coChattering]
 
     static let coLeak = Scenario(
         name: "co-leak",
@@ -60,6 +60,36 @@ extension Scenario {
             guard equipment.template == coDetector else { return }
             let level: Double = t.within(10..<30) ? min(20, 4 + 2 * (t.seconds - 10)) : 4
             scan.values["co"] = .number(level)
+        }
+    )
+
+    /// A detector near its first level flaps: CO 30 ppm for 2 s every 5 s, three times. Each flap is
+    /// a new co-level-1 alarm; the third within a minute reports the alarm itself as chattering,
+    /// which ends a minute after the last flap.
+    static let coChattering = Scenario(
+        name: "co-chattering",
+        summary: "CO flaps to 30 ppm (level 1: 24 ppm) for 2 s at t=10 s, 15 s and 20 s, clean air otherwise: "
+            + "co-level-1 raised three times within a minute is reported as chattering until t=80 s",
+        duration: 85,
+        phases: [
+            .init(0, "clean air"),
+            .init(10, "CO flapping around level 1 (30 ppm for 2 s every 5 s)"),
+            .init(22, "clean air again"),
+            .init(80, "a minute without a flap: chattering ends"),
+        ],
+        expected: { run in
+            var alarms: [ExpectedAlarm] = []
+            for start in [10.0, 15, 20] {
+                alarms.append(ExpectedAlarm("co-level-1", .raised, on: coDetector, at: run.seen(start)))
+                alarms.append(ExpectedAlarm("co-level-1", .cleared, on: coDetector, at: run.seen(start + 2)))
+            }
+            alarms.append(ExpectedAlarm("chattering", .raised, on: coDetector, at: run.seen(20)))
+            alarms.append(ExpectedAlarm("chattering", .cleared, on: coDetector, at: run.seen(20) + 60))
+            return alarms
+        },
+        fault: { equipment, t, scan in
+            guard equipment.template == coDetector else { return }
+            if t.within(10..<12) || t.within(15..<17) || t.within(20..<22) { scan.values["co"] = .number(30) }
         }
     )
 }
