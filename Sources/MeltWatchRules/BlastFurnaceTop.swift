@@ -58,64 +58,97 @@ final class BlastFurnaceTop: EquipmentMonitor {
     private static let bleederRole = spec.roles.index("bleeder_open")
     private static let bleeder = "bleeder_open"
 
-    private var pressure: LimitMonitor
-    private var interlock: InterlockWatch
+    /// All mutable state in one value: each call makes one exclusive access to it instead of a
+    /// runtime check per field. Release builds skip even that one check (`@exclusivity(unchecked)`).
+    /// Invariant that makes it safe: `state` is touched only by the forwarding methods below, each
+    /// one access for the duration of a `State` method, and `State` methods call nothing that can
+    /// reach this object (value-type rule primitives and string formatting), so accesses never
+    /// overlap. Debug builds (the tests) keep the check.
+    #if DEBUG
+    private var state: State
+    #else
+    @exclusivity(unchecked) private var state: State
+    #endif
 
-    init(params: [String: ParamValue]) {
-        pressure = LimitMonitor(direction: .high, limit: params.number("top_pressure_max"),
-                                onDelayMilliseconds: Int64(params.number("on_delay_s") * 1000))
-        interlock = InterlockWatch(
-            expected: [Self.bleeder], roles: Self.spec.roles, warnSeconds: params.number("interlock_warn_s"),
-            deadlineSeconds: params.number("interlock_deadline_s"),
-            lateRule: Rule.interlockLate.rawValue, failedRule: Rule.interlockFailed.rawValue
-        )
-    }
+    init(params: [String: ParamValue]) { state = State(params: params) }
 
-    var nextDeadline: EventTime? {
-        // Not `earliest([pressure], …)`: that array literal would allocate on every reading.
-        guard let p = pressure.deadline else { return interlock.deadline }
-        guard let i = interlock.deadline else { return p }
-        return min(p, i)
-    }
+    var nextDeadline: EventTime? { state.nextDeadline }
 
-    func advance(to time: EventTime, into out: inout [RuleOutput]) {
-        if let t = pressure.advance(to: time) { emit(t, into: &out) }
-        interlock.advance(to: time, into: &out)
-    }
+    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
 
     func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        let healthy = quality != .bad && value.asDouble.isFinite
-        switch role {
-        case Self.pressureRole:
-            // A bad reading is no evidence: a pending trip must not complete on it.
-            guard healthy else {
-                pressure.cancelPending()
-                return
-            }
-            if let t = pressure.update(value.asDouble, at: time) { emit(t, into: &out) }
-        case Self.bleederRole:
-            interlock.reading(role: role, value: value, quality: quality, at: time, into: &out)
-        default:
-            return
-        }
+        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
     }
 
     /// The bleeder feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
     func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
-        interlock.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
+        state.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
     }
+}
 
-    /// Appends the pressure transition and, for a raise, starts the interlock check.
-    private func emit(_ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
-        let limit = pressure.limit
-        switch t {
-        case .raised(let at, let v):
-            out.append(RuleOutput(ruleIndex: Rule.topPressureHigh.rawValue, transition: .raised, time: at, value: v, limit: limit,
-                                  message: "高炉炉顶压力 \(show(v)) kPa > 设计最高值 \(show(limit)) kPa，炉顶放散阀应联锁打开 (top pressure above the design maximum: the bleeder must open)"))
-            interlock.trip(rule: Rule.topPressureHigh.rawValue, at: at, into: &out)
-        case .cleared(let at, let v):
-            out.append(RuleOutput(ruleIndex: Rule.topPressureHigh.rawValue, transition: .cleared, time: at, value: v, limit: limit,
-                                  message: "高炉炉顶压力 \(show(v)) kPa ≤ \(show(limit)) kPa，已恢复 (top pressure back within the design maximum)"))
+extension BlastFurnaceTop {
+    /// The top-pressure limit and the bleeder interlock check it trips.
+    private struct State {
+        /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
+        let pressureRole = BlastFurnaceTop.pressureRole, bleederRole = BlastFurnaceTop.bleederRole
+        var pressure: LimitMonitor
+        var interlock: InterlockWatch
+
+        init(params: [String: ParamValue]) {
+            pressure = LimitMonitor(direction: .high, limit: params.number("top_pressure_max"),
+                                    onDelayMilliseconds: Int64(params.number("on_delay_s") * 1000))
+            interlock = InterlockWatch(
+                expected: [BlastFurnaceTop.bleeder], roles: BlastFurnaceTop.spec.roles, warnSeconds: params.number("interlock_warn_s"),
+                deadlineSeconds: params.number("interlock_deadline_s"),
+                lateRule: Rule.interlockLate.rawValue, failedRule: Rule.interlockFailed.rawValue
+            )
+        }
+
+        var nextDeadline: EventTime? {
+            // Not `earliest([pressure], …)`: that array literal would allocate on every reading.
+            guard let p = pressure.deadline else { return interlock.deadline }
+            guard let i = interlock.deadline else { return p }
+            return min(p, i)
+        }
+
+        mutating func advance(to time: EventTime, into out: inout [RuleOutput]) {
+            if let t = pressure.advance(to: time) { emit(t, into: &out) }
+            interlock.advance(to: time, into: &out)
+        }
+
+        mutating func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+            switch role {
+            case pressureRole:
+                // A bad reading is no evidence: a pending trip must not complete on it.
+                guard quality != .bad, value.asDouble.isFinite else {
+                    pressure.cancelPending()
+                    return
+                }
+                if let t = pressure.update(value.asDouble, at: time) { emit(t, into: &out) }
+            case bleederRole:
+                interlock.reading(role: role, value: value, quality: quality, at: time, into: &out)
+            default:
+                return
+            }
+        }
+
+        /// The bleeder feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
+        mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
+            interlock.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
+        }
+
+        /// Appends the pressure transition and, for a raise, starts the interlock check.
+        private mutating func emit(_ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
+            let limit = pressure.limit
+            switch t {
+            case .raised(let at, let v):
+                out.append(RuleOutput(ruleIndex: Rule.topPressureHigh.rawValue, transition: .raised, time: at, value: v, limit: limit,
+                                      message: "高炉炉顶压力 \(show(v)) kPa > 设计最高值 \(show(limit)) kPa，炉顶放散阀应联锁打开 (top pressure above the design maximum: the bleeder must open)"))
+                interlock.trip(rule: Rule.topPressureHigh.rawValue, at: at, into: &out)
+            case .cleared(let at, let v):
+                out.append(RuleOutput(ruleIndex: Rule.topPressureHigh.rawValue, transition: .cleared, time: at, value: v, limit: limit,
+                                      message: "高炉炉顶压力 \(show(v)) kPa ≤ \(show(limit)) kPa，已恢复 (top pressure back within the design maximum)"))
+            }
         }
     }
 }

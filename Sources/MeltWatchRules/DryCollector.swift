@@ -98,85 +98,126 @@ final class DryCollector: EquipmentMonitor {
     private static let hopperTempRole = spec.roles.index("hopper_temp")
     private static let fanRole = spec.roles.index("fan_running")
     private static let processRole = spec.roles.index("process_running")
-    /// The fault flags and the rule each one drives.
-    private static let flagRules: [Int: Rule] = [
-        spec.roles.index("airlock_fault"): .airlockFault,
-        spec.roles.index("explosion_protection_fault"): .explosionProtectionFault,
-        spec.roles.index("spark_detected"): .sparkDetected,
-    ]
+    /// The fault flags, each driving its own rule (`airlock-fault`, `explosion-protection-fault`, `spark-detected`).
+    private static let airlockRole = spec.roles.index("airlock_fault")
+    private static let explosionProtectionRole = spec.roles.index("explosion_protection_fault")
+    private static let sparkRole = spec.roles.index("spark_detected")
 
-    private var diffPressure: Double?
-    /// Unknown counts as running, as the engine's gate does.
-    private var fanRunning = true
-    private var processRunning: Bool?
-    private var limits: [LimitMonitor]
-    /// `hopper-temp-rate`; nil when `hopper_temp_rate_max` is 0.
-    private var rate: RateMonitor?
-    private let rateMaxPerMinute: Double
+    /// All mutable state in one value: each call makes one exclusive access to it instead of a
+    /// runtime check per field. Release builds skip even that one check (`@exclusivity(unchecked)`).
+    /// Invariant that makes it safe: `state` is touched only by the forwarding methods below, each
+    /// one access for the duration of a `State` method, and `State` methods call nothing that can
+    /// reach this object (value-type rule primitives and string formatting), so accesses never
+    /// overlap. Debug builds (the tests) keep the check.
+    #if DEBUG
+    private var state: State
+    #else
+    @exclusivity(unchecked) private var state: State
+    #endif
 
-    init(params: [String: ParamValue]) {
-        let delay = Int64(params.number("on_delay_s") * 1000)
-        limits = [
-            LimitMonitor(direction: .high, limit: params.number("diff_pressure_high"), onDelayMilliseconds: delay),
-            LimitMonitor(direction: .low, limit: params.number("diff_pressure_low"), onDelayMilliseconds: delay),
-            LimitMonitor(direction: .high, limit: params.number("hopper_temp_high"), onDelayMilliseconds: delay),
-            LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: delay),
-            LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: delay),
-            LimitMonitor(direction: .high, limit: 0.5),  // spark-detected: a pulse, no on-delay
-            LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: delay),
-        ]
-        rateMaxPerMinute = params.number("hopper_temp_rate_max")
-        if rateMaxPerMinute > 0 {
-            rate = RateMonitor(maxPerSecond: rateMaxPerMinute / 60, windowMilliseconds: 60_000, direction: .rise)
-        }
-    }
+    init(params: [String: ParamValue]) { state = State(params: params) }
 
-    var nextDeadline: EventTime? { earliest(limits) }
+    var nextDeadline: EventTime? { state.nextDeadline }
 
-    func advance(to time: EventTime, into out: inout [RuleOutput]) {
-        for i in limits.indices {
-            if let t = limits[i].advance(to: time) { out.append(output(Rule(rawValue: i)!, t)) }
-        }
-    }
+    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
 
     func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        let usable = quality != .bad && value.asDouble.isFinite
-        switch role {
-        case Self.diffPressureRole:
-            diffPressure = usable ? value.asDouble : nil
-            evaluateDiffPressure(at: time, into: &out)
-        case Self.hopperTempRole:
-            guard usable else {
-                limits[Rule.hopperTempHigh.rawValue].cancelPending()
-                return
+        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
+    }
+}
+
+extension DryCollector {
+    /// The collector's limits, the hopper rate check and the gate inputs they read.
+    private struct State {
+        /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per
+        /// use (and the fault flags were a dictionary lookup per reading).
+        let diffPressureRole = DryCollector.diffPressureRole, hopperTempRole = DryCollector.hopperTempRole
+        let fanRole = DryCollector.fanRole, processRole = DryCollector.processRole
+        let airlockRole = DryCollector.airlockRole, explosionProtectionRole = DryCollector.explosionProtectionRole
+        let sparkRole = DryCollector.sparkRole
+        var diffPressure: Double?
+        /// Unknown counts as running, as the engine's gate does.
+        var fanRunning = true
+        var processRunning: Bool?
+        var limits: [LimitMonitor]
+        /// `hopper-temp-rate`; nil when `hopper_temp_rate_max` is 0.
+        var rate: RateMonitor?
+        let rateMaxPerMinute: Double
+
+        init(params: [String: ParamValue]) {
+            let delay = Int64(params.number("on_delay_s") * 1000)
+            limits = [
+                LimitMonitor(direction: .high, limit: params.number("diff_pressure_high"), onDelayMilliseconds: delay),
+                LimitMonitor(direction: .low, limit: params.number("diff_pressure_low"), onDelayMilliseconds: delay),
+                LimitMonitor(direction: .high, limit: params.number("hopper_temp_high"), onDelayMilliseconds: delay),
+                LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: delay),
+                LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: delay),
+                LimitMonitor(direction: .high, limit: 0.5),  // spark-detected: a pulse, no on-delay
+                LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: delay),
+            ]
+            rateMaxPerMinute = params.number("hopper_temp_rate_max")
+            if rateMaxPerMinute > 0 {
+                rate = RateMonitor(maxPerSecond: rateMaxPerMinute / 60, windowMilliseconds: 60_000, direction: .rise)
             }
-            update(.hopperTempHigh, value.asDouble, at: time, into: &out)
-            if let t = rate?.update(value.asDouble, at: time) { out.append(rateOutput(t)) }
-        case Self.fanRole:
-            guard usable else {
-                limits[Rule.collectorNotRunning.rawValue].cancelPending()
-                return
+        }
+
+        var nextDeadline: EventTime? { earliest(limits) }
+
+        mutating func advance(to time: EventTime, into out: inout [RuleOutput]) {
+            for i in limits.indices {
+                if let t = limits[i].advance(to: time) { out.append(output(Rule(rawValue: i)!, t)) }
             }
-            fanRunning = value.asBool
-            evaluateDiffPressure(at: time, into: &out)
-            evaluateNotRunning(at: time, into: &out)
-        case Self.processRole:
-            processRunning = usable ? value.asBool : nil
-            evaluateNotRunning(at: time, into: &out)
-        default:
-            guard let rule = Self.flagRules[role] else { return }
+        }
+
+        mutating func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+            let usable = quality != .bad && value.asDouble.isFinite
+            switch role {
+            case diffPressureRole:
+                diffPressure = usable ? value.asDouble : nil
+                evaluateDiffPressure(at: time, into: &out)
+            case hopperTempRole:
+                guard usable else {
+                    limits[Rule.hopperTempHigh.rawValue].cancelPending()
+                    return
+                }
+                update(.hopperTempHigh, value.asDouble, at: time, into: &out)
+                if let t = rate?.update(value.asDouble, at: time) { out.append(rateOutput(t)) }
+            case fanRole:
+                guard usable else {
+                    limits[Rule.collectorNotRunning.rawValue].cancelPending()
+                    return
+                }
+                fanRunning = value.asBool
+                evaluateDiffPressure(at: time, into: &out)
+                evaluateNotRunning(at: time, into: &out)
+            case processRole:
+                processRunning = usable ? value.asBool : nil
+                evaluateNotRunning(at: time, into: &out)
+            case airlockRole: flag(.airlockFault, value, usable: usable, at: time, into: &out)
+            case explosionProtectionRole: flag(.explosionProtectionFault, value, usable: usable, at: time, into: &out)
+            case sparkRole: flag(.sparkDetected, value, usable: usable, at: time, into: &out)
+            default: return
+            }
+        }
+
+        /// A fault flag, watched as 1/0 against 0.5; an unusable reading only cancels a pending raise.
+        private mutating func flag(_ rule: Rule, _ value: Value, usable: Bool, at time: EventTime, into out: inout [RuleOutput]) {
             guard usable else {
                 limits[rule.rawValue].cancelPending()
                 return
             }
             update(rule, value.asBool ? 1 : 0, at: time, into: &out)
         }
-    }
 
-    /// Both pressure rules apply only while the fan runs; a stopped fan feeds each limit itself (not a
-    /// violation of `>` or `<`), which cancels a pending raise and clears an active alarm at once.
-    private func evaluateDiffPressure(at time: EventTime, into out: inout [RuleOutput]) {
-        for rule in [Rule.diffPressureHigh, .diffPressureLow] {
+        /// Both pressure rules apply only while the fan runs; a stopped fan feeds each limit itself (not a
+        /// violation of `>` or `<`), which cancels a pending raise and clears an active alarm at once.
+        /// High, then low: two calls, not a loop over an array literal (an allocation per reading).
+        private mutating func evaluateDiffPressure(at time: EventTime, into out: inout [RuleOutput]) {
+            evaluateDiffPressure(.diffPressureHigh, at: time, into: &out)
+            evaluateDiffPressure(.diffPressureLow, at: time, into: &out)
+        }
+
+        private mutating func evaluateDiffPressure(_ rule: Rule, at time: EventTime, into out: inout [RuleOutput]) {
             if !fanRunning {
                 update(rule, limits[rule.rawValue].limit, at: time, into: &out)
             } else if let dp = diffPressure {
@@ -185,90 +226,90 @@ final class DryCollector: EquipmentMonitor {
                 limits[rule.rawValue].cancelPending()
             }
         }
-    }
 
-    private func evaluateNotRunning(at time: EventTime, into out: inout [RuleOutput]) {
-        guard let process = processRunning else {
-            limits[Rule.collectorNotRunning.rawValue].cancelPending()
-            return
-        }
-        update(.collectorNotRunning, process && !fanRunning ? 1 : 0, at: time, into: &out)
-    }
-
-    private func update(_ rule: Rule, _ value: Double, at time: EventTime, into out: inout [RuleOutput]) {
-        if let t = limits[rule.rawValue].update(value, at: time) { out.append(output(rule, t)) }
-    }
-
-    private func rateOutput(_ t: LimitMonitor.Transition) -> RuleOutput {
-        let limit = rateMaxPerMinute
-        let rule = Rule.hopperTempRate.rawValue
-        switch t {
-        case .raised(let at, let perSecond):
-            let v = tidy(perSecond * 60)
-            return RuleOutput(ruleIndex: rule, transition: .raised, time: at, value: v, limit: limit,
-                              message: "灰斗温升速率 \(show(v)) K/min > \(show(limit)) K/min，疑似积灰阴燃 (hopper temperature rising fast: smouldering suspected)")
-        case .cleared(let at, let perSecond):
-            let v = tidy(perSecond * 60)
-            return RuleOutput(ruleIndex: rule, transition: .cleared, time: at, value: v, limit: limit,
-                              message: "灰斗温升速率 \(show(v)) K/min ≤ \(show(limit)) K/min，已恢复 (hopper temperature rise back within limit)")
-        }
-    }
-
-    private func output(_ rule: Rule, _ t: LimitMonitor.Transition) -> RuleOutput {
-        let limit = limits[rule.rawValue].limit
-        let raised: Bool
-        let at: EventTime
-        let v: Double
-        switch t {
-        case .raised(let time, let value): (raised, at, v) = (true, time, value)
-        case .cleared(let time, let value): (raised, at, v) = (false, time, value)
-        }
-        var reportedValue: Double? = v
-        var reportedLimit: Double? = limit
-        let message: String
-        switch (rule, raised) {
-        case (.diffPressureHigh, true):
-            message = "除尘器压差 \(show(v)) Pa > \(show(limit)) Pa，滤袋/滤筒疑似堵塞 (filter differential pressure high: clogging)"
-        case (.diffPressureLow, true):
-            message = "除尘器压差 \(show(v)) Pa < \(show(limit)) Pa，疑似滤袋破损 (filter differential pressure low: bag rupture suspected)"
-        case (.diffPressureHigh, false), (.diffPressureLow, false):
-            if fanRunning {
-                let side = rule == .diffPressureHigh ? "≤" : "≥"
-                message = "除尘器压差 \(show(v)) Pa \(side) \(show(limit)) Pa，已恢复 (differential pressure back within limit)"
-            } else {
-                message = "除尘风机停止，压差报警解除 (collector fan stopped)"
-                reportedValue = diffPressure
+        private mutating func evaluateNotRunning(at time: EventTime, into out: inout [RuleOutput]) {
+            guard let process = processRunning else {
+                limits[Rule.collectorNotRunning.rawValue].cancelPending()
+                return
             }
-        case (.hopperTempHigh, true):
-            message = "灰斗温度 \(show(v)) °C > \(show(limit)) °C，疑似积灰阴燃 (hopper temperature high: smouldering suspected)"
-        case (.hopperTempHigh, false):
-            message = "灰斗温度 \(show(v)) °C ≤ \(show(limit)) °C，已恢复 (hopper temperature back within limit)"
-        case (.airlockFault, true):
-            message = "锁气卸灰阀故障 (air-lock discharge valve fault)"
-        case (.airlockFault, false):
-            message = "锁气卸灰阀故障已消除 (air-lock fault cleared)"
-        case (.explosionProtectionFault, true):
-            message = "防爆装置（泄爆/惰化/抑爆）故障 (explosion protection fault)"
-        case (.explosionProtectionFault, false):
-            message = "防爆装置故障已消除 (explosion protection fault cleared)"
-        case (.sparkDetected, true):
-            message = "探测到火花 (spark detected)"
-        case (.sparkDetected, false):
-            message = "火花信号已复位 (spark signal reset)"
-        case (.collectorNotRunning, true):
-            message = "生产设备运行中除尘风机未运行 (process running while the collector fan is off)"
-        case (.collectorNotRunning, false):
-            message = fanRunning ? "除尘风机已运行，已恢复 (collector fan running)" : "生产设备已停止，报警解除 (process stopped)"
-        case (.hopperTempRate, _):
-            preconditionFailure("hopper-temp-rate is reported by rateOutput(_:)")
+            update(.collectorNotRunning, process && !fanRunning ? 1 : 0, at: time, into: &out)
         }
-        switch rule {
-        case .airlockFault, .explosionProtectionFault, .sparkDetected, .collectorNotRunning:
-            (reportedValue, reportedLimit) = (nil, nil)
-        case .diffPressureHigh, .diffPressureLow, .hopperTempHigh, .hopperTempRate:
-            break
+
+        private mutating func update(_ rule: Rule, _ value: Double, at time: EventTime, into out: inout [RuleOutput]) {
+            if let t = limits[rule.rawValue].update(value, at: time) { out.append(output(rule, t)) }
         }
-        return RuleOutput(ruleIndex: rule.rawValue, transition: raised ? .raised : .cleared, time: at,
-                          value: reportedValue, limit: reportedLimit, message: message)
+
+        private func rateOutput(_ t: LimitMonitor.Transition) -> RuleOutput {
+            let limit = rateMaxPerMinute
+            let rule = Rule.hopperTempRate.rawValue
+            switch t {
+            case .raised(let at, let perSecond):
+                let v = tidy(perSecond * 60)
+                return RuleOutput(ruleIndex: rule, transition: .raised, time: at, value: v, limit: limit,
+                                  message: "灰斗温升速率 \(show(v)) K/min > \(show(limit)) K/min，疑似积灰阴燃 (hopper temperature rising fast: smouldering suspected)")
+            case .cleared(let at, let perSecond):
+                let v = tidy(perSecond * 60)
+                return RuleOutput(ruleIndex: rule, transition: .cleared, time: at, value: v, limit: limit,
+                                  message: "灰斗温升速率 \(show(v)) K/min ≤ \(show(limit)) K/min，已恢复 (hopper temperature rise back within limit)")
+            }
+        }
+
+        private func output(_ rule: Rule, _ t: LimitMonitor.Transition) -> RuleOutput {
+            let limit = limits[rule.rawValue].limit
+            let raised: Bool
+            let at: EventTime
+            let v: Double
+            switch t {
+            case .raised(let time, let value): (raised, at, v) = (true, time, value)
+            case .cleared(let time, let value): (raised, at, v) = (false, time, value)
+            }
+            var reportedValue: Double? = v
+            var reportedLimit: Double? = limit
+            let message: String
+            switch (rule, raised) {
+            case (.diffPressureHigh, true):
+                message = "除尘器压差 \(show(v)) Pa > \(show(limit)) Pa，滤袋/滤筒疑似堵塞 (filter differential pressure high: clogging)"
+            case (.diffPressureLow, true):
+                message = "除尘器压差 \(show(v)) Pa < \(show(limit)) Pa，疑似滤袋破损 (filter differential pressure low: bag rupture suspected)"
+            case (.diffPressureHigh, false), (.diffPressureLow, false):
+                if fanRunning {
+                    let side = rule == .diffPressureHigh ? "≤" : "≥"
+                    message = "除尘器压差 \(show(v)) Pa \(side) \(show(limit)) Pa，已恢复 (differential pressure back within limit)"
+                } else {
+                    message = "除尘风机停止，压差报警解除 (collector fan stopped)"
+                    reportedValue = diffPressure
+                }
+            case (.hopperTempHigh, true):
+                message = "灰斗温度 \(show(v)) °C > \(show(limit)) °C，疑似积灰阴燃 (hopper temperature high: smouldering suspected)"
+            case (.hopperTempHigh, false):
+                message = "灰斗温度 \(show(v)) °C ≤ \(show(limit)) °C，已恢复 (hopper temperature back within limit)"
+            case (.airlockFault, true):
+                message = "锁气卸灰阀故障 (air-lock discharge valve fault)"
+            case (.airlockFault, false):
+                message = "锁气卸灰阀故障已消除 (air-lock fault cleared)"
+            case (.explosionProtectionFault, true):
+                message = "防爆装置（泄爆/惰化/抑爆）故障 (explosion protection fault)"
+            case (.explosionProtectionFault, false):
+                message = "防爆装置故障已消除 (explosion protection fault cleared)"
+            case (.sparkDetected, true):
+                message = "探测到火花 (spark detected)"
+            case (.sparkDetected, false):
+                message = "火花信号已复位 (spark signal reset)"
+            case (.collectorNotRunning, true):
+                message = "生产设备运行中除尘风机未运行 (process running while the collector fan is off)"
+            case (.collectorNotRunning, false):
+                message = fanRunning ? "除尘风机已运行，已恢复 (collector fan running)" : "生产设备已停止，报警解除 (process stopped)"
+            case (.hopperTempRate, _):
+                preconditionFailure("hopper-temp-rate is reported by rateOutput(_:)")
+            }
+            switch rule {
+            case .airlockFault, .explosionProtectionFault, .sparkDetected, .collectorNotRunning:
+                (reportedValue, reportedLimit) = (nil, nil)
+            case .diffPressureHigh, .diffPressureLow, .hopperTempHigh, .hopperTempRate:
+                break
+            }
+            return RuleOutput(ruleIndex: rule.rawValue, transition: raised ? .raised : .cleared, time: at,
+                              value: reportedValue, limit: reportedLimit, message: message)
+        }
     }
 }

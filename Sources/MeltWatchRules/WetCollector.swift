@@ -56,81 +56,113 @@ final class WetCollector: EquipmentMonitor {
     private static let flowRole = spec.roles.index("water_flow")
     private static let fanRole = spec.roles.index("fan_running")
 
-    private let flowMinimum: Double
-    private let levelMinimum: Double
-    private var flow: Double?
-    private var level: Double?
-    /// Unknown counts as running, as the engine's gate does.
-    private var fanRunning = true
-    /// The combined condition as 1/0 against 0.5.
-    private var dry: LimitMonitor
+    /// All mutable state in one value: each call makes one exclusive access to it instead of a
+    /// runtime check per field. Release builds skip even that one check (`@exclusivity(unchecked)`).
+    /// Invariant that makes it safe: `state` is touched only by the forwarding methods below, each
+    /// one access for the duration of a `State` method, and `State` methods call nothing that can
+    /// reach this object (value-type rule primitives and string formatting), so accesses never
+    /// overlap. Debug builds (the tests) keep the check.
+    #if DEBUG
+    private var state: State
+    #else
+    @exclusivity(unchecked) private var state: State
+    #endif
 
-    init(params: [String: ParamValue]) {
-        flowMinimum = params.number("water_flow_min")
-        levelMinimum = params.number("water_level_min")
-        dry = LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: Int64(params.number("on_delay_s") * 1000))
-    }
+    init(params: [String: ParamValue]) { state = State(params: params) }
 
-    var nextDeadline: EventTime? { dry.deadline }
+    var nextDeadline: EventTime? { state.nextDeadline }
 
-    func advance(to time: EventTime, into out: inout [RuleOutput]) {
-        if let t = dry.advance(to: time) { out.append(output(t)) }
-    }
+    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
 
     func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        let usable: Double? = quality == .bad || !value.asDouble.isFinite ? nil : value.asDouble
-        switch role {
-        case Self.flowRole: flow = usable
-        case Self.levelRole: level = usable
-        case Self.fanRole:
-            guard let usable else { return }
-            fanRunning = usable != 0
-        default: return
-        }
-        evaluate(at: time, into: &out)
+        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
     }
+}
 
-    /// Whether flow is short: nil when the criterion is on but the flow unknown.
-    private var flowShort: Bool? { flowMinimum > 0 ? flow.map { $0 < flowMinimum } : false }
-    private var levelShort: Bool? { levelMinimum > 0 ? level.map { $0 < levelMinimum } : false }
+extension WetCollector {
+    /// The running-dry condition and the inputs it reads.
+    private struct State {
+        /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
+        let levelRole = WetCollector.levelRole, flowRole = WetCollector.flowRole, fanRole = WetCollector.fanRole
+        let flowMinimum: Double
+        let levelMinimum: Double
+        var flow: Double?
+        var level: Double?
+        /// Unknown counts as running, as the engine's gate does.
+        var fanRunning = true
+        /// The combined condition as 1/0 against 0.5.
+        var dry: LimitMonitor
 
-    private func evaluate(at time: EventTime, into out: inout [RuleOutput]) {
-        let condition: Bool
-        if !fanRunning {
-            condition = false
-        } else if flowShort == true || levelShort == true {
-            condition = true
-        } else if flowShort == nil || levelShort == nil {
-            dry.cancelPending()  // no evidence either way
-            return
-        } else {
-            condition = false
+        init(params: [String: ParamValue]) {
+            flowMinimum = params.number("water_flow_min")
+            levelMinimum = params.number("water_level_min")
+            dry = LimitMonitor(direction: .high, limit: 0.5, onDelayMilliseconds: Int64(params.number("on_delay_s") * 1000))
         }
-        if let t = dry.update(condition ? 1 : 0, at: time) { out.append(output(t)) }
-    }
 
-    private func output(_ t: LimitMonitor.Transition) -> RuleOutput {
-        switch t {
-        case .raised(let at, _):
-            var parts: [String] = []
-            if flowShort == true, let flow { parts.append("水流量 \(show(flow)) L/min < \(show(flowMinimum)) L/min") }
-            if levelShort == true, let level { parts.append("液位 \(show(level)) < \(show(levelMinimum))") }
-            let short = flowShort == true
-            return RuleOutput(ruleIndex: 0, transition: .raised, time: at, value: short ? flow : nil, limit: short ? flowMinimum : nil,
-                              message: "风机运行中\(parts.joined(separator: "，"))，湿式除尘器干式运行 (wet collector running dry: fan on without water)")
-        case .cleared(let at, _):
-            let message: String
-            if !fanRunning {
-                message = "除尘风机停止，干式运行报警解除 (fan stopped)"
-            } else {
-                var parts: [String] = []
-                if flowMinimum > 0, let flow { parts.append("水流量 \(show(flow)) L/min ≥ \(show(flowMinimum)) L/min") }
-                if levelMinimum > 0, let level { parts.append("液位 \(show(level)) ≥ \(show(levelMinimum))") }
-                message = "\(parts.joined(separator: "，"))，供水已恢复 (water back: flow and level at or above their minimums)"
+        var nextDeadline: EventTime? { dry.deadline }
+
+        mutating func advance(to time: EventTime, into out: inout [RuleOutput]) {
+            if let t = dry.advance(to: time) { out.append(output(t)) }
+        }
+
+        mutating func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+            let usable: Double? = quality == .bad || !value.asDouble.isFinite ? nil : value.asDouble
+            switch role {
+            case flowRole: flow = usable
+            case levelRole: level = usable
+            case fanRole:
+                guard let usable else { return }
+                fanRunning = usable != 0
+            default: return
             }
-            let flowOn = flowMinimum > 0
-            return RuleOutput(ruleIndex: 0, transition: .cleared, time: at, value: flowOn ? flow : nil, limit: flowOn ? flowMinimum : nil,
-                              message: message)
+            evaluate(at: time, into: &out)
+        }
+
+        /// Whether flow is short: nil when the criterion is on but the flow unknown.
+        private var flowShort: Bool? { flowMinimum > 0 ? flow.map { $0 < flowMinimum } : false }
+        private var levelShort: Bool? { levelMinimum > 0 ? level.map { $0 < levelMinimum } : false }
+
+        private mutating func evaluate(at time: EventTime, into out: inout [RuleOutput]) {
+            let condition: Bool
+            if !fanRunning {
+                condition = false
+            } else {
+                let flowShort = self.flowShort, levelShort = self.levelShort
+                if flowShort == true || levelShort == true {
+                    condition = true
+                } else if flowShort == nil || levelShort == nil {
+                    dry.cancelPending()  // no evidence either way
+                    return
+                } else {
+                    condition = false
+                }
+            }
+            if let t = dry.update(condition ? 1 : 0, at: time) { out.append(output(t)) }
+        }
+
+        private func output(_ t: LimitMonitor.Transition) -> RuleOutput {
+            switch t {
+            case .raised(let at, _):
+                var parts: [String] = []
+                if flowShort == true, let flow { parts.append("水流量 \(show(flow)) L/min < \(show(flowMinimum)) L/min") }
+                if levelShort == true, let level { parts.append("液位 \(show(level)) < \(show(levelMinimum))") }
+                let short = flowShort == true
+                return RuleOutput(ruleIndex: 0, transition: .raised, time: at, value: short ? flow : nil, limit: short ? flowMinimum : nil,
+                                  message: "风机运行中\(parts.joined(separator: "，"))，湿式除尘器干式运行 (wet collector running dry: fan on without water)")
+            case .cleared(let at, _):
+                let message: String
+                if !fanRunning {
+                    message = "除尘风机停止，干式运行报警解除 (fan stopped)"
+                } else {
+                    var parts: [String] = []
+                    if flowMinimum > 0, let flow { parts.append("水流量 \(show(flow)) L/min ≥ \(show(flowMinimum)) L/min") }
+                    if levelMinimum > 0, let level { parts.append("液位 \(show(level)) ≥ \(show(levelMinimum))") }
+                    message = "\(parts.joined(separator: "，"))，供水已恢复 (water back: flow and level at or above their minimums)"
+                }
+                let flowOn = flowMinimum > 0
+                return RuleOutput(ruleIndex: 0, transition: .cleared, time: at, value: flowOn ? flow : nil, limit: flowOn ? flowMinimum : nil,
+                                  message: message)
+            }
         }
     }
 }
