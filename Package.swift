@@ -142,6 +142,7 @@ let package = Package(
             dependencies: [
                 "MeltWatchCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/MeltWatchTestKit",
             swiftSettings: swiftSettings

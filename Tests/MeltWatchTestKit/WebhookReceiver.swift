@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import Synchronization
 
@@ -47,7 +48,14 @@ public final class WebhookReceiver: Sendable {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) }
+            onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) },
+            // `stop()` cancels the server, which Hummingbird reports as a shutdown error ("Already
+            // closed") on every test; a test receiver's log would only be noise.
+            logger: {
+                var logger = Logger(label: "webhook-receiver")
+                logger.logLevel = .critical
+                return logger
+            }()
         )
         task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
         for await port in ready.stream {
