@@ -49,6 +49,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The journal: every message as received, durable before it is acknowledged; ticks and
+        // config snapshots for deterministic replay.
+        .target(name: "MeltWatchJournal", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),
+
         // Templates, rule state machines and the engine that runs them on event time.
         .target(name: "MeltWatchRules", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),
 
@@ -152,6 +156,7 @@ let package = Package(
         .testTarget(name: "MeltWatchDecodeTests", dependencies: ["MeltWatchDecode"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchRingTests", dependencies: ["MeltWatchRing"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchRulesTests", dependencies: ["MeltWatchRules"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeltWatchJournalTests", dependencies: ["MeltWatchJournal"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchConfigTests", dependencies: ["MeltWatchConfig"], swiftSettings: swiftSettings),
         // Every scenario through the decoder and the engine, no broker: fast and exact to the millisecond.
         .testTarget(

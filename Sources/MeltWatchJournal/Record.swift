@@ -1,0 +1,206 @@
+import MeltWatchCore
+
+/// What the journal holds: every message exactly as received (rejected ones too), and what the
+/// engine needs to replay them deterministically — the clock ticks it saw and the config it ran.
+public enum JournalRecord: Sendable, Equatable {
+    /// A gateway message as received from the broker.
+    case message(JournalMessage)
+    /// A clock tick the engine processed (daemon wall clock).
+    case tick(EventTime)
+    /// The configuration in force from `time`: its hash (`sha256:…`) and the file's bytes.
+    case config(time: EventTime, hash: String, text: [UInt8])
+
+    /// The record's time: receive time, tick time or config time.
+    public var time: EventTime {
+        switch self {
+        case .message(let m): m.receivedAt
+        case .tick(let t): t
+        case .config(let t, _, _): t
+        }
+    }
+}
+
+/// One MQTT message as the daemon received it.
+public struct JournalMessage: Sendable, Equatable {
+    /// The daemon's clock when the message was read from the socket.
+    public var receivedAt: EventTime
+    public var qos: UInt8
+    /// The topic's bytes (UTF-8 by MQTT, kept as received).
+    public var topic: [UInt8]
+    /// The payload's bytes, as received.
+    public var payload: [UInt8]
+
+    /// Creates a message record.
+    public init(receivedAt: EventTime, qos: UInt8, topic: [UInt8], payload: [UInt8]) {
+        self.receivedAt = receivedAt
+        self.qos = qos
+        self.topic = topic
+        self.payload = payload
+    }
+}
+
+/// The on-disk format. All integers little-endian.
+///
+/// A segment starts with a 32-byte header: `MWJ1`, format version (u32), segment sequence (u64),
+/// creation time (i64 ms), CRC-32C of the previous 24 bytes (u32), 4 zero bytes. Then frames, each
+/// 8-byte aligned:
+///
+///     u32 bodyLength | u32 crc32c(bodyLength bytes ++ body) | body | zero padding to 8
+///
+/// A body is a type byte and its fields: message (1) `i64 receivedAt, u8 qos, u16 topicLength,
+/// topic, payload`; tick (2) `i64 time`; config (3) `i64 time, u16 hashLength, hash, text`. The
+/// checksum covers the length, so a torn or garbled length is caught like a garbled body.
+public enum JournalFormat {
+    public static let magic: [UInt8] = Array("MWJ1".utf8)
+    public static let version: UInt32 = 1
+    public static let headerBytes = 32
+    public static let frameHeaderBytes = 8
+    /// Larger bodies are corruption: a message is at most 64 KiB of payload plus its topic.
+    public static let maxBodyBytes = 1 << 20
+
+    enum Kind: UInt8 {
+        case message = 1, tick = 2, config = 3
+    }
+
+    /// The segment header for `sequence`, created at `created`.
+    static func header(sequence: UInt64, created: EventTime) -> [UInt8] {
+        var h = magic
+        h.appendLE(version)
+        h.appendLE(sequence)
+        h.appendLE(UInt64(bitPattern: created.milliseconds))
+        h.appendLE(CRC32C.checksum(h))
+        h.append(contentsOf: [0, 0, 0, 0])
+        return h
+    }
+
+    /// The sequence in a valid header, nil when the header is missing, short or damaged.
+    static func parseHeader(_ b: UnsafeRawBufferPointer) -> (sequence: UInt64, created: EventTime)? {
+        guard b.count >= headerBytes, Array(b[0..<4]) == magic, b.loadLE(UInt32.self, at: 4) == version,
+              b.loadLE(UInt32.self, at: 24) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<24]))
+        else { return nil }
+        return (b.loadLE(UInt64.self, at: 8), EventTime(milliseconds: Int64(bitPattern: b.loadLE(UInt64.self, at: 16))))
+    }
+
+    /// Appends one framed message record to `buffer`.
+    static func appendMessage(topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, qos: UInt8,
+                              receivedAt: EventTime, to buffer: inout [UInt8]) {
+        let start = beginFrame(&buffer)
+        buffer.append(Kind.message.rawValue)
+        buffer.appendLE(UInt64(bitPattern: receivedAt.milliseconds))
+        buffer.append(qos)
+        buffer.appendLE(UInt16(truncatingIfNeeded: topic.count))
+        buffer.append(contentsOf: topic)
+        buffer.append(contentsOf: payload)
+        endFrame(&buffer, start: start)
+    }
+
+    /// Appends one framed record of any kind to `buffer`.
+    static func append(_ record: JournalRecord, to buffer: inout [UInt8]) {
+        switch record {
+        case .message(let m):
+            m.topic.withUnsafeBytes { t in
+                m.payload.withUnsafeBytes { p in appendMessage(topic: t, payload: p, qos: m.qos, receivedAt: m.receivedAt, to: &buffer) }
+            }
+        case .tick(let time):
+            let start = beginFrame(&buffer)
+            buffer.append(Kind.tick.rawValue)
+            buffer.appendLE(UInt64(bitPattern: time.milliseconds))
+            endFrame(&buffer, start: start)
+        case .config(let time, let hash, let text):
+            let start = beginFrame(&buffer)
+            buffer.append(Kind.config.rawValue)
+            buffer.appendLE(UInt64(bitPattern: time.milliseconds))
+            let h = Array(hash.utf8)
+            buffer.appendLE(UInt16(truncatingIfNeeded: h.count))
+            buffer.append(contentsOf: h)
+            buffer.append(contentsOf: text)
+            endFrame(&buffer, start: start)
+        }
+    }
+
+    private static func beginFrame(_ buffer: inout [UInt8]) -> Int {
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: frameHeaderBytes))
+        return start
+    }
+
+    private static func endFrame(_ buffer: inout [UInt8], start: Int) {
+        let bodyLength = UInt32(buffer.count - start - frameHeaderBytes)
+        buffer.withUnsafeMutableBytes { b in
+            b.storeBytes(of: bodyLength.littleEndian, toByteOffset: start, as: UInt32.self)
+            let lengthCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[start..<start + 4]))
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[(start + frameHeaderBytes)...]), continuing: lengthCRC)
+            b.storeBytes(of: crc.littleEndian, toByteOffset: start + 4, as: UInt32.self)
+        }
+        let padding = (8 - buffer.count % 8) % 8
+        buffer.append(contentsOf: repeatElement(0, count: padding))
+    }
+
+    /// What is at `offset` of a segment's bytes.
+    enum Frame {
+        /// A valid record, and where the next frame starts.
+        case record(JournalRecord, next: Int)
+        /// The end of the data, exactly at a frame boundary.
+        case end
+        /// A frame that runs past the end of the data (a torn write).
+        case incomplete
+        /// A complete frame whose checksum, length or fields are wrong.
+        case corrupt(String)
+    }
+
+    static func frame(at offset: Int, in b: UnsafeRawBufferPointer) -> Frame {
+        if offset == b.count { return .end }
+        guard offset + frameHeaderBytes <= b.count else { return .incomplete }
+        let length = Int(b.loadLE(UInt32.self, at: offset))
+        guard length > 0, length <= maxBodyBytes else {
+            return offset + frameHeaderBytes + max(length, 1) > b.count ? .incomplete : .corrupt("record length \(length) out of range")
+        }
+        let bodyStart = offset + frameHeaderBytes
+        guard bodyStart + length <= b.count else { return .incomplete }
+        let stored = b.loadLE(UInt32.self, at: offset + 4)
+        let lengthCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[offset..<offset + 4]))
+        let body = UnsafeRawBufferPointer(rebasing: b[bodyStart..<bodyStart + length])
+        guard CRC32C.checksum(body, continuing: lengthCRC) == stored else { return .corrupt("checksum mismatch") }
+        // The padding is written with the record: a record without it was torn mid-write.
+        let next = bodyStart + length + (8 - length % 8) % 8
+        guard next <= b.count else { return .incomplete }
+        guard let record = decodeBody(body) else { return .corrupt("unknown record type or short fields") }
+        return .record(record, next: next)
+    }
+
+    private static func decodeBody(_ body: UnsafeRawBufferPointer) -> JournalRecord? {
+        guard let kind = Kind(rawValue: body[0]) else { return nil }
+        switch kind {
+        case .message:
+            guard body.count >= 12 else { return nil }
+            let time = EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1)))
+            let qos = body[9]
+            let topicLength = Int(body.loadLE(UInt16.self, at: 10))
+            guard 12 + topicLength <= body.count else { return nil }
+            return .message(JournalMessage(receivedAt: time, qos: qos, topic: Array(body[12..<12 + topicLength]),
+                                           payload: Array(body[(12 + topicLength)...])))
+        case .tick:
+            guard body.count == 9 else { return nil }
+            return .tick(EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1))))
+        case .config:
+            guard body.count >= 11 else { return nil }
+            let time = EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1)))
+            let hashLength = Int(body.loadLE(UInt16.self, at: 9))
+            guard 11 + hashLength <= body.count else { return nil }
+            return .config(time: time, hash: String(decoding: body[11..<11 + hashLength], as: UTF8.self),
+                           text: Array(body[(11 + hashLength)...]))
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    mutating func appendLE<T: FixedWidthInteger>(_ v: T) {
+        Swift.withUnsafeBytes(of: v.littleEndian) { append(contentsOf: $0) }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    func loadLE<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+        T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+}
