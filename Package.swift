@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "MeltWatchDaemon",
             dependencies: [
-                "MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules",
+                "MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules", "MeltWatchJournal",
                 "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchAlarms", "MeltWatchDuty",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -178,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "MeltWatchIntegrationTests",
             dependencies: [
-                "MeltWatchTestKit", "MeltWatchMQTT", "MeltWatchAlarms", "MeltWatchScenarios", "MeltWatchCore",
+                "MeltWatchTestKit", "MeltWatchMQTT", "MeltWatchAlarms", "MeltWatchScenarios", "MeltWatchCore", "MeltWatchJournal",
                 "meltwatch", "meltwatch-sim",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -7,6 +7,7 @@ import MeltWatchConfig
 import MeltWatchCore
 import MeltWatchDecode
 import MeltWatchDuty
+import MeltWatchJournal
 import MeltWatchMQTT
 import MeltWatchRing
 import MeltWatchRules
@@ -52,12 +53,26 @@ public enum Daemon {
         }
         let dispatcher = WebhookDispatcher(endpoints: endpoints, logger: logger)
 
+        let journal = try openJournal(config.journal, configBytes: bytes, configHash: hash, logger: logger)
+        var startupAlarms: [AlarmEnvelope] = []
+        if let problem = journal.recovery.problem {
+            startupAlarms.append(SystemAlarm.envelope(
+                rule: "journal-integrity", configHash: hash,
+                message: "日志完整性受损：\(problem)，已保留原文件并在新段继续记录 (journal damaged; kept as evidence, recording continues in a new segment)",
+                cause: "\(problem)"
+            ))
+        }
+
         let counters = IngestCounters()
         let ring = SPSCRing<EngineInput>(capacity: 1 << 16)
         let engine = Engine(model: config.engineModel(configHash: hash))
-        let handler = IngestHandler(decoder: decoder, ring: ring, counters: counters, logger: logger)
-        let pipeline = Pipeline(session: session, handler: handler, ring: ring, engine: engine, counters: counters,
+        let control = LoopControl()
+        let handler = IngestHandler(decoder: decoder, ring: ring, journal: journal, control: control, counters: counters, logger: logger,
+                                    fsyncIntervalMilliseconds: Int64(config.journal.fsyncIntervalMilliseconds),
+                                    retentionDays: config.journal.retentionDays)
+        let pipeline = Pipeline(session: session, handler: handler, control: control, ring: ring, engine: engine, counters: counters,
                                 logger: logger, emit: { dispatcher.submit($0) })
+        for alarm in startupAlarms { dispatcher.submit(alarm) }
 
         let brokerURL = config.broker.url
         let topicCount = options.topics.count
@@ -69,6 +84,7 @@ public enum Daemon {
                     ("subscriptions", counters.subscribed.load(ordering: .relaxed)
                         && counters.rejectedSubscriptions.load(ordering: .relaxed) == 0, "\(topicCount) topics"),
                     ("engine", counters.engineRunning.load(ordering: .relaxed), "engine thread"),
+                    ("journal", counters.journalWritable.load(ordering: .relaxed), config.journal.dir),
                 ])
             },
             logger: logger,
@@ -100,6 +116,34 @@ public enum Daemon {
         ))
         try await group.run()
         logger.info("meltwatch stopped", metadata: ["webhook.pending": "\(dispatcher.pending)", "webhook.delivered": "\(dispatcher.delivered)"])
+    }
+
+    /// Opens the journal (recovering a torn tail), records the config in force, and applies retention.
+    static func openJournal(_ settings: MeltWatchConfig.Journal, configBytes: [UInt8], configHash: String,
+                            logger: Logger) throws -> JournalWriter {
+        let now = EventTime(milliseconds: WallClock.milliseconds())
+        do {
+            let journal = try JournalWriter(directory: settings.dir, now: now)
+            if let torn = journal.recovery.tornTail {
+                logger.notice("journal: cut a torn tail left by a crash (those messages were never acknowledged)", metadata: [
+                    "journal.segment": "\(torn.path)", "journal.offset": "\(torn.offset)", "journal.bytes": "\(torn.bytes)",
+                    "journal.saved_to": "\(torn.savedTo)",
+                ])
+            }
+            if let problem = journal.recovery.problem {
+                logger.critical("journal integrity problem", metadata: ["journal.problem": "\(problem)"])
+            }
+            try journal.append(.config(time: now, hash: configHash, text: configBytes))
+            try journal.commit(now: now)
+            let cutoff = now.adding(milliseconds: -Int64(settings.retentionDays) * 86_400_000)
+            for removed in try journal.removeSegments(before: cutoff) {
+                logger.info("journal: retention removed a segment", metadata: ["journal.segment": "\(removed)"])
+            }
+            logger.info("journal open", metadata: ["journal.dir": "\(settings.dir)", "journal.records_in_last_segment": "\(journal.recovery.records)"])
+            return journal
+        } catch {
+            throw DaemonError(description: "cannot open the journal in \(settings.dir): \(error)")
+        }
     }
 
     /// Reads a one-line secret file, without its trailing newline.

@@ -13,6 +13,10 @@ public final class IngestCounters: Sendable {
     public let subscribed = Atomic<Bool>(false)
     public let rejectedSubscriptions = Atomic<Int>(0)
     public let engineRunning = Atomic<Bool>(false)
+    /// Bytes made durable in the journal since start (`meltwatch_journal_bytes_total`).
+    public let journalBytes = Atomic<Int>(0)
+    /// False once the journal failed (`/readyz`: journal writable).
+    public let journalWritable = Atomic<Bool>(true)
 
     /// Creates zeroed counters.
     public init() {

@@ -1,26 +1,51 @@
 import Logging
 import MeltWatchCore
 import MeltWatchDecode
+import MeltWatchJournal
 import MeltWatchMQTT
 import MeltWatchRing
 
-/// Runs on the ingest thread inside the MQTT loop: decodes each batch and pushes readings and clock
-/// ticks into the ring. When the ring is full, `push` waits: we stop reading the socket, TCP and the
-/// broker's session queue absorb the backlog, and no reading is ever dropped.
+/// Runs on the ingest thread inside the MQTT loop: journals each batch as received, makes it durable,
+/// decodes it and pushes readings and clock ticks into the ring.
+///
+/// Zero loss: the batch's QoS 1 acknowledgements leave only after `handle` returns (see
+/// ``IngestSession``), and `handle` returns only after the journal's `fdatasync`. Ticks are journaled
+/// and made durable before the engine sees them too, so whatever the engine did can be replayed
+/// exactly. If the journal fails, the handler abandons the loop: nothing more is acknowledged, the
+/// pipeline raises a `system` alarm and the daemon exits for its supervisor to restart it.
+/// When the ring is full, `push` waits: we stop reading the socket, TCP and the broker's session
+/// queue absorb the backlog, and no reading is ever dropped.
 final class IngestHandler: IngestSession.Handler {
     private let decoder: PayloadDecoder
     private let ring: SPSCRing<EngineInput>
     private let counters: IngestCounters
     private let logger: Logger
     private let tickIntervalMilliseconds: Int64
+    private let journal: JournalWriter
+    private let control: LoopControl
+    /// Ticks wait at most this long for a commit (config `journal.fsync_interval_ms`); batches with
+    /// messages commit at once, since their acknowledgements wait for it.
+    private let fsyncIntervalMilliseconds: Int64
+    private var lastCommit: Int64 = 0
+    /// Segments older than this are removed (config `journal.retention_days`), checked hourly.
+    private let retentionMilliseconds: Int64
+    private var lastRetention: Int64 = 0
+    /// Why the journal failed, once it has (read by the pipeline after the ingest thread ends).
+    private(set) var journalFailure: JournalError?
     private var decoded: [Reading] = []
     private var inputs: [EngineInput] = []
     private var lastTick: Int64 = 0
     private var rejectLog = RateLimitedLog(intervalMilliseconds: 10_000)
 
-    init(decoder: PayloadDecoder, ring: SPSCRing<EngineInput>, counters: IngestCounters, logger: Logger,
-         tickIntervalMilliseconds: Int64 = 100) {
+    init(decoder: PayloadDecoder, ring: SPSCRing<EngineInput>, journal: JournalWriter, control: LoopControl,
+         counters: IngestCounters, logger: Logger, tickIntervalMilliseconds: Int64 = 100,
+         fsyncIntervalMilliseconds: Int64 = 50, retentionDays: Int = 400) {
         self.decoder = decoder
+        self.journal = journal
+        self.control = control
+        self.fsyncIntervalMilliseconds = fsyncIntervalMilliseconds
+        retentionMilliseconds = Int64(retentionDays) * 86_400_000
+        lastRetention = WallClock.milliseconds()
         self.ring = ring
         self.counters = counters
         self.logger = logger
@@ -32,7 +57,17 @@ final class IngestHandler: IngestSession.Handler {
     func handle(batch: inout [MQTTMessage]) {
         let now = EventTime(milliseconds: WallClock.milliseconds())
         counters.messagesReceived.add(batch.count, ordering: .relaxed)
+        guard journalFailure == nil else { return }
         for message in batch {
+            var topic = message.topic
+            let appended = topic.withUTF8 { t in
+                message.payload.withUnsafeBytes { p in
+                    Result { () throws(JournalError) in
+                        try journal.appendMessage(topic: UnsafeRawBufferPointer(t), payload: p, qos: UInt8(clamping: message.qos), receivedAt: now)
+                    }
+                }
+            }
+            if case .failure(let e) = appended { return fail(e) }
             decoded.removeAll(keepingCapacity: true)
             let result = message.payload.withUnsafeBytes {
                 decoder.decode(topic: message.topic, payload: $0, now: now, into: &decoded)
@@ -52,15 +87,54 @@ final class IngestHandler: IngestSession.Handler {
                 }
             }
         }
-        flush()
+        commitAndFlush(now)
     }
 
     func tick() {
+        guard journalFailure == nil else { return }
         let now = WallClock.milliseconds()
         guard now - lastTick >= tickIntervalMilliseconds else { return }
         lastTick = now
-        inputs.append(.tick(EventTime(milliseconds: now)))
+        let time = EventTime(milliseconds: now)
+        do {
+            try journal.append(.tick(time))
+        } catch {
+            return fail(error)
+        }
+        inputs.append(.tick(time))
+        if now - lastCommit >= fsyncIntervalMilliseconds { commitAndFlush(time) }
+        if now - lastRetention >= 3_600_000 {
+            lastRetention = now
+            do {
+                for removed in try journal.removeSegments(before: time.adding(milliseconds: -retentionMilliseconds)) {
+                    logger.info("journal: retention removed a segment", metadata: ["journal.segment": "\(removed)"])
+                }
+            } catch {
+                logger.error("journal retention failed", metadata: ["journal.error": "\(error)"])
+            }
+        }
+    }
+
+    /// Makes everything appended durable, then hands the inputs to the engine.
+    private func commitAndFlush(_ now: EventTime) {
+        do {
+            try journal.commit(now: now)
+        } catch {
+            return fail(error)
+        }
+        lastCommit = now.milliseconds
+        counters.journalBytes.store(Int(journal.bytesCommitted), ordering: .relaxed)
         flush()
+    }
+
+    /// The journal failed: acknowledge nothing more, feed the engine nothing it could not replay.
+    private func fail(_ error: JournalError) {
+        journalFailure = error
+        counters.journalWritable.store(false, ordering: .relaxed)
+        inputs.removeAll()
+        logger.critical("journal failed: stopping acknowledgements; the broker keeps what was not acknowledged",
+                        metadata: ["journal.error": "\(error)"])
+        control.abandon()
     }
 
     func event(_ event: MQTTEvent) {

@@ -25,14 +25,17 @@ final class Pipeline: Service {
     private let emit: @Sendable (AlarmEnvelope) -> Void
     private let counters: IngestCounters
     private let logger: Logger
-    private let control = LoopControl()
+    private let control: LoopControl
+    private let configHash: String
     private let ingestExit = ThreadExit()
     private let engineExit = ThreadExit()
     private let statsInterval: Duration = .seconds(60)
 
-    init(session: IngestSession, handler: IngestHandler, ring: SPSCRing<EngineInput>, engine: Engine,
+    init(session: IngestSession, handler: IngestHandler, control: LoopControl, ring: SPSCRing<EngineInput>, engine: Engine,
          counters: IngestCounters, logger: Logger, emit: @escaping @Sendable (AlarmEnvelope) -> Void) {
         self.session = session
+        self.control = control
+        configHash = engine.model.configHash
         self.handler = handler
         self.ring = ring
         self.engine = engine
@@ -86,9 +89,19 @@ final class Pipeline: Service {
             control.requestStop()
         }
         control.requestStop()
-        let failure = await ingestExit.wait()
+        var failure = await ingestExit.wait()
         await engineExit.wait()
         logStatistics()
+        if let error = handler.journalFailure {
+            // Nothing more was acknowledged; tell the duty room, then exit so the supervisor restarts
+            // us and recovery cuts the torn tail. The broker redelivers what we did not acknowledge.
+            emit(SystemAlarm.envelope(
+                rule: "journal-failed", configHash: configHash,
+                message: "日志写入失败，已停止确认消息，守护进程将重启：\(error) (journal write failed; acknowledgements stopped, restarting)",
+                cause: "\(error)"
+            ))
+            failure = failure ?? error
+        }
         logger.info("pipeline stopped", metadata: ["engine.events": "\(engine.counters.events)", "engine.readings": "\(engine.counters.readings)"])
         if let failure { throw failure }
     }

@@ -12,7 +12,8 @@ import Glibc
 /// 2. `mosquitto_loop_read` until the socket would block or `maxBatch` messages were read —
 ///    `on_message` only copies each message into the batch;
 /// 3. `handler.handle(batch:)` — the PUBACKs of this batch are still held inside libmosquitto;
-///    the journal will make the batch durable here (one `fdatasync`) before returning;
+///    the handler makes the batch durable here (the journal's `fdatasync`) before returning, or
+///    calls `LoopControl.abandon()`, and the loop returns without writing anything;
 /// 4. `handler.tick()` — the caller's clock work (engine ticks);
 /// 5. `mosquitto_loop_write` — only now do the acknowledgements reach the broker;
 /// 6. `mosquitto_loop_misc` — keepalive.
@@ -120,10 +121,13 @@ public final class IngestSession {
                     // acks were not sent, so the broker will also redeliver them (duplicates, never loss).
                     handler.handle(batch: &b.batch)
                     b.batch.removeAll(keepingCapacity: true)
+                    // The handler could not make the batch durable: send nothing, not even its acks.
+                    if control.isAbandoned { return }
                 }
             }
             if deliverEvents(b, to: handler) { attempt = 0 }
             handler.tick()
+            if control.isAbandoned { return }
             if failure == MOSQ_ERR_SUCCESS.rawValue, mosquitto_want_write(mosq) {
                 failure = mosquitto_loop_write(mosq, 1)
                 failedCall = "mosquitto_loop_write"

@@ -109,4 +109,17 @@ public final class LoopControl: Sendable {
 
     /// True once a stop was requested.
     public var isStopRequested: Bool { stop.load(ordering: .acquiring) }
+
+    private let abandoned = Atomic<Bool>(false)
+
+    /// Asks the loop to return at once without writing anything more to the broker: the
+    /// acknowledgements of the batch being handled stay unsent, so the broker redelivers it. For a
+    /// handler that could not make its batch durable.
+    public func abandon() {
+        abandoned.store(true, ordering: .releasing)
+        stop.store(true, ordering: .releasing)
+    }
+
+    /// True once ``abandon()`` was called.
+    public var isAbandoned: Bool { abandoned.load(ordering: .acquiring) }
 }
