@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "meltwatch",
             dependencies: [
-                "MeltWatchDaemon", "MeltWatchConfig", "MeltWatchRules",
+                "MeltWatchDaemon", "MeltWatchConfig", "MeltWatchRules", "MeltWatchJournal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -72,6 +72,18 @@ struct ScenarioEndToEndTests {
             \(h.daemon.output.split(separator: "\n").filter { $0.contains("alarm") || $0.contains("error") }.joined(separator: "\n"))
             """)
         #expect(h.daemon.stop() == 0)
+
+        // The journal replayed through the same engine gives the same events, byte for byte once
+        // `emitted_at` (the wall clock at emission) is removed.
+        let replay = try ProductProcess("meltwatch", arguments: [
+            "replay", "--config", h.configPath, "--journal", h.directory.path + "/journal",
+            "--output", h.directory.path + "/replay.jsonl",
+        ], logFile: h.directory.appendingPathComponent("replay.log"))
+        #expect(await replay.exited(timeoutSeconds: 60) == 0, "replay: \(replay.output)")
+        let replayed = (try? String(contentsOfFile: h.directory.path + "/replay.jsonl", encoding: .utf8)) ?? ""
+        let live = h.receiver.accepted.map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(replayed.split(separator: "\n").map { withoutEmittedAt(String($0)) } == live.map(withoutEmittedAt),
+                "replay differs from live:\n\(replayed)\nlive:\n\(live.joined(separator: "\n"))")
     }
 
     @Test("--list-scenarios names every scenario with its expected alarms generated from the data")
@@ -104,6 +116,12 @@ struct ScenarioEndToEndTests {
         #expect(await sim.exited(timeoutSeconds: 30) != 0)
         #expect(sim.output.contains("would publish timestamps up to"), "\(sim.output)")
     }
+}
+
+/// An alarm event's JSON without its `emitted_at` member.
+func withoutEmittedAt(_ json: String) -> String {
+    guard let r = json.range(of: #","emitted_at":"[^"]*""#, options: .regularExpression) else { return json }
+    return json.replacingCharacters(in: r, with: "")
 }
 
 extension ObservedAlarm {

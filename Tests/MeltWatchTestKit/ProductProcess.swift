@@ -28,7 +28,8 @@ public final class ProductProcess: @unchecked Sendable {
     }
 
     /// Everything the process wrote so far.
-    public var output: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+    /// Everything the process wrote to stdout and stderr, byte for byte (a UTF-8 BOM included).
+    public var output: String { String(decoding: (try? Data(contentsOf: logFile)) ?? Data(), as: UTF8.self) }
 
     /// True while running.
     public var isRunning: Bool { process.isRunning }
