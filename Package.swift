@@ -135,7 +135,7 @@ let package = Package(
         // Benchmarks: a release-built executable that reports figures; never timed assertions in tests.
         .executableTarget(
             name: "meltwatch-bench",
-            dependencies: ["MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules"],
+            dependencies: ["MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules", "MeltWatchJournal"],
             path: "Benchmarks/meltwatch-bench",
             swiftSettings: swiftSettings
         ),

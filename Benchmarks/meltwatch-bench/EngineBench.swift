@@ -102,9 +102,9 @@ struct BenchPlant {
 
     let model: EngineModel
     /// Per signal: its role name, profile index and equipment index.
-    private let roleNames: [String]
+    let roleNames: [String]
     private let profileOf: [Int]
-    private let equipmentOf: [Int]
+    let equipmentOf: [Int]
     /// Per template name: equipment count, for the setup line.
     let templateCounts: [(String, Int)]
 

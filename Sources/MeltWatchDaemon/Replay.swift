@@ -41,7 +41,7 @@ public enum Replay {
         var startAt: JournalPosition?
         let reader = JournalReader(directory: journalDirectory)
         if let from {
-            try reader.forEach(to: from) { position, record in
+            try reader.forEachView(to: from) { position, record in
                 if case .config = record { startAt = position }
             }
         }
@@ -49,7 +49,7 @@ public enum Replay {
         var summary = Summary()
         var engine = Engine(model: model)
         var readings: [Reading] = []
-        try reader.forEach { position, record in
+        try reader.forEachView { position, record in
             if let startAt, position < startAt { return }
             summary.records += 1
             if summary.records % 100_000 == 0 { progress?(summary.records) }
@@ -62,19 +62,15 @@ public enum Replay {
             }
             switch record {
             case .config(_, let recordedHash, _):
-                if recordedHash != hash { summary.configMismatches.append("\(position): \(recordedHash)") }
+                let recorded = String(decoding: recordedHash, as: UTF8.self)
+                if recorded != hash { summary.configMismatches.append("\(position): \(recorded)") }
                 engine = Engine(model: model)
             case .tick(let now):
                 engine.process(.tick(now), emit: emit)
-            case .message(let m):
+            case .message(let receivedAt, _, let topic, let payload):
                 summary.messages += 1
                 readings.removeAll(keepingCapacity: true)
-                let result = m.topic.withUnsafeBytes { topic in
-                    m.payload.withUnsafeBytes { payload in
-                        decoder.decode(topicBytes: topic, payload: payload, now: m.receivedAt, into: &readings)
-                    }
-                }
-                if case .success = result {
+                if case .success = decoder.decode(topicBytes: topic, payload: payload, now: receivedAt, into: &readings) {
                     for r in readings { engine.process(.reading(r), emit: emit) }
                 }
             }

@@ -22,6 +22,13 @@ public struct JournalReader: Sendable {
     /// segment (the writer recovers it on its next start) ends the read there.
     public func forEach(from: EventTime? = nil, to: EventTime? = nil,
                         _ body: (JournalPosition, JournalRecord) throws -> Void) throws {
+        try forEachView(from: from, to: to) { position, view in try body(position, view.record) }
+    }
+
+    /// ``forEach(from:to:_:)`` without copying: each record's fields point into the segment's bytes
+    /// and are valid only during the call.
+    public func forEachView(from: EventTime? = nil, to: EventTime? = nil,
+                            _ body: (JournalPosition, JournalRecordView) throws -> Void) throws {
         let sequences = try segments()
         for (i, s) in sequences.enumerated() {
             let p = directory + "/" + JournalSegments.fileName(s)

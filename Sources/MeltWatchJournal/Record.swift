@@ -138,8 +138,8 @@ public enum JournalFormat {
 
     /// What is at `offset` of a segment's bytes.
     enum Frame {
-        /// A valid record, and where the next frame starts.
-        case record(JournalRecord, next: Int)
+        /// A valid record whose body is `body` (relative to the segment), and where the next frame starts.
+        case record(body: Range<Int>, next: Int)
         /// The end of the data, exactly at a frame boundary.
         case end
         /// A frame that runs past the end of the data (a torn write).
@@ -148,6 +148,7 @@ public enum JournalFormat {
         case corrupt(String)
     }
 
+    /// Checks the frame at `offset` (length, checksum, padding, field lengths) without copying it.
     static func frame(at offset: Int, in b: UnsafeRawBufferPointer) -> Frame {
         if offset == b.count { return .end }
         guard offset + frameHeaderBytes <= b.count else { return .incomplete }
@@ -164,21 +165,21 @@ public enum JournalFormat {
         // The padding is written with the record: a record without it was torn mid-write.
         let next = bodyStart + length + (8 - length % 8) % 8
         guard next <= b.count else { return .incomplete }
-        guard let record = decodeBody(body) else { return .corrupt("unknown record type or short fields") }
-        return .record(record, next: next)
+        guard view(body) != nil else { return .corrupt("unknown record type or short fields") }
+        return .record(body: bodyStart..<bodyStart + length, next: next)
     }
 
-    private static func decodeBody(_ body: UnsafeRawBufferPointer) -> JournalRecord? {
+    /// A record's fields, pointing into the segment's bytes; nil when the body is malformed.
+    static func view(_ body: UnsafeRawBufferPointer) -> JournalRecordView? {
         guard let kind = Kind(rawValue: body[0]) else { return nil }
         switch kind {
         case .message:
             guard body.count >= 12 else { return nil }
             let time = EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1)))
-            let qos = body[9]
             let topicLength = Int(body.loadLE(UInt16.self, at: 10))
             guard 12 + topicLength <= body.count else { return nil }
-            return .message(JournalMessage(receivedAt: time, qos: qos, topic: Array(body[12..<12 + topicLength]),
-                                           payload: Array(body[(12 + topicLength)...])))
+            return .message(receivedAt: time, qos: body[9], topic: UnsafeRawBufferPointer(rebasing: body[12..<12 + topicLength]),
+                            payload: UnsafeRawBufferPointer(rebasing: body[(12 + topicLength)...]))
         case .tick:
             guard body.count == 9 else { return nil }
             return .tick(EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1))))
@@ -187,8 +188,35 @@ public enum JournalFormat {
             let time = EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1)))
             let hashLength = Int(body.loadLE(UInt16.self, at: 9))
             guard 11 + hashLength <= body.count else { return nil }
-            return .config(time: time, hash: String(decoding: body[11..<11 + hashLength], as: UTF8.self),
-                           text: Array(body[(11 + hashLength)...]))
+            return .config(time: time, hash: UnsafeRawBufferPointer(rebasing: body[11..<11 + hashLength]),
+                           text: UnsafeRawBufferPointer(rebasing: body[(11 + hashLength)...]))
+        }
+    }
+}
+
+/// A record read in place: its fields point into the segment's bytes and are valid only during
+/// the callback that receives them (replay reads millions of messages without copying any).
+public enum JournalRecordView {
+    case message(receivedAt: EventTime, qos: UInt8, topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer)
+    case tick(EventTime)
+    case config(time: EventTime, hash: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer)
+
+    /// The record's time: receive time, tick time or config time.
+    public var time: EventTime {
+        switch self {
+        case .message(let t, _, _, _): t
+        case .tick(let t): t
+        case .config(let t, _, _): t
+        }
+    }
+
+    /// The record as an owned value.
+    public var record: JournalRecord {
+        switch self {
+        case .message(let t, let qos, let topic, let payload):
+            .message(JournalMessage(receivedAt: t, qos: qos, topic: Array(topic), payload: Array(payload)))
+        case .tick(let t): .tick(t)
+        case .config(let t, let hash, let text): .config(time: t, hash: String(decoding: hash, as: UTF8.self), text: Array(text))
         }
     }
 }

@@ -73,7 +73,7 @@ enum JournalSegments {
     }
 
     /// Walks the frames of a segment's bytes, calling `body` for each record.
-    static func scan(_ bytes: [UInt8], body: (Int, JournalRecord) throws -> Void) rethrows -> Scan? {
+    static func scan(_ bytes: [UInt8], body: (Int, JournalRecordView) throws -> Void) rethrows -> Scan? {
         try bytes.withUnsafeBytes { (b) throws -> Scan? in
             guard JournalFormat.parseHeader(b) != nil else { return nil }
             var scan = Scan(validEnd: JournalFormat.headerBytes)
@@ -81,8 +81,8 @@ enum JournalSegments {
             while true {
                 let frame = JournalFormat.frame(at: offset, in: b)
                 switch frame {
-                case .record(let r, let next):
-                    try body(offset, r)
+                case .record(let range, let next):
+                    try body(offset, JournalFormat.view(UnsafeRawBufferPointer(rebasing: b[range]))!)
                     scan.records += 1
                     offset = next
                     scan.validEnd = next
