@@ -76,8 +76,12 @@ public struct AlarmRecord: Sendable, Equatable {
     public var shelvedBy: String?
     /// The first escalation (unacknowledged for `escalate_after_s`).
     public var escalatedAt: EventTime?
-    /// When the condition cleared (returned to normal).
+    /// When the condition cleared (returned to normal). A latched `interlock-failed` has no clear:
+    /// the acknowledgement ends it.
     public var clearedAt: EventTime?
+    /// For `interlock-late` / `interlock-failed`: when the interlock check was tripped (from the
+    /// matching ``MeltWatchCore/InterlockOutcome``), so that the chart shows trip and feedbacks.
+    public var trippedAt: EventTime?
     /// The time of its first event in the input: the raise, or the earliest event seen.
     public var firstSeen: EventTime
     /// The time of its last event in the input.
@@ -91,9 +95,13 @@ public struct AlarmRecord: Sendable, Equatable {
     public var status: AlarmStatus { AlarmStatus(finalState) }
 
     /// The ledger's 处置情况 text: the status, then who acknowledged (or shelved) it, e.g.
-    /// `已恢复，已确认（张三）`.
+    /// `已恢复，已确认（张三）`. A latched alarm (`interlock-failed`) that only an acknowledgement
+    /// ended reads `已确认解除`: nothing says its condition recovered.
     public var statusText: String {
-        var text = status == .cleared && acknowledgedAt != nil ? "已恢复，已确认" : status.label
+        var text = status.label
+        if status == .cleared, acknowledgedAt != nil {
+            text = clearedAt == nil ? "已确认解除" : "已恢复，已确认"
+        }
         let who = status == .shelved ? shelvedBy : acknowledgedBy
         if let who, !who.isEmpty { text += "（\(who)）" }
         return text
@@ -113,6 +121,23 @@ extension AlarmRecord {
         }
         let records = order.map { AlarmRecord(events: byID[$0]!) }
         return records.sorted { ($0.firstSeen, $0.alarmID) < ($1.firstSeen, $1.alarmID) }
+    }
+
+    /// Sets ``trippedAt`` of interlock-late / interlock-failed alarms: the latest outcome of the same
+    /// verdict on the same equipment tripped at or before the raise.
+    static func attachTrips(_ records: inout [AlarmRecord], outcomes: [InterlockOutcome]) {
+        for i in records.indices {
+            let kind: InterlockOutcome.Kind
+            switch records[i].rule {
+            case "interlock-late": kind = .late
+            case "interlock-failed": kind = .failed
+            default: continue
+            }
+            let raised = records[i].raisedAt ?? records[i].firstSeen
+            records[i].trippedAt = outcomes
+                .filter { $0.equipment == records[i].equipment && $0.kind == kind && $0.trippedAt <= raised }
+                .map(\.trippedAt).max()
+        }
     }
 
     /// Builds a record from one alarm's events (at least one), in input order.
@@ -143,6 +168,7 @@ extension AlarmRecord {
         shelvedBy = shelf?.operator
         escalatedAt = events.first { $0.kind == .escalated }?.eventTime
         clearedAt = events.first { $0.kind == .cleared }?.eventTime
+        trippedAt = nil
         firstSeen = raise?.eventTime ?? events.map(\.eventTime).min()!
         lastSeen = events.map(\.eventTime).max()!
         finalState = events[events.count - 1].state

@@ -42,6 +42,9 @@ extension AuditReport {
         })
         h += loadSection()
         h += alarmsSection()
+        h += "<section id=\"timeline\">\n<h2>6. 报警时间线 <span class=\"en\">(Alarm timelines)</span></h2>\n"
+        h += table(timelineTable, rowClass: { _ in nil })
+        h += "</section>\n"
         h += "<footer>MeltWatch · \(HTML.escape(plantID)) · \(HTML.escape(configHash)) · 生成于 \(ReportFormat.chinaTime(generatedAt)) (UTC+8)</footer>\n"
         h += "</body>\n</html>\n"
         return h
@@ -79,10 +82,13 @@ extension AuditReport {
         })
         h += "<figure class=\"chart\">\(load.barChartSVG())<figcaption>每 10 分钟报警数 (alarms per 10 minutes)</figcaption></figure>\n"
         h += "</div>\n"
+        h += "<div class=\"pair\">\n"
         for t in [chatteringTable, topRulesTable] {
-            h += "<h3>\(HTML.escape(t.heading))</h3>\n"
+            h += "<div>\n<h3>\(HTML.escape(t.heading))</h3>\n"
             h += table(t, rowClass: { _ in nil })
+            h += "</div>\n"
         }
+        h += "</div>\n"
         h += "<details>\n<summary>\(HTML.escape(loadWindowTable.heading))（\(load.windows.count) 个窗口）</summary>\n"
         h += table(loadWindowTable, rowClass: { row in
             if case .text(let flood) = row[3], flood == "是" { return "bad" }
@@ -93,24 +99,27 @@ extension AuditReport {
     }
 
     private func alarmsSection() -> String {
-        var h = "<section id=\"alarms\">\n<h2>5. 报警时间线与现场证据 <span class=\"en\">(Alarm timelines and evidence)</span></h2>\n"
-        h += table(timelineTable, rowClass: { _ in nil })
+        var h = "<section id=\"alarms\">\n<h2>5. 报警现场证据 <span class=\"en\">(Alarm evidence)</span></h2>\n"
+        h += "<p class=\"note\">\(HTML.escape("每条报警的相关信号曲线：报警前后各 5 分钟（联锁报警 30 秒），虚线为限值，竖线为联锁触发、报警、确认与恢复时刻。 (Each alarm's signals from 5 min before the raise to 5 min after the clear, 30 s for interlock alarms; dashed: limit; vertical lines: trip, raise, acknowledgement, clear.)"))</p>\n"
+        if alarms.isEmpty { h += "<p class=\"none\">无 (none)</p>\n" }
         for (i, a) in alarms.enumerated() {
             let row = ledger[i]
             let chart = EvidenceChart(alarm: a, evidence: evidence, options: options)
             h += "<article class=\"alarm\" id=\"alarm-\(i + 1)\">\n"
             h += "<h3>\(i + 1). \(HTML.escape(a.equipment)) · \(HTML.escape(a.rule)) <span class=\"prio \(a.priority.rawValue)\">\(a.priority.rawValue)</span> <span class=\"id\">\(HTML.escape(a.alarmID))</span></h3>\n"
             h += "<dl>\n"
-            let items: [(String, String)] = [
-                ("隐患描述 (hazard)", a.message),
-                ("现场证据 (evidence)", row.evidence.isEmpty ? "—" : row.evidence),
-                ("判定依据 (basis)", a.basis),
-                ("隐患类型 (type)", row.hazardType.rawValue),
-                ("时间线 (timeline, UTC+8)", timeline(a)),
-                ("处置情况 (handling)", row.status),
+            let items: [(String, String, String)] = [
+                ("隐患描述", "hazard", a.message),
+                ("现场证据", "evidence", row.evidence.isEmpty ? "—" : row.evidence),
+                ("判定依据", "basis", a.basis),
+                ("隐患类型", "type", row.hazardType.rawValue),
+                ("时间线", "timeline", timeline(a)),
+                ("处置情况", "handling", row.status),
             ]
-            for (k, v) in items { h += "<dt>\(HTML.escape(k))</dt><dd>\(HTML.escape(v))</dd>\n" }
-            h += "</dl>\n<figure class=\"chart\">\(chart.svg(title: "\(a.equipment) \(a.rule) 现场证据 (evidence)"))\n"
+            for (zh, en, v) in items {
+                h += "<dt>\(zh) <span class=\"en\">(\(en))</span></dt><dd>\(HTML.escape(v))</dd>\n"
+            }
+            h += "</dl>\n<figure class=\"chart evidence\">\(chart.svg(title: "\(a.equipment) \(a.rule) 现场证据 (evidence)"))\n"
             let signals = a.signals.isEmpty ? "—" : a.signals.joined(separator: ", ")
             var caption = "信号 (signals)：\(signals)；时间窗 (window)：\(ReportFormat.chinaRange(chart.start, chart.end))"
             for note in chart.notes { caption += "；\(note)" }
@@ -123,6 +132,7 @@ extension AuditReport {
     /// `报警 2026-11-23 16:00:02 → 确认 16:01:10（李四：note）→ 恢复 16:04:30`.
     private func timeline(_ a: AlarmRecord) -> String {
         var parts: [String] = []
+        if let t = a.trippedAt { parts.append("联锁触发 \(ReportFormat.chinaTime(t))") }
         parts.append(a.raisedAt.map { "报警 \(ReportFormat.chinaTime($0))" } ?? "报警早于报告期 (raised before the period)")
         if let t = a.escalatedAt { parts.append("升级 \(ReportFormat.chinaTime(t))") }
         if let t = a.acknowledgedAt {
@@ -131,7 +141,13 @@ extension AuditReport {
             parts.append("确认 \(ReportFormat.chinaTime(t))" + (who.isEmpty ? "" : "（\(who)）"))
         }
         if let t = a.shelvedAt { parts.append("搁置 \(ReportFormat.chinaTime(t))" + (a.shelvedBy.map { "（\($0)）" } ?? "")) }
-        parts.append(a.clearedAt.map { "恢复 \(ReportFormat.chinaTime($0))" } ?? "未恢复 (not cleared)")
+        if let t = a.clearedAt {
+            parts.append("恢复 \(ReportFormat.chinaTime(t))")
+        } else if a.finalState == .normal {
+            parts.append("经确认解除 (latched, ended by acknowledgement)")
+        } else {
+            parts.append("未恢复 (not cleared)")
+        }
         return parts.joined(separator: " → ")
     }
 
@@ -171,25 +187,38 @@ extension AuditReport {
     .plant { font-size: 17px; font-weight: 600; margin: 2px 0; }
     .period, .note { color: var(--muted); margin: 2px 0 8px; }
     table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; font-size: 13px; }
-    th, td { border: 1px solid var(--rule); padding: 4px 6px; vertical-align: top; text-align: left; overflow-wrap: anywhere; }
+    th, td { border: 1px solid var(--rule); padding: 4px 6px; vertical-align: top; text-align: left; overflow-wrap: break-word; }
     th { background: var(--head); font-weight: 600; }
     th .en { font-size: 11px; }
     td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
     td.empty, td.none { color: var(--muted); text-align: center; }
+    p.none { color: var(--muted); }
     tr.bad td { background: var(--bad); }
     tr.warn td { background: var(--warn); }
-    header table.t-summary { width: auto; min-width: 50%; }
+    /* The summary's item/value rows flow into three pairs per line. */
+    table.t-summary { display: block; border: none; }
+    table.t-summary thead { display: none; }
+    table.t-summary tbody { display: grid; grid-template-columns: repeat(3, max-content minmax(8em, 1fr)); }
+    table.t-summary tr { display: contents; }
+    table.t-summary td { margin: 0 -1px -1px 0; }
     table.t-summary td:first-child, table.t-load td:first-child { color: var(--muted); }
     table.t-ledger td:nth-child(1) { width: 3em; }
     table.t-ledger td:nth-child(4) { min-width: 16em; }
     table.t-ledger td:nth-child(8) { white-space: nowrap; }
     table.t-timeline { font-size: 12px; }
+    table.t-timeline th { white-space: nowrap; }
+    table.t-timeline td:nth-child(2), table.t-summary td { overflow-wrap: anywhere; }
     .load { display: grid; grid-template-columns: minmax(280px, 1fr) 2fr; gap: 16px; align-items: start; }
+    .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; align-items: start; }
+    table.t-ledger td:nth-child(7), table.t-ledger th:nth-child(7) { white-space: nowrap; }
     figure.chart { margin: 6px 0 12px; }
     figure.chart svg { width: 100%; max-width: 1000px; height: auto; display: block; }
     figcaption { color: var(--muted); font-size: 12px; }
-    article.alarm { border-top: 1px solid var(--rule); padding-top: 4px; }
-    article.alarm dl { display: grid; grid-template-columns: 11em 1fr; gap: 2px 12px; margin: 4px 0; }
+    article.alarm { border-top: 1px solid var(--rule); padding-top: 4px; display: grid; grid-template-columns: minmax(300px, 3fr) 7fr; gap: 0 20px; align-items: start; }
+    article.alarm h3 { grid-column: 1 / -1; }
+    article.alarm figure.chart { margin-top: 0; }
+    article.alarm dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin: 0; font-size: 13px; }
+    article.alarm dt .en { font-size: 11px; }
     article.alarm dt { color: var(--muted); }
     article.alarm dd { margin: 0; }
     .id { color: var(--muted); font-weight: normal; font-size: 12px; }
@@ -207,20 +236,28 @@ extension AuditReport {
     svg line.limit { stroke: #c62828; stroke-width: 1.5; stroke-dasharray: 6 4; }
     svg text.limit { fill: #c62828; font-size: 11px; }
     svg line.marker { stroke-width: 1.5; }
-    svg .marker.raised { stroke: #c62828; fill: #c62828; }
-    svg .marker.acknowledged { stroke: #1565c0; fill: #1565c0; stroke-dasharray: 4 3; }
-    svg .marker.cleared { stroke: #2e7d32; fill: #2e7d32; }
-    svg .marker.escalated, svg .marker.shelved { stroke: #8a3ea8; fill: #8a3ea8; stroke-dasharray: 2 3; }
-    svg text.marker { stroke: none; font-size: 11px; }
+    svg line.marker.tripped { stroke: #6d4c41; stroke-dasharray: 1 3; stroke-width: 2; }
+    svg line.marker.raised { stroke: #c62828; }
+    svg line.marker.acknowledged { stroke: #1565c0; stroke-dasharray: 4 3; }
+    svg line.marker.cleared { stroke: #2e7d32; }
+    svg line.marker.escalated, svg line.marker.shelved { stroke: #8a3ea8; stroke-dasharray: 2 3; }
+    svg text.marker { font-size: 11px; }
+    svg text.marker.tripped { fill: #6d4c41; }
+    svg text.marker.raised { fill: #c62828; }
+    svg text.marker.acknowledged { fill: #1565c0; }
+    svg text.marker.cleared { fill: #2e7d32; }
+    svg text.marker.escalated, svg text.marker.shelved { fill: #8a3ea8; }
     svg .empty { fill: var(--muted); font-size: 13px; }
     svg .bar { fill: #1f5fa8; }
     svg .bar.high { fill: #e07b00; }
     svg .bar.flood { fill: #c62828; }
     svg .bar-label { font-size: 10px; fill: var(--muted); }
     svg line.threshold { stroke-width: 1.2; stroke-dasharray: 5 4; }
-    svg .threshold.target { stroke: #2e7d32; fill: #2e7d32; }
-    svg .threshold.flood { stroke: #c62828; fill: #c62828; }
-    svg text.threshold { stroke: none; font-size: 11px; }
+    svg line.threshold.target { stroke: #2e7d32; }
+    svg line.threshold.flood { stroke: #c62828; }
+    svg text.threshold { font-size: 11px; }
+    svg text.threshold.target { fill: #2e7d32; }
+    svg text.threshold.flood { fill: #c62828; }
     details summary { cursor: pointer; color: var(--muted); margin: 6px 0; }
     footer { margin-top: 32px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--rule); padding-top: 6px; }
     @page { size: A4 landscape; margin: 12mm; }
@@ -230,7 +267,8 @@ extension AuditReport {
       thead { display: table-header-group; }
       tr, article.alarm, figure.chart { break-inside: avoid; }
       h2 { break-after: avoid; }
-      .load { grid-template-columns: 1fr; }
+      .load, .pair { grid-template-columns: 1fr; }
+      article.alarm { grid-template-columns: 1fr; }
       details > summary { display: none; }
     }
 

@@ -145,7 +145,8 @@ extension AuditReport {
         let columns: [ReportTable.Column] = [
             .init("index", "序号", "No."), .init("alarm_id", "报警编号", "Alarm id"),
             .init("equipment", "设备", "Equipment"), .init("rule", "规则", "Rule"),
-            .init("priority", "优先级", "Priority"), .init("raised_at", "报警时间", "Raised"),
+            .init("priority", "优先级", "Priority"), .init("tripped_at", "联锁触发时间", "Interlock tripped"),
+            .init("raised_at", "报警时间", "Raised"),
             .init("acknowledged_at", "确认时间", "Acknowledged"), .init("acknowledged_by", "确认人", "By"),
             .init("note", "确认备注", "Note"), .init("cleared_at", "恢复时间", "Cleared"),
             .init("escalated_at", "升级时间", "Escalated"), .init("shelved", "搁置", "Shelved"),
@@ -155,7 +156,7 @@ extension AuditReport {
         let rows = alarms.enumerated().map { i, a -> [ReportTable.Cell] in
             let shelved = a.shelvedAt.map { ReportFormat.chinaTime($0) + (a.shelvedBy.map { "（\($0)）" } ?? "") }
             return [.integer(Int64(i + 1)), .text(a.alarmID), .text(a.equipment), .text(a.rule),
-                    .text(a.priority.rawValue), t(a.raisedAt), t(a.acknowledgedAt), .orEmpty(a.acknowledgedBy),
+                    .text(a.priority.rawValue), t(a.trippedAt), t(a.raisedAt), t(a.acknowledgedAt), .orEmpty(a.acknowledgedBy),
                     .orEmpty(a.acknowledgementNote), t(a.clearedAt), t(a.escalatedAt), .orEmpty(shelved),
                     .text(a.finalState.rawValue), .text(a.statusText)]
         }

@@ -49,9 +49,12 @@ public struct AuditReport: Sendable {
         configHash = input.configHash
         self.options = options
         let events = input.events.filter { $0.plant == input.plantID }
-        alarms = AlarmRecord.group(events)
+        let outcomes = input.interlockOutcomes.filter { $0.plant == input.plantID }
+        var alarms = AlarmRecord.group(events)
+        AlarmRecord.attachTrips(&alarms, outcomes: outcomes)
+        self.alarms = alarms
         ledger = alarms.enumerated().map { HazardLedgerRow(index: $0 + 1, plantName: input.plantName, alarm: $1) }
-        interlocks = InterlockStatistics.compute(input.interlockOutcomes.filter { $0.plant == input.plantID })
+        interlocks = InterlockStatistics.compute(outcomes)
         availability = SensorAvailability.compute(input.availability)
         load = AlarmLoad.compute(events, from: input.from, to: input.to)
         var evidence: [SignalKey: EvidenceSeries] = [:]

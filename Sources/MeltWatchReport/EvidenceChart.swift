@@ -22,7 +22,7 @@ struct EvidenceChart: Sendable {
     }
 
     enum MarkerKind: Sendable {
-        case raised, acknowledged, cleared, escalated, shelved
+        case tripped, raised, acknowledged, cleared, escalated, shelved
     }
 
     struct Marker: Sendable {
@@ -43,7 +43,7 @@ struct EvidenceChart: Sendable {
 
     init(alarm a: AlarmRecord, evidence: [SignalKey: EvidenceSeries], options: AuditReport.Options) {
         let pad = a.alarmClass == .interlock ? options.interlockEvidencePaddingMilliseconds : options.evidencePaddingMilliseconds
-        let first = a.raisedAt ?? a.firstSeen
+        let first = min(a.trippedAt ?? a.firstSeen, a.raisedAt ?? a.firstSeen)
         let last = max(first, a.clearedAt ?? a.lastSeen)
         let start = first.adding(milliseconds: -pad)
         let end = last.adding(milliseconds: pad)
@@ -77,6 +77,7 @@ struct EvidenceChart: Sendable {
         }
 
         var markers: [Marker] = []
+        if let t = a.trippedAt { markers.append(Marker(time: t, kind: .tripped, label: "联锁触发 \(ReportFormat.chinaClock(t))")) }
         if let t = a.raisedAt { markers.append(Marker(time: t, kind: .raised, label: "报警 \(ReportFormat.chinaClock(t))")) }
         if let t = a.acknowledgedAt {
             let by = a.acknowledgedBy.map { " \($0)" } ?? ""

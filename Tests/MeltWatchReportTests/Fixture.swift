@@ -110,8 +110,14 @@ enum Fixture {
         ]
     }
 
-    /// Deterministic wobble in −0.5…0.5.
-    static func noise(_ i: Int) -> Double { Double((i * 37 + 11) % 11) / 10 - 0.5 }
+    /// Deterministic, lightly smoothed wobble in −0.5…0.5, like a real transmitter's.
+    static func noise(_ i: Int) -> Double {
+        func white(_ k: Int) -> Double {
+            var g = SplitMix64(seed: UInt64(bitPattern: Int64(k)))
+            return Double(g.next() >> 11) / Double(1 << 53) - 0.5
+        }
+        return 0.5 * white(i) + 0.3 * white(i - 1) + 0.2 * white(i - 2)
+    }
 
     /// 1 Hz readings from `start` for `seconds`, value from the offset in seconds.
     static func series(_ equipment: String, _ signal: String, unit: String?, from start: String, seconds: Int,

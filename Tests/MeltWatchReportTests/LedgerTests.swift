@@ -19,7 +19,7 @@ struct LedgerTests {
         #expect(row.hazardType.rawValue == "联锁失效")
         #expect(row.foundAt == Fixture.at("16:00:07"))
         #expect(row.foundAtText == "2026-11-23 16:00:07")
-        #expect(row.status == "已恢复，已确认（李四）")
+        #expect(row.status == "已确认解除（李四）")
     }
 
     @Test func ledgerTableCarriesTheRegulatorsNineColumns() {

@@ -83,11 +83,16 @@ struct RenderTests {
         #expect(leakChart.panels[0].limit == nil)
         #expect(leakChart.notes.first?.hasPrefix("限值 3 m3/h") == true)
 
-        // Interlock feedbacks are booleans shown 30 s around the alarm.
+        // Interlock feedbacks are booleans shown from 30 s before the trip to 30 s after the end.
         let failed = try #require(report.alarms.first { $0.rule == "interlock-failed" })
+        #expect(failed.trippedAt == Fixture.at("16:00:02"))
         let failedChart = EvidenceChart(alarm: failed, evidence: report.evidence, options: report.options)
         #expect(failedChart.panels.map(\.unit) == [nil])
-        #expect(failedChart.start == Fixture.at("15:59:37"))
+        #expect(failedChart.start == Fixture.at("15:59:32"))
+        #expect(failedChart.end == Fixture.at("16:02:30"))
+        #expect(failedChart.markers.map(\.label) == ["联锁触发 16:00:02", "报警 16:00:07", "确认 李四 16:02:00"])
+        let late = try #require(report.alarms.first { $0.rule == "interlock-late" })
+        #expect(late.trippedAt == Fixture.at("16:30:05"))
     }
 
     @Test func longSeriesAreReducedKeepingPeaks() {

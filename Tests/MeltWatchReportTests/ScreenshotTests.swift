@@ -4,8 +4,9 @@ import Testing
 @testable import MeltWatchReport
 
 /// The report as a person sees it: headless Chromium renders the fixture's HTML to a PNG, which must
-/// exist and be a real picture. The files stay in `MELTWATCH_REPORT_SCREENSHOT_DIR` (default
-/// `$TMPDIR/meltwatch-report-screenshot`) for a person to look at.
+/// exist and be a real picture. The files (report.html, .png, .csv, .json) stay in
+/// `MELTWATCH_REPORT_SCREENSHOT_DIR` (default `$TMPDIR/meltwatch-report-screenshot`) for a person to
+/// look at.
 @Suite("Screenshot of the HTML report in headless Chromium")
 struct ScreenshotTests {
     static let chromium: String? = {
@@ -40,7 +41,11 @@ struct ScreenshotTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let html = dir.appendingPathComponent("report.html")
         let png = dir.appendingPathComponent("report.png")
-        try Fixture.report.html().write(to: html, atomically: true, encoding: .utf8)
+        let report = Fixture.report
+        try report.html().write(to: html, atomically: true, encoding: .utf8)
+        // The other two formats beside it, for a person comparing them with the page.
+        try report.csv().write(to: dir.appendingPathComponent("report.csv"), atomically: true, encoding: .utf8)
+        try report.json().write(to: dir.appendingPathComponent("report.json"), atomically: true, encoding: .utf8)
         try? FileManager.default.removeItem(at: png)
 
         let process = Process()

@@ -35,7 +35,7 @@ struct TimelineTests {
 
     @Test("处置情况 from the last state and who acknowledged", arguments: [
         ("demo-works:dc1-station:cooling-flow-low:1", "已恢复，已确认（李四）"),
-        ("demo-works:dc1-station:interlock-failed:1", "已恢复，已确认（李四）"),
+        ("demo-works:dc1-station:interlock-failed:1", "已确认解除（李四）"),   // latched: only the ack ended it
         ("demo-works:co-bof1-platform:co-level-1:1", "已恢复，已确认（张三）"),
         ("demo-works:bof1-lance:flow-difference:2", "已恢复，未确认"),
         ("demo-works:bof1-lance:interlock-late:1", "已恢复，未确认"),
@@ -51,6 +51,7 @@ struct TimelineTests {
         (.activeAcked, "王五", "已确认，未恢复（王五）"),
         (.rtnUnacked, nil, "已恢复，未确认"),
         (.normal, nil, "已恢复"),
+        (.normal, "李四", "已确认解除（李四）"),   // no clear event: ended by the acknowledgement
         (.shelved, "赵六", "已搁置（赵六）"),
         (.suppressed, nil, "已抑制"),
         (.outOfService, nil, "停用检修"),
