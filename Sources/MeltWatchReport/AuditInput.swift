@@ -3,8 +3,9 @@ import MeltWatchCore
 /// Everything the audit report (contract section 6) is computed from, for one plant and period.
 ///
 /// The journal replay fills it; the report never reads files or clocks, so the same input always
-/// gives the same bytes. Items of other plants (by `plant` id) are ignored, so a caller may pass
-/// the events of a whole site.
+/// gives the same bytes. Events and interlock outcomes of other plants (by `plant` id) are ignored,
+/// so a caller may pass those of a whole site; samples and availability carry no plant id and are
+/// taken as this plant's.
 public struct AuditInput: Sendable {
     /// The plant's configured id (`[a-z0-9-]+`), matched against ``MeltWatchCore/AlarmEvent/plant``.
     public var plantID: String

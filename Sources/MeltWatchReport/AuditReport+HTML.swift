@@ -203,6 +203,7 @@ extension AuditReport {
     table.t-summary td { margin: 0 -1px -1px 0; }
     table.t-summary td:first-child, table.t-load td:first-child { color: var(--muted); }
     table.t-ledger td:nth-child(1) { width: 3em; }
+    table.t-ledger td:nth-child(2) { min-width: 9em; }
     table.t-ledger td:nth-child(4) { min-width: 16em; }
     table.t-ledger td:nth-child(8) { white-space: nowrap; }
     table.t-timeline { font-size: 12px; }
@@ -216,6 +217,7 @@ extension AuditReport {
     figcaption { color: var(--muted); font-size: 12px; }
     article.alarm { border-top: 1px solid var(--rule); padding-top: 4px; display: grid; grid-template-columns: minmax(300px, 3fr) 7fr; gap: 0 20px; align-items: start; }
     article.alarm h3 { grid-column: 1 / -1; }
+    article.alarm > * { min-width: 0; }
     article.alarm figure.chart { margin-top: 0; }
     article.alarm dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin: 0; font-size: 13px; }
     article.alarm dt .en { font-size: 11px; }
@@ -268,7 +270,9 @@ extension AuditReport {
       tr, article.alarm, figure.chart { break-inside: avoid; }
       h2 { break-after: avoid; }
       .load, .pair { grid-template-columns: 1fr; }
-      article.alarm { grid-template-columns: 1fr; }
+      article.alarm { grid-template-columns: 3fr 7fr; }
+      table.t-timeline { font-size: 7.5pt; }
+      table.t-timeline th { white-space: normal; }
       details > summary { display: none; }
     }
 
