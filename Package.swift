@@ -2,7 +2,7 @@
 //
 // MeltWatch: the folders are the pipeline.
 //   gateway message -> MeltWatchMQTT -> MeltWatchDecode -> MeltWatchRing -> MeltWatchRules (engine)
-//   -> MeltWatchAlarms -> duty room (webhooks, MeltWatchDuty)
+//   -> MeltWatchAlarms -> duty room (webhooks, MeltWatchDuty); MeltWatchReport renders the audit report
 // MeltWatchDaemon composes them; `meltwatch` and `meltwatch-sim` are thin executables.
 import PackageDescription
 
@@ -90,6 +90,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The audit report (contract section 6): ledger, interlock latency, availability, alarm load,
+        // rendered as HTML with inline SVG charts, CSV and JSON. Pure: fed an in-memory AuditInput.
+        .target(name: "MeltWatchReport", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),
+
         // Composition root: config -> ingest thread -> ring -> engine thread -> alarms.
         .target(
             name: "MeltWatchDaemon",
@@ -158,6 +162,12 @@ let package = Package(
         .testTarget(name: "MeltWatchRulesTests", dependencies: ["MeltWatchRules"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchJournalTests", dependencies: ["MeltWatchJournal"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchConfigTests", dependencies: ["MeltWatchConfig"], swiftSettings: swiftSettings),
+        // Includes a headless-Chromium screenshot of the HTML report (skipped when chromium is absent).
+        .testTarget(
+            name: "MeltWatchReportTests",
+            dependencies: ["MeltWatchReport", "MeltWatchCore"],
+            swiftSettings: swiftSettings
+        ),
         // Every scenario through the decoder and the engine, no broker: fast and exact to the millisecond.
         .testTarget(
             name: "MeltWatchScenariosTests",
