@@ -99,7 +99,7 @@ let package = Package(
             name: "MeltWatchDaemon",
             dependencies: [
                 "MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules", "MeltWatchJournal",
-                "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchAlarms", "MeltWatchDuty",
+                "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchAlarms", "MeltWatchDuty", "MeltWatchReport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "meltwatch",
             dependencies: [
-                "MeltWatchDaemon", "MeltWatchConfig", "MeltWatchRules", "MeltWatchJournal",
+                "MeltWatchDaemon", "MeltWatchConfig", "MeltWatchRules", "MeltWatchJournal", "MeltWatchReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -2,9 +2,12 @@
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-# Installs libmosquitto-dev, mosquitto and the tools the scripts use, when missing.
+# Installs libmosquitto-dev, mosquitto and the tools the scripts use, when missing; extra Debian
+# package names may be given (the tests add chromium and a CJK font for the report screenshot).
 ensure_packages() {
   local missing=()
+  local p
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   dpkg -s libmosquitto-dev >/dev/null 2>&1 || missing+=(libmosquitto-dev)
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
   command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)

@@ -28,7 +28,32 @@ public enum Replay {
     /// event with an event caused by a record whose time lies in `[from, to]`. Records before `from`
     /// are still replayed (from the daemon start before it) so the engine's state is as it was live.
     public static func run(configPath: String, journalDirectory: String, from: EventTime?, to: EventTime?,
-                           progress: ((Int) -> Void)? = nil, write: (String) -> Void) throws -> Summary {
+                           progress: ((Int) -> Void)? = nil, write: @escaping (String) -> Void) throws -> Summary {
+        try run(configPath: configPath, journalDirectory: journalDirectory, from: from, to: to, progress: progress,
+                observer: Observer(event: { event, time in write(event.jsonBody(emittedAt: time)) }))
+    }
+
+    /// What a replay reports besides the summary: events (with the time of the record that caused
+    /// them), interlock outcomes and readings, for the audit report.
+    public struct Observer {
+        public var event: (AlarmEvent, EventTime) -> Void
+        public var interlockOutcome: ((InterlockOutcome) -> Void)?
+        public var reading: ((Reading, EngineModel) -> Void)?
+        /// The time of every record replayed (for the period a report covers).
+        public var record: ((EventTime) -> Void)?
+
+        public init(event: @escaping (AlarmEvent, EventTime) -> Void, interlockOutcome: ((InterlockOutcome) -> Void)? = nil,
+                    reading: ((Reading, EngineModel) -> Void)? = nil, record: ((EventTime) -> Void)? = nil) {
+            self.event = event
+            self.interlockOutcome = interlockOutcome
+            self.reading = reading
+            self.record = record
+        }
+    }
+
+    /// ``run(configPath:journalDirectory:from:to:progress:write:)`` reporting to `observer`.
+    public static func run(configPath: String, journalDirectory: String, from: EventTime?, to: EventTime?,
+                           progress: ((Int) -> Void)? = nil, observer: Observer) throws -> Summary {
         let (config, bytes) = try ConfigLoader.load(path: configPath)
         let hash = Daemon.configHash(bytes)
         var topics = TopicTable()
@@ -47,7 +72,14 @@ public enum Replay {
         }
 
         var summary = Summary()
-        var engine = Engine(model: model)
+        var recordInWindow = false
+        let outcomes = observer.interlockOutcome
+        func freshEngine() -> Engine {
+            let e = Engine(model: model)
+            if let outcomes { e.onInterlockOutcome = { if recordInWindow { outcomes($0) } } }
+            return e
+        }
+        var engine = freshEngine()
         var readings: [Reading] = []
         try reader.forEachView { position, record in
             if let startAt, position < startAt { return }
@@ -55,23 +87,28 @@ public enum Replay {
             if summary.records % 100_000 == 0 { progress?(summary.records) }
             let t = record.time
             let inWindow = (from.map { t >= $0 } ?? true) && (to.map { t <= $0 } ?? true)
+            recordInWindow = inWindow
+            if inWindow { observer.record?(t) }
             let emit: (AlarmEvent) -> Void = { event in
                 guard inWindow else { return }
                 summary.events += 1
-                write(event.jsonBody(emittedAt: t))
+                observer.event(event, t)
             }
             switch record {
             case .config(_, let recordedHash, _):
                 let recorded = String(decoding: recordedHash, as: UTF8.self)
                 if recorded != hash { summary.configMismatches.append("\(position): \(recorded)") }
-                engine = Engine(model: model)
+                engine = freshEngine()
             case .tick(let now):
                 engine.process(.tick(now), emit: emit)
             case .message(let receivedAt, _, let topic, let payload):
                 summary.messages += 1
                 readings.removeAll(keepingCapacity: true)
                 if case .success = decoder.decode(topicBytes: topic, payload: payload, now: receivedAt, into: &readings) {
-                    for r in readings { engine.process(.reading(r), emit: emit) }
+                    for r in readings {
+                        engine.process(.reading(r), emit: emit)
+                        if inWindow { observer.reading?(r, model) }
+                    }
                 }
             }
         }

@@ -3,6 +3,7 @@ import Foundation
 import MeltWatchCore
 import MeltWatchDaemon
 import MeltWatchJournal
+import MeltWatchReport
 
 /// `TIME`: RFC 3339 (`2026-11-23T08:00:00+08:00`) or epoch milliseconds (contract §1).
 struct TimeArgument: ExpressibleByArgument {
@@ -151,6 +152,57 @@ struct JournalCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("meltwatch journal export: \(error)\n".utf8))
                 throw ExitCode(1)
             }
+        }
+    }
+}
+
+/// `meltwatch report --config FILE --journal DIR [--from TIME] [--to TIME] --format html|csv|json --output PATH`
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "The audit report for a plant and period: hazard ledger, alarm timelines with evidence, interlock latency, sensor availability, alarm load."
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case html, csv, json
+    }
+
+    @Option(name: .long, help: "The YAML configuration the journal was recorded with.")
+    var config: String
+    @Option(name: .long, help: "The journal directory.")
+    var journal: String
+    @Option(name: .long, help: "Start of the period (default: the journal's first record).")
+    var from: TimeArgument?
+    @Option(name: .long, help: "End of the period (default: the journal's last record).")
+    var to: TimeArgument?
+    @Option(name: .long, help: "The plant's id; needed when the config has several plants.")
+    var plant: String?
+    @Option(name: .long, help: "html, csv (UTF-8 with BOM) or json.")
+    var format: Format
+    @Option(name: .long, help: "The file to write.")
+    var output: String
+
+    func run() throws {
+        do {
+            let now = EventTime(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+            let input = try AuditBuilder.input(configPath: config, journalDirectory: journal, plant: plant,
+                                               from: from?.time, to: to?.time, generatedAt: now)
+            let report = AuditReport(input)
+            let text: String = switch format {
+            case .html: report.html()
+            case .csv: report.csv()
+            case .json: report.json()
+            }
+            guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
+                throw ValidationError("cannot write \(output)")
+            }
+            FileHandle.standardError.write(Data(("\(output): \(format.rawValue) report for \(input.plantID), "
+                + "\(input.from.rfc3339) – \(input.to.rfc3339): \(report.alarms.count) alarms, \(input.interlockOutcomes.count) interlock trips\n").utf8))
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            FileHandle.standardError.write(Data("meltwatch report: \(error)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }
