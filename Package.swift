@@ -51,7 +51,10 @@ let package = Package(
 
         // The journal: every message as received, durable before it is acknowledged; ticks and
         // config snapshots for deterministic replay.
-        .target(name: "MeltWatchJournal", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),
+        .target(name: "MeltWatchJournal", dependencies: ["MeltWatchCore", "CCRC32C"], swiftSettings: swiftSettings),
+        // CRC-32C with the CPU's CRC32 instruction (C: Swift cannot emit it); the journal falls back
+        // to its software table where the CPU lacks it.
+        .target(name: "CCRC32C"),
 
         // Templates, rule state machines and the engine that runs them on event time.
         .target(name: "MeltWatchRules", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),

@@ -16,6 +16,20 @@ struct JournalTests {
         #expect(CRC32C.checksum(Array(bytes[half...]), continuing: CRC32C.checksum(Array(bytes[..<half]))) == expected)
     }
 
+    @Test("the CPU's CRC32 instruction and the software table agree at every length and offset")
+    func hardwareMatchesSoftware() {
+        var rng = SplitMix64(seed: 42)
+        let data = (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        data.withUnsafeBytes { b in
+            for start in 0..<9 {
+                for length in [0, 1, 7, 8, 9, 63, 64, 65, 1000, 4000] where start + length <= b.count {
+                    let slice = UnsafeRawBufferPointer(rebasing: b[start..<start + length])
+                    #expect(CRC32C.checksum(slice, continuing: 0x1234) == CRC32C.software(slice, continuing: 0x1234))
+                }
+            }
+        }
+    }
+
     @Test("every record kind reads back exactly, in order, 8-byte aligned")
     func roundTrip() throws {
         let dir = temporaryDirectory()

@@ -1,0 +1,42 @@
+// CRC-32C with the SSE4.2 CRC32 instruction: eight bytes per instruction, several GB/s, so the
+// journal's checksums cost little next to decoding. Swift cannot emit this instruction itself.
+#include "ccrc32c.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+
+int ccrc32c_hardware_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("sse4.2") ? 1 : 0;
+}
+
+__attribute__((target("sse4.2")))
+uint32_t ccrc32c_hardware(uint32_t crc, const void *bytes, size_t length) {
+    const unsigned char *p = bytes;
+    uint64_t c = ~crc;
+    while (length >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        c = _mm_crc32_u64(c, word);
+        p += 8;
+        length -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (length > 0) {
+        c32 = _mm_crc32_u8(c32, *p);
+        p++;
+        length--;
+    }
+    return ~c32;
+}
+#else
+int ccrc32c_hardware_available(void) { return 0; }
+
+uint32_t ccrc32c_hardware(uint32_t crc, const void *bytes, size_t length) {
+    (void)bytes;
+    (void)length;
+    return crc;
+}
+#endif
