@@ -54,4 +54,12 @@ step "alarms received by the duty room: $(grep -c '^  duty room | \[' "$RUN/duty
 step "stopping the daemon (SIGTERM: graceful)"
 kill -TERM "$daemon"
 wait "$daemon" && echo "  meltwatch exited 0"
+
+step "the journal: every message as received, checked record by record"
+"$BIN/meltwatch" journal verify "$RUN/journal" | sed 's/^/  /'
+step "replay: the same engine over the journal gives the same alarms"
+"$BIN/meltwatch" replay --config config/demo.yaml --journal "$RUN/journal" --output "$RUN/replay.jsonl" 2>&1 | sed 's/^/  /'
+step "the audit report for the casting station's plant: $RUN/report-nantong-aluminium.html"
+"$BIN/meltwatch" report --config config/demo.yaml --journal "$RUN/journal" --plant nantong-aluminium \
+  --format html --output "$RUN/report-nantong-aluminium.html" 2>&1 | sed 's/^/  /'
 step "demo done. Daemon log: $RUN/meltwatch.log"
