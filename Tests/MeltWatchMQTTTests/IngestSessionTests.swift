@@ -55,6 +55,21 @@ private final class CrashingCollector: IngestSession.Handler, @unchecked Sendabl
     func event(_ event: MQTTEvent) { state.withLock { $0.events.append(event) } }
 }
 
+/// Abandons the loop inside the first batch, as the daemon does when the journal fails.
+private final class AbandoningCollector: IngestSession.Handler, @unchecked Sendable {
+    // @unchecked: `control` is Sendable and set before the loop starts; the rest is behind the Mutex.
+    let batches = Mutex<[[String]]>([])
+    var control: LoopControl?
+
+    func handle(batch: inout [MQTTMessage]) {
+        batches.withLock { $0.append(batch.map { String(decoding: $0.payload, as: UTF8.self) }) }
+        control?.abandon()
+    }
+
+    func tick() {}
+    func event(_ event: MQTTEvent) {}
+}
+
 /// Runs a session on its own thread, like the daemon's ingest thread.
 private final class RunningSession: @unchecked Sendable {
     // @unchecked: `session` is used only by the loop thread after start; `control` is Sendable.
@@ -174,6 +189,35 @@ struct IngestSessionTests {
         // Every message of the cut-off batch comes again: its PUBACK had not left when the handler ran.
         #expect(Set(batches.dropFirst().joined()).isSuperset(of: batches[0]))
         #expect(handler.state.withLock { $0.events }.contains { if case .connectionLost = $0 { true } else { false } })
+    }
+
+    @Test("abandon() inside a batch returns at once without writing: the batch's acknowledgements never leave")
+    func abandonSendsNothing() throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let address = BrokerAddress(host: "127.0.0.1", port: Int32(broker.port))
+        let warmup = try RunningSession(options(broker, clientID: "t-abandon", topics: ["plants/p/e/a"]))
+        #expect(warmup.collector.waitFor { $0.subscribedCount == 1 })
+        warmup.stop()
+        let pub = try Publisher(address: address, clientID: "t-abandon-pub")
+        defer { pub.close() }
+        for i in 0..<50 { try pub.publish(topic: "plants/p/e/a", text: "m\(i)") }
+        #expect(pub.waitUntilAcknowledged())
+
+        var session: IngestSession? = try IngestSession(options: options(broker, clientID: "t-abandon", topics: ["plants/p/e/a"]))
+        let handler = AbandoningCollector()
+        let control = LoopControl()
+        handler.control = control
+        try session!.run(control: control, handler: handler)  // returns by itself after the first batch
+        #expect(control.isAbandoned)
+        let abandoned = handler.batches.withLock { $0 }
+        try #require(abandoned.count == 1 && !abandoned[0].isEmpty)
+        session = nil  // the socket closes with nothing more written
+
+        // The same persistent session again: every message of the abandoned batch is redelivered.
+        let again = try RunningSession(options(broker, clientID: "t-abandon", topics: ["plants/p/e/a"]))
+        defer { again.stop() }
+        #expect(again.collector.waitFor { Set($0.messages.map { String(decoding: $0.payload, as: UTF8.self) }).isSuperset(of: abandoned[0]) }, "not redelivered: \(abandoned[0])")
     }
 
     @Test("reconnects with backoff after the broker goes away, resubscribes, and receives again")
