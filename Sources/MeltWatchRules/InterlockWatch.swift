@@ -36,9 +36,6 @@ struct InterlockWatch {
     /// When ``advance(to:into:)`` must run if nothing arrives.
     var deadline: EventTime? { check.deadline }
 
-    /// True when `role` is one of the expected feedbacks.
-    func watches(role: Int) -> Bool { feedbackIndex[role] >= 0 }
-
     /// A trip rule raised at `time`: starts a check unless one is running.
     mutating func trip(rule: Int, at time: EventTime, into out: inout [RuleOutput]) {
         guard !check.isRunning else { return }
