@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // libmosquitto, the system C library. Only MeltWatchMQTT imports it.
@@ -69,11 +72,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Alarm event encoding and signed webhook delivery.
+        // The alarm lifecycle (ISA-18.2), the durable outbox and at-least-once delivery (signed webhooks).
         .target(
             name: "MeltWatchAlarms",
             dependencies: [
-                "MeltWatchCore",
+                "MeltWatchCore", "MeltWatchJournal",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,12 +85,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // The duty-room HTTP listener (health and readiness for now).
+        // The duty room's HTTP API (contract §5), Server-Sent Events, metrics and the console page.
         .target(
             name: "MeltWatchDuty",
             dependencies: [
-                "MeltWatchCore",
+                "MeltWatchCore", "MeltWatchAlarms",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -105,6 +109,8 @@ let package = Package(
                 "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchAlarms", "MeltWatchDuty", "MeltWatchReport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

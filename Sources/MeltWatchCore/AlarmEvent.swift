@@ -1,13 +1,13 @@
 /// An alarm event exactly as contract section 4 defines it: webhook body, SSE data, MQTT payload
 /// and replay output line are all this value encoded by ``jsonBody(emittedAt:)``.
-public struct AlarmEvent: Sendable, Equatable {
+public struct AlarmEvent: Sendable, Equatable, Codable {
     /// What happened to the alarm.
-    public enum Kind: String, Sendable, CaseIterable {
+    public enum Kind: String, Sendable, CaseIterable, Codable {
         case raised, updated, cleared, acknowledged, shelved, unshelved, escalated, heartbeat
     }
 
     /// The alarm's state after this event (ISA-18.2).
-    public enum State: String, Sendable, CaseIterable {
+    public enum State: String, Sendable, CaseIterable, Codable {
         case activeUnacked = "active-unacked"
         case activeAcked = "active-acked"
         case rtnUnacked = "rtn-unacked"
@@ -18,12 +18,12 @@ public struct AlarmEvent: Sendable, Equatable {
     }
 
     /// Which kind of trouble the alarm reports.
-    public enum AlarmClass: String, Sendable, CaseIterable {
+    public enum AlarmClass: String, Sendable, CaseIterable, Codable {
         case process, interlock, device, system
     }
 
     /// Alarm priority; Chinese 一级/二级 schemes map onto these.
-    public enum Priority: String, Sendable, CaseIterable, Comparable {
+    public enum Priority: String, Sendable, CaseIterable, Comparable, Codable {
         case emergency, high, medium, low
 
         private var rank: Int {

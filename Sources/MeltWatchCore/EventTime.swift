@@ -2,7 +2,7 @@
 ///
 /// Event time is the only time rules see; it is a plain integer so that evaluation is exact and
 /// replay gives identical results.
-public struct EventTime: Hashable, Comparable, Sendable, BitwiseCopyable, CustomStringConvertible {
+public struct EventTime: Hashable, Comparable, Sendable, BitwiseCopyable, CustomStringConvertible, Codable {
     /// Milliseconds since 1970-01-01T00:00:00Z.
     public var milliseconds: Int64
 

@@ -84,4 +84,7 @@ public enum EngineInput: Sendable, Equatable, BitwiseCopyable {
     case reading(Reading)
     /// The daemon's clock passed this time; timers due by then (minus allowed lateness) may fire.
     case tick(EventTime)
+    /// An alarm action (operator or daemon) held aside under this ticket: the engine passes it by;
+    /// its place in the stream is what makes replay apply it at the same point.
+    case action(ticket: Int)
 }

@@ -13,6 +13,7 @@ import MeltWatchRing
 import MeltWatchRules
 import ServiceLifecycle
 
+
 /// A startup failure with a message an operator can act on.
 public struct DaemonError: Error, CustomStringConvertible {
     public var description: String
@@ -48,36 +49,106 @@ public enum Daemon {
         }
         let session = try IngestSession(options: options)
 
+        let journal = try openJournal(config.journal, configBytes: bytes, configHash: hash, logger: logger)
+        let now = EventTime(milliseconds: WallClock.milliseconds())
+        let bookSettings = AlarmBook.Settings(escalateAfterMilliseconds: Int64(config.duty.escalateAfterSeconds) * 1000, configHash: hash)
+
+        // The alarm outbox: the book as it stood at the last stop, and the events not yet delivered.
         let endpoints = try config.duty.webhooks.map { w in
             WebhookEndpoint(url: w.url, secret: try w.secretFile.map { Array(try readSecret($0).utf8) })
         }
-        let dispatcher = WebhookDispatcher(endpoints: endpoints, logger: logger)
-
-        let journal = try openJournal(config.journal, configBytes: bytes, configHash: hash, logger: logger)
-        var startupAlarms: [AlarmEnvelope] = []
-        if let problem = journal.recovery.problem {
-            startupAlarms.append(SystemAlarm.envelope(
-                rule: "journal-integrity", configHash: hash,
-                message: "日志完整性受损：\(problem)，已保留原文件并在新段继续记录 (journal damaged; kept as evidence, recording continues in a new segment)",
-                cause: "\(problem)"
-            ))
+        let channels: [any DeliveryChannel] = endpoints.map { WebhookChannel(endpoint: $0) }
+        let outboxDirectory = config.journal.dir + "/outbox"
+        let cursorDirectory = outboxDirectory + "/cursors"
+        let (outbox, restored): (Outbox, Outbox.Restored)
+        do {
+            (outbox, restored) = try Outbox.open(
+                directory: outboxDirectory, now: now, settings: bookSettings,
+                keepAfter: AlarmDelivery.lowestCursor(channels: channels.map(\.name), cursorDirectory: cursorDirectory))
+        } catch {
+            throw DaemonError(description: "cannot open the alarm outbox in \(outboxDirectory): \(error)")
+        }
+        if let problem = restored.problem {
+            logger.warning("alarm outbox recovered", metadata: ["outbox.problem": "\(problem)"])
         }
 
+        // Resume the book: journal it (replay starts from here), store it, then let the fresh rules
+        // continue numbering and return what they have not seen again.
+        let stage = AlarmStage(engine: Engine(model: config.engineModel(configHash: hash)), book: AlarmBook(settings: bookSettings, snapshot: restored.snapshot))
+        do {
+            try journal.append(.alarmState(time: now, data: Outbox.encode(restored.snapshot)))
+            try journal.commit(now: now)
+            try outbox.storeSnapshot(restored.snapshot, at: now)
+        } catch {
+            throw DaemonError(description: "cannot record the alarm state at start: \(error)")
+        }
+        stage.resume(at: now)
+
         let counters = IngestCounters()
+        let inbox = ActionInbox()
+        let eventLog = EventLog(initial: restored.events)
+        let alarms = AlarmOutput(inbox: inbox, log: eventLog, outbox: outbox, book: stage.book, signals: signals,
+                                 counters: counters, logger: logger)
+        if stage.hasOutput { alarms.publish(stage.take(), book: stage.book) }
+        if let problem = journal.recovery.problem {
+            inbox.submit(.system(rule: "journal-integrity", raise: true, subject: "journal",
+                                 message: "日志完整性受损：\(problem)，已保留原文件并在新段继续记录 (journal damaged; kept as evidence, recording continues in a new segment)"))
+        }
+        let delivery = try AlarmDelivery(
+            channels: channels, log: eventLog, cursorDirectory: cursorDirectory,
+            heartbeat: config.duty.heartbeatSeconds > 0 ? .seconds(config.duty.heartbeatSeconds) : nil,
+            heartbeatEvent: HeartbeatSource(boot: Int(now.milliseconds / 1000), configHash: hash,
+                                            clock: { EventTime(milliseconds: WallClock.milliseconds()) }),
+            logger: logger,
+            systemAlarm: { rule, raise, subject, message in inbox.submit(.system(rule: rule, raise: raise, subject: subject, message: message)) }
+        )
+
         let ring = SPSCRing<EngineInput>(capacity: 1 << 16)
-        let engine = Engine(model: config.engineModel(configHash: hash))
         let control = LoopControl()
-        let handler = IngestHandler(decoder: decoder, ring: ring, journal: journal, control: control, counters: counters, logger: logger,
+        let handler = IngestHandler(decoder: decoder, ring: ring, journal: journal, control: control, counters: counters,
+                                    inbox: inbox, brokerURL: config.broker.url, logger: logger,
                                     fsyncIntervalMilliseconds: Int64(config.journal.fsyncIntervalMilliseconds),
                                     retentionDays: config.journal.retentionDays)
-        let pipeline = Pipeline(session: session, handler: handler, control: control, ring: ring, engine: engine, counters: counters,
-                                logger: logger, emit: { dispatcher.submit($0) })
-        for alarm in startupAlarms { dispatcher.submit(alarm) }
+        let pipeline = Pipeline(session: session, handler: handler, control: control, ring: ring, stage: stage, alarms: alarms,
+                                counters: counters, logger: logger)
 
         let brokerURL = config.broker.url
         let topicCount = options.topics.count
+        let metrics = DaemonMetrics(counters: counters, ring: ring, delivery: delivery, journalDirectory: config.journal.dir)
+        let plantNames = Dictionary(config.plants.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let equipmentKeys = Set(config.allEquipment.map { "\($0.plant.id):\($0.equipment.id)" })
+        let tokens = try config.duty.tokensFile.map { try readTokens($0) }
+        let startedAt = now
+        let api = DutyAPI(
+            alarms: { includeClosed in AlarmOutput.alarmsJSON(alarms.book, includeClosed: includeClosed, plantNames: plantNames) },
+            alarm: { id in
+                let book = alarms.book
+                return book.record(id).map { $0.json(maintenance: book.maintenance(of: $0), plantName: plantNames[$0.last.plant]) }
+            },
+            render: { record in record.json(maintenance: alarms.book.maintenance(of: record), plantName: plantNames[record.last.plant]) },
+            equipmentExists: { plant, equipment in equipmentKeys.contains("\(plant):\(equipment)") },
+            perform: { action in await inbox.perform(action) },
+            signals: { alarms.signalsJSON() },
+            events: eventLog,
+            status: {
+                var w = JSONWriter()
+                w.beginObject()
+                w.key("version"); w.string(MeltWatchVersion.string)
+                w.key("config_hash"); w.string(hash)
+                w.key("started_at"); w.string(startedAt.rfc3339)
+                w.key("plants"); w.beginArray()
+                for p in config.plants { w.beginObject(); w.key("id"); w.string(p.id); w.key("name"); w.string(p.name); w.endObject() }
+                w.endArray()
+                w.key("ready"); w.bool(counters.brokerConnected.load(ordering: .relaxed) && counters.journalWritable.load(ordering: .relaxed))
+                w.endObject()
+                return w.output
+            },
+            metrics: { metrics.render() },
+            tokens: tokens,
+            logger: logger
+        )
         let duty = DutyServer.application(
-            host: config.duty.listenHost, port: config.duty.listenPort,
+            host: config.duty.listenHost, port: config.duty.listenPort, api: api,
             readiness: {
                 Readiness(checks: [
                     ("broker", counters.brokerConnected.load(ordering: .relaxed), brokerURL),
@@ -85,6 +156,7 @@ public enum Daemon {
                         && counters.rejectedSubscriptions.load(ordering: .relaxed) == 0, "\(topicCount) topics"),
                     ("engine", counters.engineRunning.load(ordering: .relaxed), "engine thread"),
                     ("journal", counters.journalWritable.load(ordering: .relaxed), config.journal.dir),
+                    ("outbox", counters.outboxWritable.load(ordering: .relaxed), outboxDirectory),
                 ])
             },
             logger: logger,
@@ -97,7 +169,8 @@ public enum Daemon {
             "config.file": "\(configPath)", "config.hash": "\(hash)", "mqtt.broker": "\(brokerURL)",
             "mqtt.client_id": "\(config.broker.clientID)", "mqtt.topics": "\(topicCount)",
             "engine.equipment": "\(config.allEquipment.count)", "engine.signals": "\(signals.count)",
-            "duty.webhooks": "\(endpoints.count)",
+            "duty.webhooks": "\(endpoints.count)", "alarms.open": "\(stage.book.open.count)",
+            "alarms.undelivered": "\(delivery.pending)",
         ])
         // SIGHUP reload is not in this build; ignore it rather than let its default action kill the monitor.
         signal(SIGHUP, SIG_IGN)
@@ -106,7 +179,7 @@ public enum Daemon {
         // then the dispatcher delivers what it can within its drain timeout.
         let group = ServiceGroup(configuration: .init(
             services: [
-                .init(service: dispatcher),
+                .init(service: delivery),
                 .init(service: duty),
                 .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup,
                       failureTerminationBehavior: .gracefullyShutdownGroup),
@@ -115,7 +188,7 @@ public enum Daemon {
             logger: logger
         ))
         try await group.run()
-        logger.info("meltwatch stopped", metadata: ["webhook.pending": "\(dispatcher.pending)", "webhook.delivered": "\(dispatcher.delivered)"])
+        logger.info("meltwatch stopped", metadata: ["delivery.pending": "\(delivery.pending)", "delivery.delivered": "\(delivery.delivered)"])
     }
 
     /// Opens the journal (recovering a torn tail), records the config in force, and applies retention.
@@ -144,6 +217,17 @@ public enum Daemon {
         } catch {
             throw DaemonError(description: "cannot open the journal in \(settings.dir): \(error)")
         }
+    }
+
+    /// Reads operator tokens: one per line; blank lines and `#` comments ignored.
+    static func readTokens(_ path: String) throws -> Set<String> {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw DaemonError(description: "cannot read tokens file \(path)")
+        }
+        let tokens = Set(text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") })
+        guard !tokens.isEmpty else { throw DaemonError(description: "tokens file \(path) has no token") }
+        return tokens
     }
 
     /// Reads a one-line secret file, without its trailing newline.

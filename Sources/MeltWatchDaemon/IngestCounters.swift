@@ -8,7 +8,7 @@ public final class IngestCounters: Sendable {
     public let messagesReceived = Atomic<Int>(0)
     public let readingsAccepted = Atomic<Int>(0)
     /// Indexed like `RejectReason.allCases`.
-    private let rejected: [Counter]
+    private let rejected: [AtomicCounter]
     public let brokerConnected = Atomic<Bool>(false)
     public let subscribed = Atomic<Bool>(false)
     public let rejectedSubscriptions = Atomic<Int>(0)
@@ -17,10 +17,12 @@ public final class IngestCounters: Sendable {
     public let journalBytes = Atomic<Int>(0)
     /// False once the journal failed (`/readyz`: journal writable).
     public let journalWritable = Atomic<Bool>(true)
+    /// False once the alarm outbox failed (`/readyz`).
+    public let outboxWritable = Atomic<Bool>(true)
 
     /// Creates zeroed counters.
     public init() {
-        rejected = RejectReason.allCases.map { _ in Counter() }
+        rejected = RejectReason.allCases.map { _ in AtomicCounter() }
     }
 
     /// Counts `count` rejections for `reason`.
@@ -40,6 +42,6 @@ public final class IngestCounters: Sendable {
 }
 
 /// A heap-allocated atomic counter, so counters can live in arrays (`Atomic` is not copyable).
-final class Counter: Sendable {
+final class AtomicCounter: Sendable {
     let value = Atomic<Int>(0)
 }

@@ -1,4 +1,5 @@
 import Logging
+import MeltWatchAlarms
 import MeltWatchCore
 import MeltWatchDecode
 import MeltWatchJournal
@@ -36,11 +37,23 @@ final class IngestHandler: IngestSession.Handler {
     private var inputs: [EngineInput] = []
     private var lastTick: Int64 = 0
     private var rejectLog = RateLimitedLog(intervalMilliseconds: 10_000)
+    /// Alarm actions to journal and put into the stream.
+    private let inbox: ActionInbox
+    /// The broker's URL, and since when it has been unreachable (nil while connected).
+    private let brokerURL: String
+    private var disconnectedSince: Int64?
+    private var brokerAlarmRaised = false
+    /// Unreachable this long → `broker-lost` system alarm: the plants are not being monitored.
+    private let brokerLostAfterMilliseconds: Int64
 
     init(decoder: PayloadDecoder, ring: SPSCRing<EngineInput>, journal: JournalWriter, control: LoopControl,
-         counters: IngestCounters, logger: Logger, tickIntervalMilliseconds: Int64 = 100,
-         fsyncIntervalMilliseconds: Int64 = 50, retentionDays: Int = 400) {
+         counters: IngestCounters, inbox: ActionInbox, brokerURL: String, logger: Logger, tickIntervalMilliseconds: Int64 = 100,
+         fsyncIntervalMilliseconds: Int64 = 50, retentionDays: Int = 400, brokerLostAfterMilliseconds: Int64 = 10_000) {
         self.decoder = decoder
+        self.inbox = inbox
+        self.brokerURL = brokerURL
+        self.brokerLostAfterMilliseconds = brokerLostAfterMilliseconds
+        disconnectedSince = WallClock.milliseconds()
         self.journal = journal
         self.control = control
         self.fsyncIntervalMilliseconds = fsyncIntervalMilliseconds
@@ -93,6 +106,8 @@ final class IngestHandler: IngestSession.Handler {
     func tick() {
         guard journalFailure == nil else { return }
         let now = WallClock.milliseconds()
+        watchBroker(now)
+        takeActions(EventTime(milliseconds: now))
         guard now - lastTick >= tickIntervalMilliseconds else { return }
         lastTick = now
         let time = EventTime(milliseconds: now)
@@ -115,6 +130,36 @@ final class IngestHandler: IngestSession.Handler {
         }
     }
 
+    /// Journals the queued alarm actions and puts each one's ticket into the stream at this point;
+    /// commits at once: an operator waits for the answer.
+    private func takeActions(_ now: EventTime) {
+        let actions = inbox.drain(at: now)
+        guard !actions.isEmpty else { return }
+        for a in actions {
+            do {
+                try journal.append(.action(time: now, data: a.action.encoded()))
+            } catch {
+                return fail(error)
+            }
+            inputs.append(.action(ticket: a.ticket))
+        }
+        commitAndFlush(now)
+    }
+
+    /// Raises `broker-lost` once the broker has been unreachable for a while; clears it on reconnect.
+    private func watchBroker(_ now: Int64) {
+        if let since = disconnectedSince {
+            guard !brokerAlarmRaised, now - since >= brokerLostAfterMilliseconds else { return }
+            brokerAlarmRaised = true
+            inbox.submit(.system(rule: "broker-lost", raise: true, subject: brokerURL,
+                                 message: "与消息代理断开 \((now - since) / 1000) 秒，报警监测中断：\(brokerURL) (broker unreachable: plants are NOT monitored)"))
+        } else if brokerAlarmRaised {
+            brokerAlarmRaised = false
+            inbox.submit(.system(rule: "broker-lost", raise: false, subject: brokerURL,
+                                 message: "已重新连接消息代理：\(brokerURL) (broker reconnected)"))
+        }
+    }
+
     /// Makes everything appended durable, then hands the inputs to the engine.
     private func commitAndFlush(_ now: EventTime) {
         do {
@@ -132,6 +177,7 @@ final class IngestHandler: IngestSession.Handler {
         journalFailure = error
         counters.journalWritable.store(false, ordering: .relaxed)
         inputs.removeAll()
+        inbox.close(AlarmActionError(.unavailable, "the journal failed: the daemon is restarting (日志故障，守护进程重启中)"))
         logger.critical("journal failed: stopping acknowledgements; the broker keeps what was not acknowledged",
                         metadata: ["journal.error": "\(error)"])
         control.abandon()
@@ -140,13 +186,16 @@ final class IngestHandler: IngestSession.Handler {
     func event(_ event: MQTTEvent) {
         switch event {
         case .connected(let sessionPresent):
+            disconnectedSince = nil
             counters.brokerConnected.store(true, ordering: .relaxed)
             logger.info("connected to broker", metadata: ["mqtt.session_present": "\(sessionPresent)"])
         case .connectionRefused(let code, let reason):
+            if disconnectedSince == nil { disconnectedSince = WallClock.milliseconds() }
             counters.brokerConnected.store(false, ordering: .relaxed)
             counters.subscribed.store(false, ordering: .relaxed)
             logger.error("broker refused the connection", metadata: ["mqtt.connack": "\(code)", "mqtt.reason": "\(reason)"])
         case .connectionLost(let error, let retry):
+            if disconnectedSince == nil { disconnectedSince = WallClock.milliseconds() }
             counters.brokerConnected.store(false, ordering: .relaxed)
             counters.subscribed.store(false, ordering: .relaxed)
             logger.warning("broker connection lost; reconnecting", metadata: [

@@ -21,27 +21,27 @@ final class Pipeline: Service {
     private let session: IngestSession
     private let handler: IngestHandler
     private let ring: SPSCRing<EngineInput>
-    private let engine: Engine
-    private let emit: @Sendable (AlarmEnvelope) -> Void
+    private let stage: AlarmStage
+    private var engine: Engine { stage.engine }
+    private let alarms: AlarmOutput
     private let counters: IngestCounters
     private let logger: Logger
     private let control: LoopControl
-    private let configHash: String
     private let ingestExit = ThreadExit()
     private let engineExit = ThreadExit()
     private let statsInterval: Duration = .seconds(60)
 
-    init(session: IngestSession, handler: IngestHandler, control: LoopControl, ring: SPSCRing<EngineInput>, engine: Engine,
-         counters: IngestCounters, logger: Logger, emit: @escaping @Sendable (AlarmEnvelope) -> Void) {
+    init(session: IngestSession, handler: IngestHandler, control: LoopControl, ring: SPSCRing<EngineInput>, stage: AlarmStage,
+         alarms: AlarmOutput, counters: IngestCounters, logger: Logger) {
         self.session = session
         self.control = control
-        configHash = engine.model.configHash
         self.handler = handler
         self.ring = ring
-        self.engine = engine
+        self.stage = stage
+        self.alarms = alarms
         self.counters = counters
         self.logger = logger
-        self.emit = emit
+        let engine = stage.engine
         // Every trip's outcome is data, the good ones too (the journal will record it; logged until then).
         engine.onInterlockOutcome = { outcome in
             logger.info("interlock \(outcome.kind.rawValue)", metadata: [
@@ -95,11 +95,12 @@ final class Pipeline: Service {
         if let error = handler.journalFailure {
             // Nothing more was acknowledged; tell the duty room, then exit so the supervisor restarts
             // us and recovery cuts the torn tail. The broker redelivers what we did not acknowledge.
-            emit(SystemAlarm.envelope(
-                rule: "journal-failed", configHash: configHash,
-                message: "日志写入失败，已停止确认消息，守护进程将重启：\(error) (journal write failed; acknowledgements stopped, restarting)",
-                cause: "\(error)"
-            ))
+            // The engine thread has exited: the book is ours now. (Not journaled: the journal is gone.)
+            _ = stage.perform(.system(
+                rule: "journal-failed", raise: true, subject: "journal",
+                message: "日志写入失败，已停止确认消息，守护进程将重启：\(error) (journal write failed; acknowledgements stopped, restarting)"
+            ), at: EventTime(milliseconds: WallClock.milliseconds()))
+            alarms.publish(stage.take(), book: stage.book)
             failure = failure ?? error
         }
         logger.info("pipeline stopped", metadata: ["engine.events": "\(engine.counters.events)", "engine.readings": "\(engine.counters.readings)"])
@@ -130,16 +131,26 @@ final class Pipeline: Service {
                 if closed { break }
                 continue
             }
+            var replies: [(ActionInbox.Reply, Result<AlarmRecord?, AlarmActionError>)] = []
+            var ticked = false
             for i in 0..<n {
-                engine.process(buffer[i]) { event in
-                    let envelope = AlarmEnvelope(event: event, emittedAt: EventTime(milliseconds: WallClock.milliseconds()))
-                    logger.notice("alarm \(event.kind.rawValue)", metadata: [
-                        "alarm.id": "\(event.alarmID)", "alarm.rule": "\(event.rule)", "alarm.priority": "\(event.priority.rawValue)",
-                        "alarm.event_time": "\(event.eventTime.rfc3339)", "alarm.message": "\(event.message)",
-                    ])
-                    emit(envelope)
+                let input = buffer[i]
+                switch input {
+                case .action(let ticket):
+                    guard let held = alarms.inbox.take(ticket) else { continue }
+                    let result = stage.perform(held.action, at: held.time)
+                    if let reply = held.reply { replies.append((reply, result)) }
+                case .tick:
+                    stage.process(input)
+                    ticked = true
+                case .reading:
+                    stage.process(input)
                 }
             }
+            // Stored before anyone sees them; operators get their answer after that.
+            if stage.hasOutput { alarms.publish(stage.take(), book: stage.book) }
+            for (reply, result) in replies { reply(result) }
+            if ticked { alarms.refreshSignals(engine) }
         }
     }
 }
@@ -174,9 +185,9 @@ enum WallClock {
 extension IngestHandler: @unchecked Sendable {}
 // Safe: only the ingest thread calls the handler (from inside `IngestSession.run`).
 
-extension Engine: @unchecked Sendable {}
-// Safe: only the engine thread calls `process`; other threads read nothing but the final counters
-// after that thread has exited (ordered by ThreadExit's mutex).
+extension AlarmStage: @unchecked Sendable {}
+// Safe: only the engine thread uses the stage (engine and book); the pipeline touches it again
+// only after that thread has exited (ordered by ThreadExit's mutex).
 
 extension Pipeline: @unchecked Sendable {}
 // Safe: every stored property is immutable after init; the non-Sendable ones (session, handler,

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MeltWatchAlarms
 import MeltWatchConfig
 import MeltWatchCore
 import MeltWatchDecode
@@ -9,11 +10,12 @@ import MeltWatchRules
 
 /// `meltwatch replay`: the journal through the same decoder and engine as the live daemon.
 ///
-/// The live daemon journals every message with the clock it decoded it by, and every tick before the
-/// engine sees it; each start records the config. Replay feeds the same records in the same order
-/// to a fresh engine at each recorded start (a restart begins with empty alarm state, as live), so
-/// it prints the events the daemon emitted, byte for byte once `emitted_at` is removed (replay sets
-/// it to the time of the record that caused the event).
+/// The live daemon journals every message with the clock it decoded it by, every tick before the
+/// engine sees it, and every alarm action (acknowledgements, shelves, its own alarms) at the point
+/// the engine thread applied it; each start records the config and the alarm book it resumed.
+/// Replay feeds the same records in the same order through the same ``AlarmStage`` — a fresh engine
+/// and the recorded book at each start, as live — so it prints the events the daemon emitted, byte
+/// for byte once `emitted_at` is removed (replay sets it to the time of the record that caused it).
 public enum Replay {
     /// What a replay did.
     public struct Summary: Sendable {
@@ -74,12 +76,13 @@ public enum Replay {
         var summary = Summary()
         var recordInWindow = false
         let outcomes = observer.interlockOutcome
-        func freshEngine() -> Engine {
+        let settings = AlarmBook.Settings(escalateAfterMilliseconds: Int64(config.duty.escalateAfterSeconds) * 1000, configHash: hash)
+        func freshStage(_ book: AlarmBook) -> AlarmStage {
             let e = Engine(model: model)
             if let outcomes { e.onInterlockOutcome = { if recordInWindow { outcomes($0) } } }
-            return e
+            return AlarmStage(engine: e, book: book)
         }
-        var engine = freshEngine()
+        var stage = freshStage(AlarmBook(settings: settings))
         var readings: [Reading] = []
         try reader.forEachView { position, record in
             if let startAt, position < startAt { return }
@@ -89,26 +92,41 @@ public enum Replay {
             let inWindow = (from.map { t >= $0 } ?? true) && (to.map { t <= $0 } ?? true)
             recordInWindow = inWindow
             if inWindow { observer.record?(t) }
-            let emit: (AlarmEvent) -> Void = { event in
-                guard inWindow else { return }
-                summary.events += 1
-                observer.event(event, t)
-            }
             switch record {
             case .config(_, let recordedHash, _):
                 let recorded = String(decoding: recordedHash, as: UTF8.self)
                 if recorded != hash { summary.configMismatches.append("\(position): \(recorded)") }
-                engine = freshEngine()
+                stage = freshStage(AlarmBook(settings: settings))
+            case .alarmState(let time, let data):
+                guard let snapshot = Outbox.decodeSnapshot(Array(data)) else {
+                    throw DaemonError(description: "\(position): unreadable alarm state record")
+                }
+                stage = freshStage(AlarmBook(settings: settings, snapshot: snapshot))
+                stage.resume(at: time)
+            case .action(let time, let data):
+                guard let action = AlarmAction(encoded: Array(data)) else {
+                    throw DaemonError(description: "\(position): unreadable alarm action record")
+                }
+                _ = stage.perform(action, at: time)
             case .tick(let now):
-                engine.process(.tick(now), emit: emit)
+                stage.process(.tick(now))
             case .message(let receivedAt, _, let topic, let payload):
                 summary.messages += 1
                 readings.removeAll(keepingCapacity: true)
                 if case .success = decoder.decode(topicBytes: topic, payload: payload, now: receivedAt, into: &readings) {
                     for r in readings {
-                        engine.process(.reading(r), emit: emit)
+                        stage.process(.reading(r))
                         if inWindow { observer.reading?(r, model) }
                     }
+                }
+            case .outbox:
+                break  // only in the outbox's own directory
+            }
+            if stage.hasOutput {
+                let events = stage.take().events
+                if inWindow {
+                    summary.events += events.count
+                    for event in events { observer.event(event, t) }
                 }
             }
         }

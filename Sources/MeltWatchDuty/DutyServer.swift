@@ -1,5 +1,10 @@
+import Foundation
+import Glibc
+import HTTPTypes
 import Hummingbird
 import Logging
+import MeltWatchAlarms
+import MeltWatchCore
 import NIOCore
 
 /// What `/readyz` reports: each check by name, and whether it passes.
@@ -13,28 +18,123 @@ public struct Readiness: Sendable {
     public var isReady: Bool { checks.allSatisfy(\.ok) }
 }
 
-/// The duty-room HTTP listener on `duty.listen`. This build serves `GET /healthz` (the process is
-/// alive and serving) and `GET /readyz` (200 only when every readiness check passes, else 503 with
-/// the failing checks), so scripts and systemd can wait for a working monitor.
+/// What the duty API serves, supplied by the daemon (which owns the alarm book, the signals and the
+/// event log). Every JSON producer returns finished text: the API only routes, checks and streams.
+public struct DutyAPI: Sendable {
+    /// `GET /api/alarms`: open alarms (`true`: also those recently back to normal).
+    public var alarms: @Sendable (_ includeClosed: Bool) -> String
+    /// One alarm's JSON, nil when unknown.
+    public var alarm: @Sendable (_ id: String) -> String?
+    /// The JSON of an alarm an action returned.
+    public var render: @Sendable (AlarmRecord) -> String
+    /// Whether the config has this equipment (maintenance switches).
+    public var equipmentExists: @Sendable (_ plant: String, _ equipment: String) -> Bool
+    /// Applies an action through the journal and the engine thread; answers once its events are stored.
+    public var perform: @Sendable (AlarmAction) async -> Result<AlarmRecord?, AlarmActionError>
+    /// `GET /api/signals`.
+    public var signals: @Sendable () -> String
+    /// The stored events, for `GET /api/events`.
+    public var events: EventLog
+    /// `GET /api/status`.
+    public var status: @Sendable () -> String
+    /// `GET /metrics`.
+    public var metrics: @Sendable () -> String
+    /// Operator tokens (`duty.tokens_file`); nil lets writes through without one.
+    public var tokens: Set<String>?
+    public var logger: Logger
+    /// SSE heartbeat period: lets the console notice a dead stream.
+    public var streamHeartbeat: Duration = .seconds(15)
+
+    /// Creates the API.
+    public init(alarms: @escaping @Sendable (Bool) -> String, alarm: @escaping @Sendable (String) -> String?,
+                render: @escaping @Sendable (AlarmRecord) -> String,
+                equipmentExists: @escaping @Sendable (String, String) -> Bool,
+                perform: @escaping @Sendable (AlarmAction) async -> Result<AlarmRecord?, AlarmActionError>,
+                signals: @escaping @Sendable () -> String, events: EventLog, status: @escaping @Sendable () -> String,
+                metrics: @escaping @Sendable () -> String, tokens: Set<String>?, logger: Logger) {
+        self.alarms = alarms
+        self.alarm = alarm
+        self.render = render
+        self.equipmentExists = equipmentExists
+        self.perform = perform
+        self.signals = signals
+        self.events = events
+        self.status = status
+        self.metrics = metrics
+        self.tokens = tokens
+        self.logger = logger
+    }
+}
+
+/// The duty-room HTTP listener on `duty.listen` (contract §5): the console, the alarm API with
+/// acknowledge / shelve / maintenance, Server-Sent Events with resume, signals, metrics, health.
 public enum DutyServer {
     /// Builds the Hummingbird application; run it as a `Service` in the daemon's service group.
     public static func application(
-        host: String, port: Int, readiness: @escaping @Sendable () -> Readiness, logger: Logger,
+        host: String, port: Int, api: DutyAPI, readiness: @escaping @Sendable () -> Readiness, logger: Logger,
         onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
-        router.get("healthz") { _, _ in
-            "ok\n"
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                     body: .init(byteBuffer: ByteBuffer(string: ConsolePage.html)))
         }
+        router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
             let r = readiness()
             var text = r.isReady ? "ready\n" : "not ready\n"
             for c in r.checks { text += "\(c.ok ? "ok  " : "FAIL") \(c.name): \(c.detail)\n" }
-            return Response(
-                status: r.isReady ? .ok : .serviceUnavailable,
-                headers: [.contentType: "text/plain; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: text))
-            )
+            return Response(status: r.isReady ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: api.metrics())))
+        }
+        router.get("api/status") { _, _ in json(api.status()) }
+        router.get("api/signals") { _, _ in json(api.signals()) }
+        router.get("api/alarms") { request, _ -> Response in
+            switch request.uri.queryParameters.get("state") ?? "active" {
+            case "active": return json(api.alarms(false))
+            case "all": return json(api.alarms(true))
+            case let other: return problem(.badRequest, "state must be active or all, not \(other)")
+            }
+        }
+        router.get("api/alarms/:id") { _, context -> Response in
+            let id = decoded(context.parameters.get("id") ?? "")
+            return api.alarm(id).map { json($0) } ?? problem(.notFound, "no alarm \(id)")
+        }
+        router.post("api/alarms/:id/:verb") { request, context -> Response in
+            let id = decoded(context.parameters.get("id") ?? "")
+            let verb = context.parameters.get("verb") ?? ""
+            return await write(request, api: api) { body in
+                let who = try body.string("operator")
+                switch verb {
+                case "ack": return .acknowledge(alarmID: id, operator: who, note: try body.optionalString("note"))
+                case "shelve":
+                    return .shelve(alarmID: id, operator: who, minutes: try body.integer("minutes"), reason: try body.string("reason"))
+                case "unshelve": return .unshelve(alarmID: id, operator: who, note: try body.optionalString("note"))
+                default: throw AlarmActionError(.notFound, "unknown action \(verb) (ack, shelve, unshelve)")
+                }
+            }
+        }
+        router.post("api/equipment/:plant/:equipment/:verb") { request, context -> Response in
+            let plant = decoded(context.parameters.get("plant") ?? ""), equipment = decoded(context.parameters.get("equipment") ?? "")
+            let verb = context.parameters.get("verb") ?? ""
+            guard api.equipmentExists(plant, equipment) else { return problem(.notFound, "no equipment \(plant)/\(equipment) in the config") }
+            return await write(request, api: api) { body in
+                let who = try body.string("operator")
+                switch verb {
+                case "out-of-service": return .outOfService(plant: plant, equipment: equipment, operator: who, reason: try body.string("reason"))
+                case "in-service": return .returnToService(plant: plant, equipment: equipment, operator: who, note: try body.optionalString("note"))
+                default: throw AlarmActionError(.notFound, "unknown action \(verb) (out-of-service, in-service)")
+                }
+            }
+        }
+        router.get("api/events") { request, _ -> Response in
+            let resume = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
+                ?? request.uri.queryParameters.get("last_event_id").flatMap { Int64($0) }
+            return EventStream.response(log: api.events, resumeAfter: resume, heartbeat: api.streamHeartbeat)
         }
         return Application(
             router: router,
@@ -42,5 +142,94 @@ public enum DutyServer {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger
         )
+    }
+
+    /// A write request: token check, JSON body, the action through the daemon, the alarm back.
+    private static func write(_ request: Request, api: DutyAPI, _ makeAction: (RequestBody) throws -> AlarmAction) async -> Response {
+        if let tokens = api.tokens {
+            let header = request.headers[.authorization] ?? ""
+            guard header.hasPrefix("Bearer "), tokens.contains(String(header.dropFirst(7))) else {
+                return problem(.unauthorized, "operator token required (Authorization: Bearer …) (需要值班员令牌)")
+            }
+        }
+        let action: AlarmAction
+        do {
+            var req = request
+            let buffer = try await req.collectBody(upTo: 64 * 1024)
+            action = try makeAction(try RequestBody(buffer))
+        } catch let e as AlarmActionError {
+            return problem(e)
+        } catch {
+            return problem(.badRequest, "body must be a JSON object of at most 64 KiB: \(error)")
+        }
+        switch await api.perform(action) {
+        case .success(let record?):
+            api.logger.notice("operator action", metadata: ["alarm.id": "\(record.id)", "operator": "\(action.operatorName ?? "-")"])
+            return json(api.render(record))
+        case .success(nil):
+            return json(#"{"ok":true}"#)
+        case .failure(let e):
+            return problem(e)
+        }
+    }
+
+    private static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    private static func problem(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("error"); w.string(message)
+        w.endObject()
+        return json(w.output, status: status)
+    }
+
+    private static func problem(_ e: AlarmActionError) -> Response {
+        let status: HTTPResponse.Status = switch e.code {
+        case .invalid: .badRequest
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .unavailable: .serviceUnavailable
+        }
+        return problem(status, e.message)
+    }
+
+    /// Path parameters arrive as sent: `%3A` for the colons of an alarm id from `encodeURIComponent`.
+    private static func decoded(_ s: String) -> String { s.removingPercentEncoding ?? s }
+}
+
+/// A JSON request body with typed field access and errors that name the field.
+struct RequestBody {
+    private let object: [String: Any]
+
+    init(_ buffer: ByteBuffer) throws {
+        guard let object = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+            throw AlarmActionError(.invalid, "body must be a JSON object")
+        }
+        self.object = object
+    }
+
+    func string(_ key: String) throws -> String {
+        guard let s = object[key] as? String, !s.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw AlarmActionError(.invalid, "\"\(key)\" is required and must be a non-empty string")
+        }
+        guard s.count <= 200 else { throw AlarmActionError(.invalid, "\"\(key)\" is longer than 200 characters") }
+        return s
+    }
+
+    func optionalString(_ key: String) throws -> String? {
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        guard let s = v as? String else { throw AlarmActionError(.invalid, "\"\(key)\" must be a string") }
+        guard s.count <= 1000 else { throw AlarmActionError(.invalid, "\"\(key)\" is longer than 1000 characters") }
+        return s.isEmpty ? nil : s
+    }
+
+    func integer(_ key: String) throws -> Int {
+        guard let n = object[key] as? NSNumber, let i = Int(exactly: n.doubleValue) else {
+            throw AlarmActionError(.invalid, "\"\(key)\" is required and must be an integer")
+        }
+        return i
     }
 }

@@ -9,13 +9,21 @@ public enum JournalRecord: Sendable, Equatable {
     case tick(EventTime)
     /// The configuration in force from `time`: its hash (`sha256:…`) and the file's bytes.
     case config(time: EventTime, hash: String, text: [UInt8])
+    /// An alarm action (an operator's acknowledgement, shelve…, or the daemon's own alarm), as JSON,
+    /// at the point of the stream where the engine thread applied it.
+    case action(time: EventTime, data: [UInt8])
+    /// The alarm book as the daemon resumed it at a start (JSON): where replay's lifecycle begins.
+    case alarmState(time: EventTime, data: [UInt8])
+    /// An entry of the alarm outbox (kept in its own directory): a stored alarm event.
+    case outbox(time: EventTime, data: [UInt8])
 
-    /// The record's time: receive time, tick time or config time.
+    /// The record's time: receive time, tick time, config time, or when the note was written.
     public var time: EventTime {
         switch self {
         case .message(let m): m.receivedAt
         case .tick(let t): t
         case .config(let t, _, _): t
+        case .action(let t, _), .alarmState(let t, _), .outbox(let t, _): t
         }
     }
 }
@@ -48,7 +56,8 @@ public struct JournalMessage: Sendable, Equatable {
 ///     u32 bodyLength | u32 crc32c(bodyLength bytes ++ body) | body | zero padding to 8
 ///
 /// A body is a type byte and its fields: message (1) `i64 receivedAt, u8 qos, u16 topicLength,
-/// topic, payload`; tick (2) `i64 time`; config (3) `i64 time, u16 hashLength, hash, text`. The
+/// topic, payload`; tick (2) `i64 time`; config (3) `i64 time, u16 hashLength, hash, text`; action (4),
+/// alarm state (5) and outbox entry (6) `i64 time, data`. The
 /// checksum covers the length, so a torn or garbled length is caught like a garbled body.
 public enum JournalFormat {
     public static let magic: [UInt8] = Array("MWJ1".utf8)
@@ -59,7 +68,7 @@ public enum JournalFormat {
     public static let maxBodyBytes = 1 << 20
 
     enum Kind: UInt8 {
-        case message = 1, tick = 2, config = 3
+        case message = 1, tick = 2, config = 3, action = 4, alarmState = 5, outbox = 6
     }
 
     /// The segment header for `sequence`, created at `created`.
@@ -115,7 +124,18 @@ public enum JournalFormat {
             buffer.append(contentsOf: h)
             buffer.append(contentsOf: text)
             endFrame(&buffer, start: start)
+        case .action(let time, let data): appendNote(.action, time, data, to: &buffer)
+        case .alarmState(let time, let data): appendNote(.alarmState, time, data, to: &buffer)
+        case .outbox(let time, let data): appendNote(.outbox, time, data, to: &buffer)
         }
+    }
+
+    private static func appendNote(_ kind: Kind, _ time: EventTime, _ data: [UInt8], to buffer: inout [UInt8]) {
+        let start = beginFrame(&buffer)
+        buffer.append(kind.rawValue)
+        buffer.appendLE(UInt64(bitPattern: time.milliseconds))
+        buffer.append(contentsOf: data)
+        endFrame(&buffer, start: start)
     }
 
     private static func beginFrame(_ buffer: inout [UInt8]) -> Int {
@@ -190,6 +210,12 @@ public enum JournalFormat {
             guard 11 + hashLength <= body.count else { return nil }
             return .config(time: time, hash: UnsafeRawBufferPointer(rebasing: body[11..<11 + hashLength]),
                            text: UnsafeRawBufferPointer(rebasing: body[(11 + hashLength)...]))
+        case .action, .alarmState, .outbox:
+            guard body.count >= 9 else { return nil }
+            let time = EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1)))
+            let data = UnsafeRawBufferPointer(rebasing: body[9...])
+            return kind == .action ? .action(time: time, data: data)
+                : kind == .alarmState ? .alarmState(time: time, data: data) : .outbox(time: time, data: data)
         }
     }
 }
@@ -200,13 +226,17 @@ public enum JournalRecordView {
     case message(receivedAt: EventTime, qos: UInt8, topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer)
     case tick(EventTime)
     case config(time: EventTime, hash: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer)
+    case action(time: EventTime, data: UnsafeRawBufferPointer)
+    case alarmState(time: EventTime, data: UnsafeRawBufferPointer)
+    case outbox(time: EventTime, data: UnsafeRawBufferPointer)
 
-    /// The record's time: receive time, tick time or config time.
+    /// The record's time: receive time, tick time, config time, or when the note was written.
     public var time: EventTime {
         switch self {
         case .message(let t, _, _, _): t
         case .tick(let t): t
         case .config(let t, _, _): t
+        case .action(let t, _), .alarmState(let t, _), .outbox(let t, _): t
         }
     }
 
@@ -217,6 +247,9 @@ public enum JournalRecordView {
             .message(JournalMessage(receivedAt: t, qos: qos, topic: Array(topic), payload: Array(payload)))
         case .tick(let t): .tick(t)
         case .config(let t, let hash, let text): .config(time: t, hash: String(decoding: hash, as: UTF8.self), text: Array(text))
+        case .action(let t, let data): .action(time: t, data: Array(data))
+        case .alarmState(let t, let data): .alarmState(time: t, data: Array(data))
+        case .outbox(let t, let data): .outbox(time: t, data: Array(data))
         }
     }
 }

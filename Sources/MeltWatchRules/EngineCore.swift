@@ -129,6 +129,7 @@ struct EngineCore {
         switch input {
         case .reading(let r): apply(r)
         case .tick(let now): tick(now)
+        case .action: break  // for the alarm book, after the engine
         }
     }
 

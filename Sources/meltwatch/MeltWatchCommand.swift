@@ -16,7 +16,7 @@ struct MeltWatchCommand: AsyncParsableCommand {
     )
 }
 
-let meltwatchVersion = "0.1.0"
+let meltwatchVersion = MeltWatchVersion.string
 
 /// `meltwatch run --config FILE`
 struct Run: AsyncParsableCommand {
@@ -43,6 +43,7 @@ struct Run: AsyncParsableCommand {
             h.logLevel = level
             return h
         }
+        Daemon.bootstrapMetrics()
         let logger = Logger(label: "meltwatch")
         do {
             try await Daemon.run(configPath: config, logger: logger)

@@ -25,6 +25,7 @@ public final class WebhookReceiver: Sendable {
 
     private let deliveries = Mutex<[Delivery]>([])
     private let remainingFailures: Atomic<Int>
+    private let failureStatus = Atomic<Int>(500)
     private let portBox = Atomic<Int>(0)
     private let task = Mutex<Task<Void, any Error>?>(nil)
 
@@ -38,11 +39,11 @@ public final class WebhookReceiver: Sendable {
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             let fail = remainingFailures.load(ordering: .relaxed) > 0
             if fail { remainingFailures.subtract(1, ordering: .relaxed) }
-            let status = fail ? 500 : 204
+            let status = fail ? failureStatus.load(ordering: .relaxed) : 204
             deliveries.withLock {
                 $0.append(Delivery(path: request.uri.path, headers: headers, body: Array(buffer: body), status: status))
             }
-            return Response(status: fail ? .internalServerError : .noContent)
+            return Response(status: .init(code: status))
         }
         let ready = AsyncStream.makeStream(of: Int.self)
         let app = Application(
@@ -62,6 +63,12 @@ public final class WebhookReceiver: Sendable {
             portBox.store(port, ordering: .relaxed)
             break
         }
+    }
+
+    /// Answers the next `count` requests with `status` instead of 204.
+    public func failNext(_ count: Int, status: Int = 500) {
+        failureStatus.store(status, ordering: .relaxed)
+        remainingFailures.store(count, ordering: .relaxed)
     }
 
     /// The bound port.

@@ -1,0 +1,383 @@
+import MeltWatchCore
+
+/// The alarm lifecycle (ISA-18.2 / IEC 62682) as a pure state machine: the rules' raise and clear,
+/// operators' acknowledgements, shelves and maintenance, escalation and shelve expiry on the clock.
+/// Every change is returned as contract events, numbered within their alarm; nothing here reads a
+/// clock, sleeps or does I/O, so `replay` reproduces the live daemon's events exactly.
+///
+/// States follow from the record: out of service beats shelved beats the condition; an alarm whose
+/// condition has gone is `rtn-unacked` until acknowledged, and `normal` (closed) once acknowledged —
+/// or at once when it was shelved, out of service or suppressed by design. Latched alarms (interlock
+/// failures) stay active until acknowledged; the acknowledgement then releases the rule so that the
+/// next failure raises a new alarm.
+public struct AlarmBook: Sendable {
+    /// How the book behaves.
+    public struct Settings: Sendable {
+        /// Unacknowledged this long (daemon clock) → `escalated`; 0 never escalates.
+        public var escalateAfterMilliseconds: Int64
+        /// Rules whose alarms end only by acknowledgement.
+        public var latchedRules: Set<String>
+        /// Stamped on the events the book makes (operators' and the daemon's own).
+        public var configHash: String
+
+        /// Creates settings.
+        public init(escalateAfterMilliseconds: Int64, latchedRules: Set<String> = AlarmBook.defaultLatchedRules, configHash: String) {
+            self.escalateAfterMilliseconds = escalateAfterMilliseconds
+            self.latchedRules = latchedRules
+            self.configHash = configHash
+        }
+    }
+
+    /// Interlock failures (domain.md: latched until acknowledged) and the daemon's alarms that a
+    /// person must see even after the cause went away.
+    public static let defaultLatchedRules: Set<String> = ["interlock-failed", "journal-integrity", "journal-failed", "webhook-disabled"]
+
+    /// What a change produced: events to store and deliver, and latched rules the engine may raise again.
+    public struct Output: Sendable {
+        public var events: [AlarmEvent] = []
+        /// Per event (same index): the alarm as it stands after it, for the outbox to store.
+        public var records: [AlarmRecord] = []
+        public var releases: [AlarmKey] = []
+        /// Set when equipment went into or came back from maintenance: the whole table after it.
+        public var maintenance: [String: Maintenance]?
+
+        /// An empty output.
+        public init() {}
+    }
+
+    /// The book's durable state, written at every start so that a restart and `replay` resume from it.
+    public struct Snapshot: Sendable, Codable, Equatable {
+        public var records: [AlarmRecord]
+        /// Per `plant:equipment:rule`: the highest activation number used (alarm ids never repeat).
+        public var numbering: [String: Int]
+        /// Per `plant:equipment`: equipment in maintenance.
+        public var maintenance: [String: Maintenance]
+        public var clock: EventTime?
+    }
+
+    public var settings: Settings
+    /// Alarms not yet back to normal, by alarm id.
+    public private(set) var open: [String: AlarmRecord] = [:]
+    /// The latest alarms that went back to normal, oldest first (for `GET /api/alarms?state=all`).
+    public private(set) var closed: [AlarmRecord] = []
+    public static let closedKept = 500
+    private(set) var numbering: [String: Int] = [:]
+    /// Equipment in maintenance, by `plant:equipment`.
+    public private(set) var maintenance: [String: Maintenance] = [:]
+    /// The daemon clock of the latest tick.
+    public private(set) var clock: EventTime?
+
+    /// An empty book.
+    public init(settings: Settings) {
+        self.settings = settings
+    }
+
+    /// A book resumed from `snapshot` (open alarms, numbering, maintenance).
+    public init(settings: Settings, snapshot: Snapshot) {
+        self.settings = settings
+        for r in snapshot.records { open[r.id] = r }
+        numbering = snapshot.numbering
+        maintenance = snapshot.maintenance
+        clock = snapshot.clock
+    }
+
+    /// The state to write down (records in id order, so the bytes are stable).
+    public var snapshot: Snapshot {
+        Snapshot(records: open.values.sorted { $0.id < $1.id }, numbering: numbering, maintenance: maintenance, clock: clock)
+    }
+
+    /// Per rule of each equipment: the highest activation used, and whether a latched alarm of it is
+    /// still open — for the engine to continue numbering after a restart.
+    public var resumption: [(key: AlarmKey, activations: Int, latchedOpen: Bool)] {
+        let latched = Set(open.values.filter { $0.latched && $0.active }.map(\.key))
+        return numbering.keys.sorted().compactMap { k in
+            let parts = k.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 3 else { return nil }
+            let key = AlarmKey(plant: String(parts[0]), equipment: String(parts[1]), rule: String(parts[2]))
+            return (key, numbering[k]!, latched.contains(key))
+        }
+    }
+
+    /// The maintenance entry of the equipment an alarm belongs to.
+    public func maintenance(of r: AlarmRecord) -> Maintenance? { maintenance["\(r.last.plant):\(r.last.equipment)"] }
+
+    /// The alarm with this id, open or recently closed.
+    public func record(_ id: String) -> AlarmRecord? {
+        open[id] ?? closed.last { $0.id == id }
+    }
+
+    /// Re-files an alarm as stored after one of its events (restoring from the outbox).
+    public mutating func restore(_ r: AlarmRecord) {
+        let n = "\(r.last.plant):\(r.last.equipment):\(r.last.rule)"
+        numbering[n] = max(numbering[n] ?? 0, r.last.activation)
+        if r.state == .normal || r.state == .suppressed {
+            open[r.id] = nil
+        } else {
+            open[r.id] = r
+        }
+    }
+
+    /// Restores the maintenance table as stored after a change.
+    public mutating func restore(maintenance table: [String: Maintenance]) { maintenance = table }
+
+    // MARK: The rules
+
+    /// Applies an event of the rule engine (`raised` or `cleared`).
+    public mutating func apply(_ e: AlarmEvent, into out: inout Output) {
+        let key = e.alarmID
+        switch e.kind {
+        case .raised:
+            let n = "\(e.plant):\(e.equipment):\(e.rule)"
+            numbering[n] = max(numbering[n] ?? 0, e.activation)
+            if var r = open[key] {
+                // The engine raised an alarm it had raised before (cannot happen with one engine):
+                // keep the record, report the new content.
+                r.active = true
+                emit(&r, .updated, at: e.eventTime, content: e, into: &out)
+                return
+            }
+            var r = AlarmRecord(last: e, raisedAt: e.eventTime, raisedClock: clock, active: true,
+                                latched: settings.latchedRules.contains(e.rule))
+            r.last.ordinal = 0
+            emit(&r, .raised, at: e.eventTime, content: e, into: &out)
+        case .cleared:
+            // A clear for an alarm the book no longer holds (closed by a restart) changes nothing.
+            guard var r = open[key], r.active else { return }
+            r.active = false
+            if e.state == .suppressed {
+                // Suppressed by design (the rule's gate closed): no acknowledgement needed.
+                emit(&r, .cleared, at: e.eventTime, content: e, state: .suppressed, into: &out)
+            } else {
+                emit(&r, .cleared, at: e.eventTime, content: e, into: &out)
+            }
+        default:
+            guard var r = open[key] else { return }
+            emit(&r, .updated, at: e.eventTime, content: e, into: &out)
+        }
+    }
+
+    // MARK: The clock
+
+    /// The daemon clock reached `now`: shelves expire and unacknowledged alarms escalate.
+    public mutating func tick(_ now: EventTime, into out: inout Output) {
+        clock = now
+        var due: [(time: EventTime, id: String, escalate: Bool)] = []
+        for r in open.values {
+            if let until = r.shelvedUntil, until <= now { due.append((until, r.id, false)) }
+            if settings.escalateAfterMilliseconds > 0, !r.escalated, r.needsAcknowledgement {
+                if let raised = r.raisedClock {
+                    let at = raised.adding(milliseconds: settings.escalateAfterMilliseconds)
+                    if at <= now { due.append((at, r.id, true)) }
+                } else {
+                    open[r.id]!.raisedClock = now  // raised before the first tick: count from here
+                }
+            }
+        }
+        guard !due.isEmpty else { return }
+        // Dictionary order differs between processes; events must not.
+        due.sort { ($0.time, $0.id, $0.escalate ? 1 : 0) < ($1.time, $1.id, $1.escalate ? 1 : 0) }
+        for d in due {
+            guard var r = open[d.id] else { continue }
+            if d.escalate {
+                guard r.needsAcknowledgement, !r.escalated else { continue }
+                r.escalated = true
+                emit(&r, .escalated, at: d.time, into: &out)
+            } else {
+                r.shelvedBy = nil
+                r.shelvedUntil = nil
+                r.shelveReason = nil
+                emit(&r, .unshelved, at: d.time, note: "搁置到期 (shelve expired)", into: &out)
+            }
+        }
+    }
+
+    /// After a restart the rules start afresh and cannot vouch for conditions they have not seen
+    /// again: open alarms that are not latched return (`cleared`, cause `restart`) and are raised
+    /// anew, with a new id, if the condition persists. Acknowledgement duties, latches, shelves and
+    /// maintenance survive.
+    public mutating func restarted(at time: EventTime, into out: inout Output) {
+        for id in open.keys.sorted() {
+            guard var r = open[id], r.active, !r.latched else { continue }
+            r.active = false
+            var content = r.last
+            content.cause = "restart"
+            content.message = "守护进程重启，状况待规则重新确认：\(r.last.message) (daemon restarted; the rules re-check the condition)"
+            emit(&r, .cleared, at: time, content: content, into: &out)
+        }
+    }
+
+    // MARK: Operators and the daemon
+
+    /// Applies an operator's or the daemon's action at `time`; returns the alarm it concerned.
+    public mutating func perform(_ action: AlarmAction, at time: EventTime, into out: inout Output) -> Result<AlarmRecord?, AlarmActionError> {
+        if let name = action.operatorName, name.trimmingSpaces.isEmpty {
+            return .failure(AlarmActionError(.invalid, "operator name required (值班员姓名必填)"))
+        }
+        switch action {
+        case .acknowledge(let id, let who, let note):
+            return acknowledge(id, by: who, note: note, at: time, into: &out)
+        case .shelve(let id, let who, let minutes, let reason):
+            return shelve(id, by: who, minutes: minutes, reason: reason, at: time, into: &out)
+        case .unshelve(let id, let who, let note):
+            guard var r = open[id] else { return .failure(missing(id)) }
+            guard r.shelvedUntil != nil else { return .failure(AlarmActionError(.conflict, "alarm \(id) is not shelved")) }
+            r.shelvedBy = nil
+            r.shelvedUntil = nil
+            r.shelveReason = nil
+            return .success(emit(&r, .unshelved, at: time, operator: who, note: note, into: &out))
+        case .outOfService(let plant, let equipment, let who, let reason):
+            guard !reason.trimmingSpaces.isEmpty else { return .failure(AlarmActionError(.invalid, "reason required (原因必填)")) }
+            maintenance["\(plant):\(equipment)"] = Maintenance(operator: who, reason: reason, since: time)
+            out.maintenance = maintenance
+            restate(plant: plant, equipment: equipment, at: time, operator: who, note: reason, into: &out)
+            return .success(nil)
+        case .returnToService(let plant, let equipment, let who, let note):
+            guard maintenance.removeValue(forKey: "\(plant):\(equipment)") != nil else {
+                return .failure(AlarmActionError(.conflict, "\(plant)/\(equipment) is not out of service"))
+            }
+            out.maintenance = maintenance
+            restate(plant: plant, equipment: equipment, at: time, operator: who, note: note, into: &out)
+            return .success(nil)
+        case .system(let rule, let raise, let subject, let message):
+            return .success(system(rule: rule, raise: raise, subject: subject, message: message, at: time, into: &out))
+        }
+    }
+
+    private mutating func acknowledge(_ id: String, by who: String, note: String?, at time: EventTime, into out: inout Output) -> Result<AlarmRecord?, AlarmActionError> {
+        guard var r = open[id] else {
+            if let c = record(id) {
+                return .failure(AlarmActionError(.conflict, "alarm \(id) is already back to normal (acknowledged by \(c.acknowledgedBy ?? "nobody"))"))
+            }
+            return .failure(missing(id))
+        }
+        guard r.acknowledgedBy == nil else {
+            return .failure(AlarmActionError(.conflict, "alarm \(id) was already acknowledged by \(r.acknowledgedBy!)"))
+        }
+        r.acknowledgedBy = who
+        r.acknowledgedAt = time
+        r.ackNote = note
+        if r.latched, r.active {
+            // The acknowledgement is what ends a latched alarm; the rule may raise a new one.
+            r.active = false
+            out.releases.append(r.key)
+        }
+        return .success(emit(&r, .acknowledged, at: time, operator: who, note: note, into: &out))
+    }
+
+    private mutating func shelve(_ id: String, by who: String, minutes: Int, reason: String, at time: EventTime, into out: inout Output) -> Result<AlarmRecord?, AlarmActionError> {
+        guard (1...Self.maximumShelve).contains(minutes) else {
+            return .failure(AlarmActionError(.invalid, "minutes must be 1…\(Self.maximumShelve) (搁置时长超出范围)"))
+        }
+        guard !reason.trimmingSpaces.isEmpty else { return .failure(AlarmActionError(.invalid, "reason required (搁置原因必填)")) }
+        guard var r = open[id] else { return .failure(record(id) == nil ? missing(id) : AlarmActionError(.conflict, "alarm \(id) is already back to normal")) }
+        guard !r.latched else {
+            return .failure(AlarmActionError(.conflict, "alarm \(id) is latched (\(r.last.rule)): acknowledge it, it cannot be shelved (联锁失效不可搁置)"))
+        }
+        r.shelvedBy = who
+        r.shelvedUntil = time.adding(milliseconds: Int64(minutes) * 60_000)
+        r.shelveReason = reason
+        return .success(emit(&r, .shelved, at: time, operator: who, note: reason, into: &out))
+    }
+
+    private static let maximumShelve = AlarmAction.maximumShelveMinutes
+
+    /// Re-derives the state of every open alarm of the equipment after a maintenance switch.
+    private mutating func restate(plant: String, equipment: String, at time: EventTime, operator who: String, note: String?, into out: inout Output) {
+        let ids = open.values.filter { $0.last.plant == plant && $0.last.equipment == equipment }.map(\.id).sorted()
+        for id in ids {
+            var r = open[id]!
+            guard derivedState(r) != r.state else { continue }
+            emit(&r, .updated, at: time, operator: who, note: note, into: &out)
+        }
+    }
+
+    private mutating func system(rule: String, raise: Bool, subject: String, message: String, at time: EventTime, into out: inout Output) -> AlarmRecord? {
+        let current = open.values.filter { $0.last.rule == rule && $0.last.plant == SystemAlarms.plant && $0.last.cause == subject && $0.active }
+            .min { $0.id < $1.id }
+        if raise {
+            if let current { return current }
+            let n = "\(SystemAlarms.plant):\(SystemAlarms.equipment):\(rule)"
+            let activation = (numbering[n] ?? 0) + 1
+            let event = AlarmEvent(
+                kind: .raised, state: .activeUnacked, alarmClass: .system, rule: rule, priority: SystemAlarms.priority(rule),
+                plant: SystemAlarms.plant, equipment: SystemAlarms.equipment, activation: activation, ordinal: 0, signals: [],
+                cause: subject, basis: SystemAlarms.basis, message: message, eventTime: time, configHash: settings.configHash
+            )
+            apply(event, into: &out)
+            return open[event.alarmID]
+        }
+        guard var r = current else { return nil }
+        r.active = false
+        var content = r.last
+        content.message = message
+        return emit(&r, .cleared, at: time, content: content, into: &out)
+    }
+
+    private func missing(_ id: String) -> AlarmActionError { AlarmActionError(.notFound, "no alarm \(id)") }
+
+    // MARK: Events
+
+    /// The state the record's facts imply.
+    func derivedState(_ r: AlarmRecord) -> AlarmEvent.State {
+        let acknowledged = r.acknowledgedBy != nil
+        let outOfService = maintenance["\(r.last.plant):\(r.last.equipment)"] != nil
+        if !r.active, acknowledged || r.shelvedUntil != nil || outOfService { return .normal }
+        if outOfService { return .outOfService }
+        if r.shelvedUntil != nil { return .shelved }
+        if r.active { return acknowledged ? .activeAcked : .activeUnacked }
+        return .rtnUnacked
+    }
+
+    /// Appends the alarm's next event and files the record (closed once normal).
+    @discardableResult
+    private mutating func emit(_ r: inout AlarmRecord, _ kind: AlarmEvent.Kind, at time: EventTime, content: AlarmEvent? = nil,
+                               state: AlarmEvent.State? = nil, operator who: String? = nil, note: String? = nil,
+                               into out: inout Output) -> AlarmRecord {
+        var e = content ?? r.last
+        e.kind = kind
+        e.activation = r.last.activation
+        e.ordinal = r.last.ordinal + 1
+        e.eventTime = time
+        e.operator = who
+        e.note = note
+        // The book's own events (operators, clock) carry the config in force; the rules' carry theirs.
+        if content == nil { e.configHash = settings.configHash }
+        e.state = state ?? derivedState(r)
+        r.last = e
+        out.events.append(e)
+        out.records.append(r)
+        if e.state == .normal || e.state == .suppressed {
+            open[r.id] = nil
+            closed.append(r)
+            if closed.count > Self.closedKept { closed.removeFirst(closed.count - Self.closedKept) }
+        } else {
+            open[r.id] = r
+        }
+        return r
+    }
+}
+
+/// The daemon's alarms about itself (class `system`): plant `meltwatch`, equipment `daemon`.
+public enum SystemAlarms {
+    public static let plant = "meltwatch"
+    public static let equipment = "daemon"
+    /// A monitoring system that cannot record or deliver is failing its duty.
+    public static let basis = "令10 第十四条"
+
+    /// The priority of each system rule: losing the broker or the journal blinds the monitor.
+    public static func priority(_ rule: String) -> AlarmEvent.Priority {
+        switch rule {
+        case "journal-failed", "journal-integrity", "broker-lost": .emergency
+        default: .high
+        }
+    }
+}
+
+extension String {
+    var trimmingSpaces: Substring {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return s
+    }
+}

@@ -1,0 +1,293 @@
+import Foundation
+import Logging
+import MeltWatchCore
+import ServiceLifecycle
+import Synchronization
+
+/// Delivers the stored alarm events to every channel, at least once, in sequence order (so in order
+/// per alarm), with the same `event_id` and body on every retry.
+///
+/// Each channel reads the ``EventLog`` from its own cursor, which is kept in a file beside the
+/// outbox: after a restart delivery resumes where it stopped, and an event delivered just before a
+/// crash may arrive twice with the same `event_id` (receivers deduplicate on it). Failures are retried
+/// with capped exponential backoff and jitter for ever; a channel failing for ``failingAlarmAfter``
+/// raises a `webhook-failing` system alarm (cleared once it delivers again), and an HTTP 410 disables
+/// the channel and raises `webhook-disabled`. A caught-up channel gets a `heartbeat` event every
+/// ``heartbeatInterval`` so the duty side notices a silent monitor.
+public final class AlarmDelivery: Service {
+    /// Raises or clears the daemon's own alarms (the daemon routes them through the alarm book).
+    public typealias SystemAlarmSink = @Sendable (_ rule: String, _ raise: Bool, _ subject: String, _ message: String) -> Void
+
+    private let channels: [any DeliveryChannel]
+    private let log: EventLog
+    private let cursors: CursorStore
+    private let policy: RetryPolicy
+    private let logger: Logger
+    private let drainTimeout: Duration
+    public let heartbeatInterval: Duration?
+    public let failingAlarmAfter: Duration
+    private let systemAlarm: SystemAlarmSink
+    private let heartbeat: HeartbeatSource
+    private let stopping = Atomic<Bool>(false)
+    private let deliveredCount = Atomic<Int>(0)
+    private let failedAttempts = Atomic<Int>(0)
+    /// Per channel (same index): the last sequence delivered.
+    private let positions: Mutex<[Int64]>
+
+    /// Creates the service; nothing is sent until ``run()``. Cursors are read now.
+    public init(channels: [any DeliveryChannel], log: EventLog, cursorDirectory: String, policy: RetryPolicy = RetryPolicy(),
+                heartbeat: Duration?, heartbeatEvent: HeartbeatSource, failingAlarmAfter: Duration = .seconds(60),
+                drainTimeout: Duration = .seconds(5), logger: Logger, systemAlarm: @escaping SystemAlarmSink) throws {
+        self.channels = channels
+        self.log = log
+        cursors = try CursorStore(directory: cursorDirectory)
+        self.policy = policy
+        self.logger = logger
+        self.drainTimeout = drainTimeout
+        heartbeatInterval = heartbeat
+        self.heartbeat = heartbeatEvent
+        self.failingAlarmAfter = failingAlarmAfter
+        self.systemAlarm = systemAlarm
+        var start: [Int64] = []
+        for c in channels {
+            let cursor = cursors.load(c.name)
+            start.append(cursor)
+            log.pin(c.name, at: cursor)
+        }
+        positions = Mutex(start)
+    }
+
+    /// The lowest delivered sequence over all channels (what the outbox must still hold in memory).
+    public static func lowestCursor(channels: [String], cursorDirectory: String) -> Int64 {
+        guard let store = try? CursorStore(directory: cursorDirectory) else { return 0 }
+        return channels.map { store.load($0) }.min() ?? Int64.max
+    }
+
+    /// Events stored but not yet delivered, summed over channels (`meltwatch_webhook_pending`).
+    public var pending: Int {
+        let last = log.lastSequence
+        return positions.withLock { $0.reduce(0) { $0 + Int(max(0, last - $1)) } }
+    }
+    /// Events delivered (2xx), over all channels.
+    public var delivered: Int { deliveredCount.load(ordering: .relaxed) }
+    /// Delivery attempts that failed (and were retried).
+    public var failures: Int { failedAttempts.load(ordering: .relaxed) }
+
+    /// Delivers until graceful shutdown, then for at most the drain timeout.
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            for i in channels.indices {
+                group.addTask { await self.serve(i) }
+            }
+            group.addTask {
+                // Wakes every reader of the log once a second: idle channels send their heartbeat on
+                // time and idle SSE streams theirs.
+                while !self.stopping.load(ordering: .acquiring), !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    self.log.ringAll()
+                }
+            }
+            await withGracefulShutdownHandler {
+                if channels.isEmpty { try? await gracefulShutdown() }
+                await group.waitForAll()
+            } onGracefulShutdown: {
+                self.stopping.store(true, ordering: .releasing)
+                self.log.ringAll()
+            }
+        }
+    }
+
+    private func serve(_ i: Int) async {
+        let channel = channels[i]
+        let (bell, doorbell) = log.subscribe()
+        defer { log.unsubscribe(bell) }
+        var bells = doorbell.makeAsyncIterator()
+        var cursor = positions.withLock { $0[i] }
+        var savedCursor = cursor
+        var lastSave = ContinuousClock.now
+        var lastHeartbeat = ContinuousClock.now
+        var failingSince: ContinuousClock.Instant?
+        var failingRaised = false
+        var drainDeadline: ContinuousClock.Instant?
+        func save(force: Bool) {
+            guard cursor != savedCursor, force || ContinuousClock.now - lastSave >= .milliseconds(200) else { return }
+            do {
+                try cursors.store(channel.name, cursor)
+                savedCursor = cursor
+                lastSave = .now
+            } catch {
+                logger.error("cannot save the delivery cursor (events may be delivered twice after a restart)", metadata: [
+                    "delivery.channel": "\(channel.name)", "delivery.error": "\(error)",
+                ])
+            }
+        }
+        defer { save(force: true) }
+
+        while true {
+            let batch = log.events(after: cursor)
+            if batch.isEmpty {
+                save(force: true)
+                if stopping.load(ordering: .acquiring) { return }
+                if let interval = heartbeatInterval, ContinuousClock.now - lastHeartbeat >= interval {
+                    lastHeartbeat = .now
+                    let beat = heartbeat.next()
+                    if case .failed(let why) = await channel.deliver(beat) {
+                        logger.warning("heartbeat not delivered", metadata: ["delivery.channel": "\(channel.name)", "delivery.error": "\(why)"])
+                    }
+                    continue
+                }
+                guard await bells.next() != nil else { return }
+                continue
+            }
+            for stored in batch {
+                var attempt = 0
+                while true {
+                    attempt += 1
+                    let result = await channel.deliver(stored.envelope)
+                    if result == .delivered {
+                        deliveredCount.add(1, ordering: .relaxed)
+                        if failingRaised {
+                            failingRaised = false
+                            systemAlarm("webhook-failing", false, channel.name, "报警推送已恢复：\(channel.name) (alarm delivery recovered)")
+                        }
+                        failingSince = nil
+                        break
+                    }
+                    failedAttempts.add(1, ordering: .relaxed)
+                    if case .gone(let why) = result {
+                        logger.critical("endpoint gone (HTTP 410): delivery to it is disabled until restart", metadata: [
+                            "delivery.channel": "\(channel.name)", "alarm.event_id": "\(stored.envelope.event.eventID)",
+                        ])
+                        systemAlarm("webhook-disabled", true, channel.name,
+                                    "报警推送端点已注销 (HTTP 410)，已停止向其推送：\(channel.name) (endpoint gone: \(why); delivery disabled)")
+                        return
+                    }
+                    let now = ContinuousClock.now
+                    let since = failingSince ?? now
+                    failingSince = since
+                    if !failingRaised, now - since >= failingAlarmAfter {
+                        failingRaised = true
+                        systemAlarm("webhook-failing", true, channel.name,
+                                    "报警推送持续失败：\(channel.name)，事件在本机保存并持续重试 (alarm delivery failing; events kept and retried)")
+                    }
+                    let delay = policy.delay(attempt: attempt)
+                    if case .failed(let why) = result {
+                        logger.warning("delivery failed; will retry", metadata: [
+                            "delivery.channel": "\(channel.name)", "alarm.event_id": "\(stored.envelope.event.eventID)",
+                            "delivery.error": "\(why)", "delivery.attempt": "\(attempt)", "delivery.retry_ms": "\(delay.milliseconds)",
+                        ])
+                    }
+                    if !(await pause(delay, deadline: &drainDeadline)) {
+                        logger.error("stopping with undelivered alarm events (kept in the outbox, delivered after restart)", metadata: [
+                            "delivery.channel": "\(channel.name)", "delivery.pending": "\(log.lastSequence - cursor)",
+                        ])
+                        return
+                    }
+                }
+                cursor = stored.sequence
+                positions.withLock { [cursor] in $0[i] = cursor }
+                log.pin(channel.name, at: cursor)
+                lastHeartbeat = .now  // any event shows the monitor alive
+                save(force: false)
+            }
+        }
+    }
+
+    /// Sleeps `delay` in short slices; false once shutdown began and its drain deadline passed.
+    private func pause(_ delay: Duration, deadline: inout ContinuousClock.Instant?) async -> Bool {
+        let end = ContinuousClock.now.advanced(by: delay)
+        while true {
+            if stopping.load(ordering: .acquiring) {
+                let d = deadline ?? ContinuousClock.now.advanced(by: drainTimeout)
+                deadline = d
+                if ContinuousClock.now >= d { return false }
+            }
+            if Task.isCancelled { return false }
+            let now = ContinuousClock.now
+            if now >= end { return true }
+            try? await Task.sleep(for: min(.milliseconds(250), now.duration(to: end)))
+        }
+    }
+}
+
+extension AlarmDelivery: @unchecked Sendable {}
+// Safe: every stored property is immutable after init and itself Sendable or only used through
+// thread-safe members (atomics, the log's mutex, the cursor store's per-channel files).
+
+/// `heartbeat` events (contract §4): alarm id `meltwatch:daemon:heartbeat:<boot>`, one per daemon
+/// start (`boot` = its start in epoch seconds), event ordinals counting the beats.
+public final class HeartbeatSource: Sendable {
+    private let boot: Int
+    private let configHash: String
+    private let count = Atomic<Int>(0)
+    private let clock: @Sendable () -> EventTime
+
+    /// Creates a source for a daemon started at `boot` (epoch seconds).
+    public init(boot: Int, configHash: String, clock: @escaping @Sendable () -> EventTime) {
+        self.boot = boot
+        self.configHash = configHash
+        self.clock = clock
+    }
+
+    /// The next heartbeat, stamped now.
+    public func next() -> AlarmEnvelope {
+        let k = count.add(1, ordering: .relaxed).newValue
+        let now = clock()
+        let event = AlarmEvent(
+            kind: .heartbeat, state: .normal, alarmClass: .system, rule: "heartbeat", priority: .low,
+            plant: SystemAlarms.plant, equipment: SystemAlarms.equipment, activation: boot, ordinal: k, signals: [],
+            basis: SystemAlarms.basis, message: "监测系统运行正常 (monitor alive)", eventTime: now, configHash: configHash
+        )
+        return AlarmEnvelope(event: event, emittedAt: now)
+    }
+}
+
+/// Delivery cursors, one small file per channel: `<sequence>\n<channel name>\n`, replaced atomically
+/// (write, fsync, rename, fsync the directory).
+struct CursorStore: Sendable {
+    let directory: String
+
+    init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.directory = directory
+    }
+
+    private func path(_ channel: String) -> String {
+        // FNV-1a of the name: stable across runs and platforms (unlike Hasher), a safe file name.
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in channel.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return "\(directory)/\(String(h, radix: 16)).cursor"
+    }
+
+    /// The last delivered sequence for `channel`, 0 when it never delivered.
+    func load(_ channel: String) -> Int64 {
+        guard let text = try? String(contentsOfFile: path(channel), encoding: .utf8) else { return 0 }
+        let lines = text.split(separator: "\n")
+        guard lines.count >= 2, String(lines[1]) == channel, let seq = Int64(lines[0]) else { return 0 }
+        return seq
+    }
+
+    func store(_ channel: String, _ sequence: Int64) throws {
+        let final = path(channel)
+        let tmp = final + ".tmp"
+        let bytes = Array("\(sequence)\n\(channel)\n".utf8)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CursorError(path: tmp, errno: errno) }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fdatasync(fd)
+        close(fd)
+        guard written == bytes.count, synced == 0 else { throw CursorError(path: tmp, errno: errno) }
+        guard rename(tmp, final) == 0 else { throw CursorError(path: final, errno: errno) }
+        let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 {
+            _ = fsync(dir)
+            close(dir)
+        }
+    }
+}
+
+struct CursorError: Error, CustomStringConvertible {
+    var path: String
+    var errno: Int32
+    var description: String { "\(path): \(String(cString: strerror(errno)))" }
+}

@@ -1,0 +1,100 @@
+import MeltWatchCore
+
+/// Identifies a rule of a piece of equipment: what an alarm id counts activations of.
+public struct AlarmKey: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var plant: String
+    public var equipment: String
+    public var rule: String
+
+    /// Creates a key.
+    public init(plant: String, equipment: String, rule: String) {
+        self.plant = plant
+        self.equipment = equipment
+        self.rule = rule
+    }
+
+    public var description: String { "\(plant):\(equipment):\(rule)" }
+}
+
+/// Who put a piece of equipment out of service, why and when.
+public struct Maintenance: Sendable, Codable, Equatable {
+    public var `operator`: String
+    public var reason: String
+    public var since: EventTime
+}
+
+/// One alarm as the duty room sees it: its latest event and its lifecycle (ISA-18.2).
+public struct AlarmRecord: Sendable, Codable, Equatable {
+    /// The alarm's latest event; its identity, content and state.
+    public var last: AlarmEvent
+    /// Event time of the raise.
+    public var raisedAt: EventTime
+    /// The daemon clock (latest tick) when it was raised: escalation counts from here.
+    public var raisedClock: EventTime?
+    /// The condition holds (or, for a latched alarm, has not been acknowledged yet).
+    public var active: Bool
+    /// Ends only by acknowledgement (interlock failures, the journal's own alarms).
+    public var latched: Bool
+    public var acknowledgedBy: String?
+    public var acknowledgedAt: EventTime?
+    public var ackNote: String?
+    public var shelvedBy: String?
+    public var shelvedUntil: EventTime?
+    public var shelveReason: String?
+    public var escalated = false
+
+    /// The alarm's id (`<plant>:<equipment>:<rule>:<n>`).
+    public var id: String { last.alarmID }
+    /// The alarm's current state.
+    public var state: AlarmEvent.State { last.state }
+    /// The rule of the equipment it belongs to.
+    public var key: AlarmKey { AlarmKey(plant: last.plant, equipment: last.equipment, rule: last.rule) }
+    /// True while an operator still has to acknowledge it.
+    public var needsAcknowledgement: Bool { last.state == .activeUnacked || last.state == .rtnUnacked }
+}
+
+extension AlarmRecord {
+    /// The alarm as `GET /api/alarms` lists it: the contract event's content plus its lifecycle.
+    public func json(maintenance: Maintenance?, plantName: String?) -> String {
+        var w = JSONWriter()
+        write(into: &w, maintenance: maintenance, plantName: plantName)
+        return w.output
+    }
+
+    /// Writes the alarm object into `w` (for lists).
+    public func write(into w: inout JSONWriter, maintenance: Maintenance?, plantName: String?) {
+        let e = last
+        w.beginObject()
+        w.key("alarm_id"); w.string(e.alarmID)
+        w.key("state"); w.string(e.state.rawValue)
+        w.key("class"); w.string(e.alarmClass.rawValue)
+        w.key("rule"); w.string(e.rule)
+        w.key("priority"); w.string(e.priority.rawValue)
+        w.key("plant"); w.string(e.plant)
+        w.key("plant_name"); w.string(plantName)
+        w.key("equipment"); w.string(e.equipment)
+        w.key("signals"); w.beginArray(); for s in e.signals { w.string(s) }; w.endArray()
+        w.key("value"); w.number(e.value)
+        w.key("limit"); w.number(e.limit)
+        w.key("unit"); w.string(e.unit)
+        w.key("latency_ms"); w.integer(e.latencyMilliseconds)
+        w.key("cause"); w.string(e.cause)
+        w.key("basis"); w.string(e.basis)
+        w.key("message"); w.string(e.message)
+        w.key("raised_at"); w.string(raisedAt.rfc3339)
+        w.key("updated_at"); w.string(e.eventTime.rfc3339)
+        w.key("latched"); w.bool(latched)
+        w.key("escalated"); w.bool(escalated)
+        w.key("acknowledged_by"); w.string(acknowledgedBy)
+        w.key("acknowledged_at"); w.string(acknowledgedAt?.rfc3339)
+        w.key("ack_note"); w.string(ackNote)
+        w.key("shelved_by"); w.string(shelvedBy)
+        w.key("shelved_until"); w.string(shelvedUntil?.rfc3339)
+        w.key("shelve_reason"); w.string(shelveReason)
+        w.key("out_of_service_by"); w.string(maintenance?.operator)
+        w.key("out_of_service_reason"); w.string(maintenance?.reason)
+        w.key("last_event_id"); w.string(e.eventID)
+        w.key("config_hash"); w.string(e.configHash)
+        w.endObject()
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import MeltWatchCore
+import MeltWatchJournal
+
+/// One stored entry of the outbox (JSON inside a journal `outbox` record).
+struct OutboxEntry: Codable {
+    /// The event's place in the daemon's event sequence (SSE `id:`, delivery cursors).
+    var seq: Int64?
+    /// The contract JSON exactly as delivered, `emitted_at` included (retries send the same bytes).
+    var body: String?
+    /// The alarm as it stands after this event.
+    var record: AlarmRecord?
+    /// The maintenance table after a change.
+    var maintenance: [String: Maintenance]?
+    /// The whole book, written at every start: restoring begins at the last one.
+    var snapshot: AlarmBook.Snapshot?
+}
+
+/// A stored alarm event, numbered in the daemon's event sequence.
+public struct StoredEvent: Sendable {
+    public var sequence: Int64
+    public var envelope: AlarmEnvelope
+}
+
+/// The durable outbox: every alarm event is stored (and `fdatasync`ed) before anyone may see it, with
+/// the alarm's state after it, so that delivery resumes after a restart and the alarm book comes
+/// back as it was. It reuses the journal's segment format (CRC-32C frames, torn-tail recovery)
+/// in its own directory; each delivery channel keeps a cursor file beside it.
+public final class Outbox {
+    public let directory: String
+    private let writer: JournalWriter
+    /// The sequence number the next event gets.
+    public private(set) var nextSequence: Int64 = 1
+
+    /// What a start found in the outbox.
+    public struct Restored: Sendable {
+        /// The alarm book as it stood.
+        public var snapshot: AlarmBook.Snapshot
+        /// Stored events with their sequence, oldest first (for delivery and SSE resume).
+        public var events: [StoredEvent]
+        /// A torn tail or damage the journal's recovery found, for the logs and a system alarm.
+        public var problem: String?
+    }
+
+    private init(directory: String, writer: JournalWriter, nextSequence: Int64) {
+        self.directory = directory
+        self.writer = writer
+        self.nextSequence = nextSequence
+    }
+
+    /// Opens (or creates) the outbox in `directory` and reads back what it holds. Events are kept in
+    /// memory from the first one a channel has not delivered (after `keepAfter`, the lowest delivery
+    /// cursor), and at least the latest `keepRecent` (for SSE resume).
+    public static func open(directory: String, now: EventTime, settings: AlarmBook.Settings, keepAfter: Int64 = 0,
+                            keepRecent: Int = EventLog.defaultRetained) throws -> (Outbox, Restored) {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let writer = try JournalWriter(directory: directory, now: now)
+        var book = AlarmBook(settings: settings)
+        var events: [StoredEvent] = []
+        var lastSequence: Int64 = 0
+        let decoder = JSONDecoder()
+        try JournalReader(directory: directory).forEachView { _, view in
+            guard case .outbox(_, let data) = view,
+                  let entry = try? decoder.decode(OutboxEntry.self, from: Data(data)) else { return }
+            if let snapshot = entry.snapshot { book = AlarmBook(settings: settings, snapshot: snapshot) }
+            if let table = entry.maintenance { book.restore(maintenance: table) }
+            if let record = entry.record { book.restore(record) }
+            if let seq = entry.seq, let body = entry.body, let record = entry.record {
+                lastSequence = max(lastSequence, seq)
+                events.append(StoredEvent(sequence: seq, envelope: AlarmEnvelope(event: record.last, body: body)))
+            }
+        }
+        let firstNeeded = events.firstIndex { $0.sequence > keepAfter } ?? events.count
+        events.removeFirst(min(firstNeeded, max(0, events.count - keepRecent)))
+        var problem: String?
+        if let torn = writer.recovery.tornTail { problem = "torn tail cut at \(torn.path):\(torn.offset) (\(torn.bytes) bytes kept in \(torn.savedTo))" }
+        if let p = writer.recovery.problem { problem = "\(p)" }
+        let outbox = Outbox(directory: directory, writer: writer, nextSequence: lastSequence + 1)
+        return (outbox, Restored(snapshot: book.snapshot, events: events, problem: problem))
+    }
+
+    /// Numbers the events of one change and stores them (and the alarms after them) durably.
+    /// The events come back numbered even when storing failed (`error` set): an alarm the duty room
+    /// cannot get after a restart still beats one it never gets.
+    public func store(_ output: AlarmBook.Output, emittedAt: EventTime) -> (events: [StoredEvent], error: (any Error)?) {
+        guard !output.events.isEmpty || output.maintenance != nil else { return ([], nil) }
+        var stored: [StoredEvent] = []
+        var entries: [OutboxEntry] = []
+        if let table = output.maintenance { entries.append(OutboxEntry(maintenance: table)) }
+        for (event, record) in zip(output.events, output.records) {
+            let envelope = AlarmEnvelope(event: event, emittedAt: emittedAt)
+            entries.append(OutboxEntry(seq: nextSequence, body: envelope.body, record: record))
+            stored.append(StoredEvent(sequence: nextSequence, envelope: envelope))
+            nextSequence += 1
+        }
+        do {
+            let encoder = JSONEncoder()
+            for entry in entries { try writer.append(.outbox(time: emittedAt, data: Array(try encoder.encode(entry)))) }
+            try writer.commit(now: emittedAt)
+            return (stored, nil)
+        } catch {
+            return (stored, error)
+        }
+    }
+
+    /// Writes the whole book: a later start restores from here without reading what came before.
+    public func storeSnapshot(_ snapshot: AlarmBook.Snapshot, at time: EventTime) throws {
+        try writer.append(.outbox(time: time, data: Array(try JSONEncoder().encode(OutboxEntry(snapshot: snapshot)))))
+        try writer.commit(now: time)
+    }
+
+    /// The book snapshot as the journal records it at a start (for replay).
+    public static func encode(_ snapshot: AlarmBook.Snapshot) -> [UInt8] {
+        Array((try? JSONEncoder().encode(snapshot)) ?? Data())
+    }
+
+    /// Decodes a snapshot written by ``encode(_:)``.
+    public static func decodeSnapshot(_ bytes: [UInt8]) -> AlarmBook.Snapshot? {
+        try? JSONDecoder().decode(AlarmBook.Snapshot.self, from: Data(bytes))
+    }
+}
+
+extension AlarmEnvelope {
+    /// An envelope with its body as stored.
+    init(event: AlarmEvent, body: String) {
+        self.event = event
+        self.body = body
+    }
+}
+
+extension Outbox: @unchecked Sendable {}
+// Safe: `store` and `storeSnapshot` are called only by the engine thread (and at startup before it
+// starts); other threads use only the immutable `directory`.

@@ -1,0 +1,56 @@
+import MeltWatchAlarms
+import MeltWatchCore
+import MeltWatchRules
+
+/// The rule engine followed by the alarm book: what the engine thread runs for each input, and what
+/// `replay` runs over the journal, so both make the same events.
+final class AlarmStage {
+    let engine: Engine
+    private(set) var book: AlarmBook
+    /// Events and alarm states produced since the caller last took them.
+    private var output = AlarmBook.Output()
+
+    init(engine: Engine, book: AlarmBook) {
+        self.engine = engine
+        self.book = book
+    }
+
+    /// After a (re)start: the engine continues the alarm numbering, latched alarms stay latched, and
+    /// the book returns the alarms whose condition the fresh rules have not seen yet.
+    func resume(at time: EventTime) {
+        for r in book.resumption {
+            engine.resume(plant: r.key.plant, equipment: r.key.equipment, rule: r.key.rule,
+                          activations: r.activations, latchedOpen: r.latchedOpen)
+        }
+        book.restarted(at: time, into: &output)
+    }
+
+    /// A reading or a tick through the engine, its events through the book.
+    func process(_ input: EngineInput) {
+        engine.process(input) { event in book.apply(event, into: &output) }
+        if case .tick(let now) = input { book.tick(now, into: &output) }
+        releaseLatches()
+    }
+
+    /// An operator's or the daemon's action at `time`.
+    func perform(_ action: AlarmAction, at time: EventTime) -> Result<AlarmRecord?, AlarmActionError> {
+        let result = book.perform(action, at: time, into: &output)
+        releaseLatches()
+        return result
+    }
+
+    /// True when there is output for ``take()``.
+    var hasOutput: Bool { !output.events.isEmpty || output.maintenance != nil }
+
+    /// Takes the events (and alarm states) produced so far.
+    func take() -> AlarmBook.Output {
+        defer { output = AlarmBook.Output() }
+        return output
+    }
+
+    private func releaseLatches() {
+        guard !output.releases.isEmpty else { return }
+        for k in output.releases { engine.release(plant: k.plant, equipment: k.equipment, rule: k.rule) }
+        output.releases.removeAll()
+    }
+}

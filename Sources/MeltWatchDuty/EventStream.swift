@@ -1,0 +1,64 @@
+import Glibc
+import HTTPTypes
+import Hummingbird
+import MeltWatchAlarms
+import MeltWatchCore
+import NIOCore
+
+/// `GET /api/events`: the stored alarm events as Server-Sent Events.
+///
+/// Each event is `id: <sequence>` / `event: alarm` / `data: <contract JSON>`; the browser's
+/// EventSource sends the last id back as `Last-Event-ID` when it reconnects and the stream resumes
+/// right after it, so a console that lost its connection misses nothing the log still holds (the
+/// latest ``EventLog/retained`` events). Without it, the stream starts with the next event. An
+/// `event: heartbeat` every period lets the client tell a quiet stream from a dead one.
+enum EventStream {
+    static func response(log: EventLog, resumeAfter: Int64?, heartbeat: Duration) -> Response {
+        let headers: HTTPFields = [
+            .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache",
+            HTTPField.Name("X-Accel-Buffering")!: "no",
+        ]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            let (bell, doorbell) = log.subscribe()
+            defer { log.unsubscribe(bell) }
+            var bells = doorbell.makeAsyncIterator()
+            var cursor = resumeAfter ?? log.lastSequence
+            if let resumeAfter, let first = log.firstSequence, resumeAfter + 1 < first {
+                // Older events are no longer held: say so, then send what is.
+                try await writer.write(ByteBuffer(string: "event: gap\ndata: {\"missed_before\":\(first)}\n\n"))
+            }
+            try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+            var lastWrite = ContinuousClock.now
+            while !Task.isCancelled {
+                let batch = log.events(after: cursor)
+                if !batch.isEmpty {
+                    var text = ""
+                    for s in batch { text += "id: \(s.sequence)\nevent: alarm\ndata: \(s.envelope.body)\n\n" }
+                    try await writer.write(ByteBuffer(string: text))
+                    cursor = batch.last!.sequence
+                    lastWrite = .now
+                    continue
+                }
+                if ContinuousClock.now - lastWrite >= heartbeat {
+                    // A write to a closed connection throws: this is also how a gone client is noticed.
+                    try await writer.write(ByteBuffer(string: "event: heartbeat\ndata: {\"time\":\"\(EventTime.now.rfc3339)\"}\n\n"))
+                    lastWrite = .now
+                }
+                // The log rings on every append, and the delivery service rings it every second.
+                guard await bells.next() != nil else { break }
+            }
+            try await writer.finish(nil)
+        })
+    }
+}
+
+extension EventTime {
+    /// The wall clock now.
+    static var now: EventTime { EventTime(milliseconds: Int64((ContinuousClock.now - anchor.clock) / .milliseconds(1)) + anchor.epoch) }
+
+    private static let anchor: (clock: ContinuousClock.Instant, epoch: Int64) = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return (ContinuousClock.now, Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+    }()
+}

@@ -1,0 +1,233 @@
+import MeltWatchCore
+import Testing
+
+@testable import MeltWatchAlarms
+
+/// The rule engine's event for `rule` on equipment `eq` (activation `n`) at second `s`.
+private func rule(_ kind: AlarmEvent.Kind, _ rule: String = "flow-difference", n: Int = 1, at s: Int64, eq: String = "bof1-lance",
+                  cls: AlarmEvent.AlarmClass = .process, message: String = "进出水流量差 4.1 m3/h > 3.0 m3/h") -> AlarmEvent {
+    AlarmEvent(kind: kind, state: kind == .raised ? .activeUnacked : .rtnUnacked, alarmClass: cls, rule: rule, priority: .emergency,
+               plant: "baotou-steel", equipment: eq, activation: n, ordinal: kind == .raised ? 1 : 2, signals: ["inlet_flow", "outlet_flow"],
+               value: 4.1, limit: 3.0, unit: "m3/h", basis: "令10 第四条(四)", message: message,
+               eventTime: t(s), configHash: "sha256:rules")
+}
+
+private func t(_ s: Int64) -> EventTime { EventTime(milliseconds: 1_763_884_800_000 + s * 1000) }
+
+private let id1 = "baotou-steel:bof1-lance:flow-difference:1"
+
+/// A book and the events it produced, step by step.
+private struct Desk {
+    var book = AlarmBook(settings: .init(escalateAfterMilliseconds: 300_000, configHash: "sha256:book"))
+    var events: [AlarmEvent] = []
+    var releases: [AlarmKey] = []
+
+    mutating func engine(_ e: AlarmEvent) {
+        var out = AlarmBook.Output()
+        book.apply(e, into: &out)
+        take(out)
+    }
+
+    @discardableResult
+    mutating func act(_ a: AlarmAction, at s: Int64) -> Result<AlarmRecord?, AlarmActionError> {
+        var out = AlarmBook.Output()
+        let r = book.perform(a, at: t(s), into: &out)
+        take(out)
+        return r
+    }
+
+    mutating func tick(_ s: Int64) {
+        var out = AlarmBook.Output()
+        book.tick(t(s), into: &out)
+        take(out)
+    }
+
+    private mutating func take(_ out: AlarmBook.Output) {
+        #expect(out.events.count == out.records.count, "every event comes with the alarm after it")
+        events += out.events
+        releases += out.releases
+    }
+
+    var trail: [String] { events.map { "\($0.kind.rawValue)/\($0.state.rawValue)" } }
+    func error(_ r: Result<AlarmRecord?, AlarmActionError>) -> AlarmActionError.Code? {
+        if case .failure(let e) = r { return e.code }
+        return nil
+    }
+}
+
+@Suite("Alarm lifecycle (ISA-18.2): the alarm book")
+struct AlarmBookTests {
+    @Test("acknowledged while active, then cleared: active-unacked → active-acked → normal; the acknowledgement names the operator")
+    func ackThenClear() {
+        var d = Desk()
+        d.tick(0)
+        d.engine(rule(.raised, at: 1))
+        d.act(.acknowledge(alarmID: id1, operator: "张三", note: "已通知炉长"), at: 5)
+        d.engine(rule(.cleared, at: 9, message: "流量差恢复"))
+        #expect(d.trail == ["raised/active-unacked", "acknowledged/active-acked", "cleared/normal"])
+        #expect(d.events.map(\.eventID) == [id1 + ":1", id1 + ":2", id1 + ":3"])
+        #expect(d.events[1].operator == "张三" && d.events[1].note == "已通知炉长" && d.events[1].eventTime == t(5))
+        #expect(d.events[1].configHash == "sha256:book" && d.events[0].configHash == "sha256:rules")
+        #expect(d.events[2].message == "流量差恢复")
+        #expect(d.book.open.isEmpty && d.book.closed.map(\.id) == [id1])
+    }
+
+    @Test("cleared before anyone acknowledged: rtn-unacked stays on the board until acknowledged")
+    func returnToNormalNeedsAck() {
+        var d = Desk()
+        d.engine(rule(.raised, at: 1))
+        d.engine(rule(.cleared, at: 2))
+        #expect(d.book.open[id1]?.state == .rtnUnacked)
+        d.act(.acknowledge(alarmID: id1, operator: "李四", note: nil), at: 3)
+        #expect(d.trail == ["raised/active-unacked", "cleared/rtn-unacked", "acknowledged/normal"])
+        #expect(d.book.open.isEmpty)
+    }
+
+    @Test("refusals: unknown alarm 404, second acknowledgement 409, blank operator 400; nothing emitted")
+    func refusals() {
+        var d = Desk()
+        d.engine(rule(.raised, at: 1))
+        #expect(d.error(d.act(.acknowledge(alarmID: "nope:x:y:1", operator: "张三", note: nil), at: 2)) == .notFound)
+        #expect(d.error(d.act(.acknowledge(alarmID: id1, operator: "  ", note: nil), at: 2)) == .invalid)
+        d.act(.acknowledge(alarmID: id1, operator: "张三", note: nil), at: 3)
+        #expect(d.error(d.act(.acknowledge(alarmID: id1, operator: "王五", note: nil), at: 4)) == .conflict)
+        #expect(d.error(d.act(.unshelve(alarmID: id1, operator: "王五", note: nil), at: 4)) == .conflict)
+        #expect(d.trail == ["raised/active-unacked", "acknowledged/active-acked"])
+    }
+
+    @Test("an interlock failure latches until acknowledged; the acknowledgement ends it and releases the rule")
+    func latchedInterlockFailure() {
+        var d = Desk()
+        d.engine(rule(.raised, "interlock-failed", at: 1, cls: .interlock))
+        let id = "baotou-steel:bof1-lance:interlock-failed:1"
+        #expect(d.book.open[id]?.latched == true)
+        #expect(d.error(d.act(.shelve(alarmID: id, operator: "张三", minutes: 30, reason: "误报"), at: 2)) == .conflict)
+        d.act(.acknowledge(alarmID: id, operator: "张三", note: "提枪已手动确认"), at: 3)
+        #expect(d.trail == ["raised/active-unacked", "acknowledged/normal"])
+        #expect(d.releases == [AlarmKey(plant: "baotou-steel", equipment: "bof1-lance", rule: "interlock-failed")])
+        #expect(d.book.open.isEmpty)
+    }
+
+    @Test("shelved: hidden until its expiry, then unshelved at the expiry time and back as it stands", arguments: [1, 30, 1440])
+    func shelveExpires(minutes: Int) {
+        var d = Desk()
+        d.tick(0)
+        d.engine(rule(.raised, at: 1))
+        d.act(.shelve(alarmID: id1, operator: "张三", minutes: minutes, reason: "检修中的流量计"), at: 10)
+        #expect(d.book.open[id1]?.state == .shelved)
+        let expiry = 10 + Int64(minutes) * 60
+        d.tick(expiry - 1)
+        #expect(d.trail == ["raised/active-unacked", "shelved/shelved"])
+        d.tick(expiry + 5)
+        #expect(d.trail.suffix(1) == ["unshelved/active-unacked"])
+        #expect(d.events.last?.eventTime == t(expiry))
+        #expect(d.events[1].note == "检修中的流量计" && d.events[1].operator == "张三")
+    }
+
+    @Test("shelve limits: 0 and more than a day are refused, a reason is required", arguments: [0, 1441, -5])
+    func shelveLimits(minutes: Int) {
+        var d = Desk()
+        d.engine(rule(.raised, at: 1))
+        #expect(d.error(d.act(.shelve(alarmID: id1, operator: "张三", minutes: minutes, reason: "r"), at: 2)) == .invalid)
+        #expect(d.error(d.act(.shelve(alarmID: id1, operator: "张三", minutes: 30, reason: " "), at: 2)) == .invalid)
+        #expect(d.book.open[id1]?.state == .activeUnacked)
+    }
+
+    @Test("a shelved alarm whose condition clears goes back to normal without acknowledgement")
+    func shelvedClears() {
+        var d = Desk()
+        d.engine(rule(.raised, at: 1))
+        d.act(.shelve(alarmID: id1, operator: "张三", minutes: 30, reason: "r"), at: 2)
+        d.engine(rule(.cleared, at: 3))
+        #expect(d.trail == ["raised/active-unacked", "shelved/shelved", "cleared/normal"])
+    }
+
+    @Test("escalation: unacknowledged for escalate_after on the daemon clock → one escalated event; acknowledged ones never")
+    func escalation() {
+        var d = Desk()
+        d.tick(0)
+        d.engine(rule(.raised, at: 1))
+        d.engine(rule(.raised, "co-level-1", at: 2, eq: "co-1"))
+        d.act(.acknowledge(alarmID: "baotou-steel:co-1:co-level-1:1", operator: "张三", note: nil), at: 3)
+        d.tick(299)
+        #expect(!d.trail.contains { $0.hasPrefix("escalated") })
+        d.tick(300)
+        d.tick(900)
+        #expect(d.trail == ["raised/active-unacked", "raised/active-unacked", "acknowledged/active-acked", "escalated/active-unacked"])
+        #expect(d.events.last?.alarmID == id1 && d.events.last?.eventTime == t(300))
+        #expect(d.book.open[id1]?.escalated == true)
+    }
+
+    @Test("out of service: the equipment's alarms are recorded as out-of-service, clear without ack, and come back on return")
+    func outOfService() {
+        var d = Desk()
+        d.engine(rule(.raised, at: 1))
+        #expect(d.error(d.act(.outOfService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", reason: ""), at: 2)) == .invalid)
+        d.act(.outOfService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", reason: "换枪检修"), at: 2)
+        d.engine(rule(.raised, "inlet-flow-low", at: 3))
+        d.engine(rule(.cleared, at: 4))
+        d.act(.returnToService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", note: "检修完毕"), at: 5)
+        #expect(d.trail == ["raised/active-unacked", "updated/out-of-service", "raised/out-of-service", "cleared/normal", "updated/active-unacked"])
+        #expect(d.events[1].operator == "张三" && d.events[1].note == "换枪检修")
+        #expect(d.book.maintenance.isEmpty)
+        #expect(d.error(d.act(.returnToService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", note: nil), at: 6)) == .conflict)
+    }
+
+    @Test("suppressed by design (the rule's gate closed): closed at once, no acknowledgement")
+    func suppressed() {
+        var d = Desk()
+        d.engine(rule(.raised, at: 1))
+        var clear = rule(.cleared, at: 2)
+        clear.state = .suppressed
+        d.engine(clear)
+        #expect(d.trail == ["raised/active-unacked", "cleared/suppressed"])
+        #expect(d.book.open.isEmpty)
+    }
+
+    @Test("system alarms: one per rule and subject while active; cleared by the daemon; numbered on")
+    func systemAlarms() {
+        var d = Desk()
+        d.act(.system(rule: "webhook-failing", raise: true, subject: "http://a", message: "失败 a"), at: 1)
+        d.act(.system(rule: "webhook-failing", raise: true, subject: "http://a", message: "失败 a"), at: 2)
+        d.act(.system(rule: "webhook-failing", raise: true, subject: "http://b", message: "失败 b"), at: 3)
+        d.act(.system(rule: "webhook-failing", raise: false, subject: "http://a", message: "恢复 a"), at: 4)
+        #expect(d.events.map(\.eventID) == ["meltwatch:daemon:webhook-failing:1:1", "meltwatch:daemon:webhook-failing:2:1",
+                                            "meltwatch:daemon:webhook-failing:1:2"])
+        #expect(d.events.allSatisfy { $0.alarmClass == .system && $0.basis == "令10 第十四条" })
+        #expect(d.events[2].state == .rtnUnacked && d.events[2].message == "恢复 a")
+    }
+
+    @Test("restart: unlatched active alarms return (cause restart), latched ones, shelves and maintenance survive; numbering continues")
+    func restart() throws {
+        var d = Desk()
+        d.tick(0)
+        d.engine(rule(.raised, n: 3, at: 1))
+        d.engine(rule(.raised, "interlock-failed", n: 2, at: 2, cls: .interlock))
+        d.engine(rule(.raised, "co-level-1", at: 3, eq: "co-1"))
+        d.engine(rule(.cleared, "co-level-1", at: 4, eq: "co-1"))
+        d.act(.outOfService(plant: "baotou-steel", equipment: "eaf-roof", operator: "张三", reason: "检修"), at: 5)
+        let snapshot = d.book.snapshot
+        var resumed = AlarmBook(settings: d.book.settings, snapshot: snapshot)
+        #expect(resumed.snapshot == snapshot)
+        var out = AlarmBook.Output()
+        resumed.restarted(at: t(60), into: &out)
+        #expect(out.events.map { "\($0.alarmID) \($0.kind.rawValue)/\($0.state.rawValue) \($0.cause ?? "-")" }
+            == ["baotou-steel:bof1-lance:flow-difference:3 cleared/rtn-unacked restart"])
+        #expect(resumed.open.count == 3)  // flow-difference rtn-unacked, interlock-failed latched, co rtn-unacked
+        #expect(resumed.maintenance.keys.sorted() == ["baotou-steel:eaf-roof"])
+        let numbering = Dictionary(uniqueKeysWithValues: resumed.resumption.map { ("\($0.key)", ($0.activations, $0.latchedOpen)) })
+        #expect(numbering["baotou-steel:bof1-lance:flow-difference"]! == (3, false))
+        #expect(numbering["baotou-steel:bof1-lance:interlock-failed"]! == (2, true))
+    }
+
+    @Test("the operator action survives the journal: encoded and decoded unchanged", arguments: [
+        AlarmAction.acknowledge(alarmID: "p:e:r:1", operator: "张三", note: nil),
+        .shelve(alarmID: "p:e:r:1", operator: "张三", minutes: 30, reason: "检修 \"引号\""),
+        .outOfService(plant: "p", equipment: "e", operator: "o", reason: "r"),
+        .system(rule: "broker-lost", raise: true, subject: "mqtt://127.0.0.1:1883", message: "断开"),
+    ])
+    func actionRoundTrip(action: AlarmAction) {
+        #expect(AlarmAction(encoded: action.encoded()) == action)
+        #expect(AlarmAction(encoded: Array("{\"nonsense\":1}".utf8)) == nil)
+    }
+}
