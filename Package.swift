@@ -160,6 +160,7 @@ let package = Package(
                 "MeltWatchCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/MeltWatchTestKit",
             swiftSettings: swiftSettings
@@ -199,6 +200,7 @@ let package = Package(
             dependencies: [
                 "MeltWatchTestKit", "MeltWatchMQTT", "MeltWatchAlarms", "MeltWatchScenarios", "MeltWatchCore", "MeltWatchJournal",
                 "meltwatch", "meltwatch-sim",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -42,6 +42,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 curl -fsS http://127.0.0.1:18080/readyz | sed 's/^/  readyz | /'
+echo "  duty console: open http://127.0.0.1:18080/ in a browser (live alarms, acknowledge, shelve)"
 
 for scenario in lance-leak-no-interlock co-leak casting-water-loss; do
   step "simulator: $scenario (real time)"
@@ -51,13 +52,43 @@ for scenario in lance-leak-no-interlock co-leak casting-water-loss; do
 done
 
 step "alarms received by the duty room: $(grep -c '^  duty room | \[' "$RUN/duty-room.log" || true) (log: $RUN/duty-room.log)"
+
+step "the duty console's open alarms (GET /api/alarms)"
+curl -fsS http://127.0.0.1:18080/api/alarms > "$RUN/alarms.json"
+python3 - "$RUN/alarms.json" <<'PY'
+import json, sys
+for a in json.load(open(sys.argv[1])):
+    print(f"  {a['priority']:9} {a['state']:15} {a['alarm_id']}")
+PY
+if command -v chromium >/dev/null; then
+  # The console as the duty room sees it (headless Chromium runs its scripts for a few seconds).
+  profile=$(mktemp -d)
+  timeout 60 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$profile" \
+    --window-size=1600,1000 --virtual-time-budget=5000 --screenshot="$RUN/console.png" http://127.0.0.1:18080/ \
+    >/dev/null 2>&1 && echo "  screenshot of the console: $RUN/console.png"
+  rm -rf "$profile"
+fi
+
+step "the duty officer acknowledges the latched interlock failures (POST /api/alarms/{id}/ack)"
+python3 - <<'PY'
+import json, urllib.request
+alarms = json.load(urllib.request.urlopen("http://127.0.0.1:18080/api/alarms"))
+for a in alarms:
+    if a["latched"]:
+        body = json.dumps({"operator": "值班员 王工", "note": "已通知现场，联锁已手动复核"}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:18080/api/alarms/{a['alarm_id']}/ack", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        r = json.load(urllib.request.urlopen(req))
+        print(f"  {r['alarm_id']}: {r['state']} (acknowledged by {r['acknowledged_by']})")
+PY
+sleep 1
 step "stopping the daemon (SIGTERM: graceful)"
 kill -TERM "$daemon"
 wait "$daemon" && echo "  meltwatch exited 0"
 
 step "the journal: every message as received, checked record by record"
 "$BIN/meltwatch" journal verify "$RUN/journal" | sed 's/^/  /'
-step "replay: the same engine over the journal gives the same alarms"
+step "replay: the same engine and alarm book over the journal give the same alarm events (acknowledgements too)"
 "$BIN/meltwatch" replay --config config/demo.yaml --journal "$RUN/journal" --output "$RUN/replay.jsonl" 2>&1 | sed 's/^/  /'
 step "the audit report for the casting station's plant: $RUN/report-nantong-aluminium.html"
 "$BIN/meltwatch" report --config config/demo.yaml --journal "$RUN/journal" --plant nantong-aluminium \

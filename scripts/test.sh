@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-ensure_packages chromium fonts-noto-cjk
+ensure_packages chromium chromium-driver fonts-noto-cjk
 swift --version | head -1
 
 step "build (debug, with tests)"

@@ -19,6 +19,7 @@ public final class EventLog: Sendable {
 
     private let state: Mutex<State>
     public let retained: Int
+    private let streamsEnded = Atomic<Bool>(false)
 
     /// A log holding `initial` (restored from the outbox).
     public init(initial: [StoredEvent] = [], retained: Int = EventLog.defaultRetained) {
@@ -84,6 +85,16 @@ public final class EventLog: Sendable {
     public func ringAll() {
         for bell in state.withLock({ Array($0.bells.values) }) { bell.yield() }
     }
+
+    /// Tells long-lived readers that only serve people (SSE streams) to end: the daemon is stopping,
+    /// and an open console must not hold the HTTP server's graceful shutdown.
+    public func endStreams() {
+        streamsEnded.store(true, ordering: .releasing)
+        ringAll()
+    }
+
+    /// True once ``endStreams()`` was called.
+    public var streamsHaveEnded: Bool { streamsEnded.load(ordering: .acquiring) }
 
     /// Records that `channel` delivered everything up to `sequence`.
     public func pin(_ channel: String, at sequence: Int64) {

@@ -91,6 +91,7 @@ final class Pipeline: Service {
         control.requestStop()
         var failure = await ingestExit.wait()
         await engineExit.wait()
+        defer { alarms.log.endStreams() }  // after the last events: consoles get them, then their streams end
         logStatistics()
         if let error = handler.journalFailure {
             // Nothing more was acknowledged; tell the duty room, then exit so the supervisor restarts

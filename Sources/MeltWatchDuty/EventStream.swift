@@ -39,6 +39,8 @@ enum EventStream {
                     lastWrite = .now
                     continue
                 }
+                // The daemon is stopping: everything stored was sent above; end so shutdown can finish.
+                if log.streamsHaveEnded { break }
                 if ContinuousClock.now - lastWrite >= heartbeat {
                     // A write to a closed connection throws: this is also how a gone client is noticed.
                     try await writer.write(ByteBuffer(string: "event: heartbeat\ndata: {\"time\":\"\(EventTime.now.rfc3339)\"}\n\n"))

@@ -266,7 +266,10 @@ struct EngineCore {
                 track.ordinal += 1
                 track.active = false
                 kind = .cleared
-                state = .rtnUnacked
+                // Suppressed by design (ISA-18.2): a rule that applies only while the gate is open
+                // (it reads the gate role) and clears because the gate closed needs no acknowledgement.
+                let gated = eq.template.gateRole.map { spec.signals.contains($0) } ?? false
+                state = gated && !isOperating(e) ? .suppressed : .rtnUnacked
             case .recorded:
                 continue
             }

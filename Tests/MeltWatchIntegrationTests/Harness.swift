@@ -32,8 +32,10 @@ final class Harness: @unchecked Sendable {
 
     """
 
-    /// Starts a broker and a receiver and writes a config with `plants` (a YAML `plants:` section).
-    init(plants: String = Harness.defaultPlants, failFirst: Int = 0) async throws {
+    /// Starts a broker and a receiver and writes a config with `plants` (a YAML `plants:` section)
+    /// and `duty` (more keys of the `duty:` section, two-space indented). The default keeps heartbeats
+    /// out of tests that count alarm events.
+    init(plants: String = Harness.defaultPlants, duty: String = "  heartbeat_s: 3600\n", failFirst: Int = 0) async throws {
         broker = try MosquittoBroker()
         receiver = try await WebhookReceiver(failFirst: failFirst)
         directory = try temporaryDirectory(prefix: "e2e")
@@ -53,7 +55,7 @@ final class Harness: @unchecked Sendable {
             - url: \(receiver.url)
               secret_file: duty.secret
 
-        """.appending(plants).write(toFile: configPath, atomically: true, encoding: .utf8)
+        """.appending(duty).appending(plants).write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
     /// Starts `meltwatch run` and waits until `/readyz` says it is connected and subscribed.
@@ -62,6 +64,9 @@ final class Harness: @unchecked Sendable {
         let ready = await waitForHTTP200("http://127.0.0.1:\(dutyPort)/readyz", timeoutSeconds: 30)
         if !ready { Issue.record("daemon not ready: \(daemon.output)") }
     }
+
+    /// The duty API's base URL.
+    var api: String { "http://127.0.0.1:\(dutyPort)" }
 
     /// A gateway connection to the test's broker.
     func publisher() throws -> Publisher {

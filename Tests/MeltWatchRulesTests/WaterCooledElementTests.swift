@@ -39,7 +39,7 @@ private func run(_ steps: [(Double, String, Value)], inletFlowMin: Double = 100,
             : .reading(Reading(signal: SignalID(role(name)), value: v, quality: quality[i] ?? .good, time: t(s)))
         e.process(input) { ev in
             let at = Double(ev.eventTime.milliseconds - t0) / 1000
-            got.append("\(ev.rule) \(ev.kind.rawValue)@\(at)")
+            got.append("\(ev.rule) \(ev.kind.rawValue)@\(at)" + (ev.state == .suppressed ? " suppressed" : ""))
         }
     }
     return got
@@ -63,7 +63,7 @@ struct WaterCooledElementTests {
         #expect(run(samples.map { ($0.0, "outlet_temp", .number($0.1)) }) == expected)
     }
 
-    @Test("inlet flow low only while operating, and the gate closing clears it")
+    @Test("inlet flow low only while operating; the gate closing ends it as suppressed by design (no acknowledgement)")
     func inletFlowLowGated() {
         let got = run([
             (0, "furnace_operating", .bool(true)),
@@ -73,7 +73,7 @@ struct WaterCooledElementTests {
             (4, "inlet_flow", .number(50)),
             (8, "inlet_flow", .number(50)),        // not operating: nothing
         ])
-        #expect(got == ["inlet-flow-low raised@2.0", "inlet-flow-low cleared@3.0"])
+        #expect(got == ["inlet-flow-low raised@2.0", "inlet-flow-low cleared@3.0 suppressed"])
     }
 
     @Test("inlet_flow_min 0 turns inlet-flow-low off")
@@ -89,7 +89,7 @@ struct WaterCooledElementTests {
             (2, "furnace_operating", .bool(true)),
             (3, "interlock_bypassed", .bool(false)),
         ])
-        #expect(got == ["interlock-bypassed raised@0.0", "interlock-bypassed cleared@1.0",
+        #expect(got == ["interlock-bypassed raised@0.0", "interlock-bypassed cleared@1.0 suppressed",
                         "interlock-bypassed raised@2.0", "interlock-bypassed cleared@3.0"])
         let spec = try #require(TemplateCatalog.named("steel.water-cooled-element")?.rules.first { $0.id == "interlock-bypassed" })
         #expect(spec.basis == "令10 第十四条")

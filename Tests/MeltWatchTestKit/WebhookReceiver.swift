@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import NIOCore
 import Synchronization
 
@@ -28,6 +29,7 @@ public final class WebhookReceiver: Sendable {
     private let failureStatus = Atomic<Int>(500)
     private let portBox = Atomic<Int>(0)
     private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let group = Mutex<ServiceGroup?>(nil)
 
     /// Starts listening; returns when the port is bound.
     public init(failFirst: Int = 0, port: Int = 0) async throws {
@@ -46,19 +48,23 @@ public final class WebhookReceiver: Sendable {
             return Response(status: .init(code: status))
         }
         let ready = AsyncStream.makeStream(of: Int.self)
+        // `stop()` ends the server through the service group's graceful shutdown, which closes the
+        // listening socket (cancelling the task alone left the port bound), so a test can start a
+        // new receiver on the same port.
+        let logger = {
+            var logger = Logger(label: "webhook-receiver")
+            logger.logLevel = .critical
+            return logger
+        }()
         let app = Application(
             router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) },
-            // `stop()` cancels the server, which Hummingbird reports as a shutdown error ("Already
-            // closed") on every test; a test receiver's log would only be noise.
-            logger: {
-                var logger = Logger(label: "webhook-receiver")
-                logger.logLevel = .critical
-                return logger
-            }()
+            logger: logger
         )
-        task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
+        let serviceGroup = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        group.withLock { $0 = serviceGroup }
+        task.withLock { $0 = Task { try await serviceGroup.run() } }
         for await port in ready.stream {
             portBox.store(port, ordering: .relaxed)
             break
@@ -92,8 +98,16 @@ public final class WebhookReceiver: Sendable {
         return accepted
     }
 
-    /// Stops the server.
+    /// Starts stopping the server (for `defer`); ``shutdown()`` waits until the port is free.
     public func stop() {
-        task.withLock { $0?.cancel() }
+        guard let g = group.withLock({ $0 }) else { return }
+        Task { await g.triggerGracefulShutdown() }
+    }
+
+    /// Stops the server and waits until it has closed its listening socket.
+    public func shutdown() async {
+        guard let g = group.withLock({ $0 }) else { return }
+        await g.triggerGracefulShutdown()
+        _ = try? await task.withLock({ $0 })?.value
     }
 }
