@@ -57,7 +57,13 @@ public enum Daemon {
         let endpoints = try config.duty.webhooks.map { w in
             WebhookEndpoint(url: w.url, secret: try w.secretFile.map { Array(try readSecret($0).utf8) })
         }
-        let channels: [any DeliveryChannel] = endpoints.map { WebhookChannel(endpoint: $0) }
+        var channels: [any DeliveryChannel] = endpoints.map { WebhookChannel(endpoint: $0) }
+        if let prefix = config.duty.mqttTopicPrefix {
+            channels.append(MQTTAlarmChannel(
+                prefix: prefix, address: options.address, clientID: config.broker.clientID + "-alarms",
+                username: options.username, password: options.password
+            ))
+        }
         let outboxDirectory = config.journal.dir + "/outbox"
         let cursorDirectory = outboxDirectory + "/cursors"
         let (outbox, restored): (Outbox, Outbox.Restored)

@@ -102,6 +102,11 @@ public final class Publisher {
     }
 }
 
+extension Publisher: @unchecked Sendable {}
+// Safe: after init the client is used only through `mosquitto_publish`, which libmosquitto makes
+// thread-safe alongside its own network thread (`loop_start`), and atomics; `close` is called by
+// the one owner when it is done with the publisher.
+
 /// State the publisher's callbacks update from libmosquitto's thread.
 final class PublisherBox: Sendable {
     /// -1 until CONNACK; then its return code (0 = accepted).

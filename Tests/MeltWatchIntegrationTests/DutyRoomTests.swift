@@ -214,6 +214,22 @@ struct DutyRoomTests {
         print("outage: \(stored.count) events stored, \(got.count) deliveries after recovery (\(got.count - Set(ids).count) duplicates)")
     }
 
+    @Test("duty.mqtt_topic_prefix: the same events, byte for byte, at QoS 1 on <prefix>/<plant>/<equipment>")
+    func mqttAlarmTopic() async throws {
+        let h = try await Harness(plants: coPlant, duty: "  heartbeat_s: 3600\n  mqtt_topic_prefix: meltwatch/alarms\n")
+        defer { h.stop() }
+        let out = h.directory.path + "/mqtt-alarms.txt"
+        let sub = try SpawnedProcess(executable: "/usr/bin/mosquitto_sub", arguments: [
+            "-h", "127.0.0.1", "-p", "\(h.broker.port)", "-q", "1", "-t", "meltwatch/alarms/#", "-v", "-C", "1",
+        ], output: out)
+        try await h.startDaemon()
+        try publishCO(h, 80)
+        let webhook = await h.receiver.waitFor { !$0.isEmpty }
+        #expect(sub.waitForExit(timeoutSeconds: 15) == 0)
+        let line = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").trimmingCharacters(in: .newlines)
+        #expect(line == "meltwatch/alarms/baotou-steel/co-1 " + (webhook.first?.text ?? "?"))
+    }
+
     @Test("the console in Chromium shows a live alarm and acknowledges it by click", .enabled(if: browserTools, "chromium / chromium-driver not installed"))
     func consoleInABrowser() async throws {
         let h = try await Harness(plants: coPlant)
