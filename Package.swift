@@ -191,7 +191,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeltWatchAlarmsTests",
-            dependencies: ["MeltWatchAlarms", "MeltWatchTestKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MeltWatchAlarms", "MeltWatchJournal", "MeltWatchTestKit", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // End to end: real mosquitto, the real `meltwatch` binary, a real HTTP receiver.

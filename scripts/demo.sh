@@ -61,10 +61,11 @@ for a in json.load(open(sys.argv[1])):
     print(f"  {a['priority']:9} {a['state']:15} {a['alarm_id']}")
 PY
 if command -v chromium >/dev/null; then
-  # The console as the duty room sees it (headless Chromium runs its scripts for a few seconds).
+  # The console as the duty room sees it: headless Chromium runs its scripts for 4 s, then shoots
+  # (--timeout, not --virtual-time-budget: the live event stream never lets the network go idle).
   profile=$(mktemp -d)
   timeout 60 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$profile" \
-    --window-size=1600,1000 --virtual-time-budget=5000 --screenshot="$RUN/console.png" http://127.0.0.1:18080/ \
+    --window-size=1600,1000 --timeout=4000 --screenshot="$RUN/console.png" http://127.0.0.1:18080/ \
     >/dev/null 2>&1 && echo "  screenshot of the console: $RUN/console.png"
   rm -rf "$profile"
 fi
@@ -79,7 +80,7 @@ for a in alarms:
         req = urllib.request.Request(f"http://127.0.0.1:18080/api/alarms/{a['alarm_id']}/ack", data=body, method="POST",
                                      headers={"Content-Type": "application/json"})
         r = json.load(urllib.request.urlopen(req))
-        print(f"  {r['alarm_id']}: {r['state']} (acknowledged by {r['acknowledged_by']})")
+        print(f"  {r['alarm_id']}: {r['state']} (acknowledged by {r['acknowledged_by']})", flush=True)
 PY
 sleep 1
 step "stopping the daemon (SIGTERM: graceful)"

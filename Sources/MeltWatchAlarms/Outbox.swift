@@ -31,6 +31,8 @@ public final class Outbox {
     private let writer: JournalWriter
     /// The sequence number the next event gets.
     public private(set) var nextSequence: Int64 = 1
+    /// The segment holding the latest snapshot written by this process.
+    private var snapshotSegment: UInt64?
 
     /// What a start found in the outbox.
     public struct Restored: Sendable {
@@ -52,9 +54,9 @@ public final class Outbox {
     /// memory from the first one a channel has not delivered (after `keepAfter`, the lowest delivery
     /// cursor), and at least the latest `keepRecent` (for SSE resume).
     public static func open(directory: String, now: EventTime, settings: AlarmBook.Settings, keepAfter: Int64 = 0,
-                            keepRecent: Int = EventLog.defaultRetained) throws -> (Outbox, Restored) {
+                            keepRecent: Int = EventLog.defaultRetained, options: JournalOptions = JournalOptions()) throws -> (Outbox, Restored) {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let writer = try JournalWriter(directory: directory, now: now)
+        let writer = try JournalWriter(directory: directory, options: options, now: now)
         var book = AlarmBook(settings: settings)
         var events: [StoredEvent] = []
         var lastSequence: Int64 = 0
@@ -105,8 +107,19 @@ public final class Outbox {
 
     /// Writes the whole book: a later start restores from here without reading what came before.
     public func storeSnapshot(_ snapshot: AlarmBook.Snapshot, at time: EventTime) throws {
+        snapshotSegment = writer.currentSegment  // commit may start a new segment after it
         try writer.append(.outbox(time: time, data: Array(try JSONEncoder().encode(OutboxEntry(snapshot: snapshot)))))
         try writer.commit(now: time)
+    }
+
+    /// Removes the sealed segments: call it right after ``storeSnapshot(_:at:)`` and only when every
+    /// channel has delivered every stored event — the snapshot then holds all the state they had.
+    /// This is the outbox's retention: it holds what changed since the last start that found
+    /// everything delivered.
+    @discardableResult
+    public func compact() throws -> [String] {
+        guard let keep = snapshotSegment else { return [] }
+        return try writer.removeSegments(below: keep)
     }
 
     /// The book snapshot as the journal records it at a start (for replay).

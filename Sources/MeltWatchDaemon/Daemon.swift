@@ -67,10 +67,9 @@ public enum Daemon {
         let outboxDirectory = config.journal.dir + "/outbox"
         let cursorDirectory = outboxDirectory + "/cursors"
         let (outbox, restored): (Outbox, Outbox.Restored)
+        let delivered = AlarmDelivery.lowestCursor(channels: channels.map(\.name), cursorDirectory: cursorDirectory)
         do {
-            (outbox, restored) = try Outbox.open(
-                directory: outboxDirectory, now: now, settings: bookSettings,
-                keepAfter: AlarmDelivery.lowestCursor(channels: channels.map(\.name), cursorDirectory: cursorDirectory))
+            (outbox, restored) = try Outbox.open(directory: outboxDirectory, now: now, settings: bookSettings, keepAfter: delivered)
         } catch {
             throw DaemonError(description: "cannot open the alarm outbox in \(outboxDirectory): \(error)")
         }
@@ -85,6 +84,11 @@ public enum Daemon {
             try journal.append(.alarmState(time: now, data: Outbox.encode(restored.snapshot)))
             try journal.commit(now: now)
             try outbox.storeSnapshot(restored.snapshot, at: now)
+            if delivered >= outbox.nextSequence - 1 {
+                for removed in try outbox.compact() {
+                    logger.info("alarm outbox: removed a segment (everything in it delivered, the book kept)", metadata: ["outbox.segment": "\(removed)"])
+                }
+            }
         } catch {
             throw DaemonError(description: "cannot record the alarm state at start: \(error)")
         }

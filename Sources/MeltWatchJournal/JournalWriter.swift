@@ -171,6 +171,27 @@ public final class JournalWriter {
         }
     }
 
+    /// The sequence number of the segment appends go to now.
+    public var currentSegment: UInt64 { sequence }
+
+    /// Removes the sealed segments numbered below `limit` (compaction by a writer that knows they
+    /// are no longer needed). Returns the removed paths.
+    @discardableResult
+    public func removeSegments(below limit: UInt64) throws(JournalError) -> [String] {
+        do {
+            var removed: [String] = []
+            for s in try JournalSegments.list(directory, fileSystem: fileSystem) where s < min(limit, sequence) {
+                let p = directory + "/" + JournalSegments.fileName(s)
+                try fileSystem.remove(p)
+                removed.append(p)
+            }
+            if !removed.isEmpty { try fileSystem.syncDirectory(directory) }
+            return removed
+        } catch {
+            throw .system(error)
+        }
+    }
+
     // MARK: - Internals
 
     private func created(_ s: UInt64) throws(SystemCallError) -> EventTime? {

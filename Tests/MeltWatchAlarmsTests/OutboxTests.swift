@@ -1,5 +1,6 @@
 import Foundation
 import MeltWatchCore
+import MeltWatchJournal
 import Testing
 
 @testable import MeltWatchAlarms
@@ -46,5 +47,39 @@ struct OutboxTests {
         // Already delivered everywhere (cursor 3): nothing is kept but the recent window.
         let (_, trimmed) = try Outbox.open(directory: dir, now: t0, settings: Self.settings, keepAfter: 3, keepRecent: 1)
         #expect(trimmed.events.map(\.sequence) == [3])
+    }
+
+    @Test("compaction after a start that found everything delivered: older segments go, the book and later events stay")
+    func compaction() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meltwatch-outbox-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let small = JournalOptions(segmentBytes: 4096)
+        var book = AlarmBook(settings: Self.settings)
+        var t = EventTime(milliseconds: 1_763_884_800_000)
+        do {
+            let (outbox, _) = try Outbox.open(directory: dir, now: t, settings: Self.settings, options: small)
+            for n in 1...40 {
+                var out = AlarmBook.Output()
+                book.apply(raised("co-level-1", n: n, at: Int64(n) * 1000), into: &out)
+                t = t.adding(milliseconds: 1000)
+                #expect(outbox.store(out, emittedAt: t).error == nil)
+            }
+        }
+        let segments = { try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".mwj") }.count }
+        #expect(try segments() > 3)
+        t = t.adding(milliseconds: 1000)
+        let (outbox, restored) = try Outbox.open(directory: dir, now: t, settings: Self.settings, keepAfter: 40, options: small)
+        try outbox.storeSnapshot(restored.snapshot, at: t)
+        #expect(try !outbox.compact().isEmpty)
+        #expect(try segments() <= 2)   // the snapshot's segment, and the one after it when the snapshot filled it
+        var out = AlarmBook.Output()
+        book.apply(raised("co-level-2", n: 1, at: 99_000), into: &out)
+        #expect(outbox.store(out, emittedAt: t).error == nil)
+
+        let (again, after) = try Outbox.open(directory: dir, now: t, settings: Self.settings, options: small)
+        #expect(after.snapshot.records == book.snapshot.records)
+        #expect(after.snapshot.numbering == book.snapshot.numbering)
+        #expect(after.events.last?.sequence == 41)
+        #expect(again.nextSequence == 42)
     }
 }
