@@ -272,12 +272,26 @@ class Relay:
         self.listener.close()
 
 
+# True once the alarm list has been fetched and drawn: rows, or the "no active alarms" notice.
+LIST_LOADED = """
+return document.querySelectorAll('tr[data-alarm-id]').length > 0
+    || !document.getElementById('empty').hidden;"""
+
+
 def run(wd, args, summary, relay):
     url = args.url
     if relay:
         u = urllib.parse.urlparse(url)
         url = urllib.parse.urlunparse(u._replace(netloc=f"127.0.0.1:{relay.port}"))
     wd.s("POST", "/url", {"url": url})
+
+    if args.screenshot_only:
+        # Just the console as the duty room sees it, once the alarm list has loaded.
+        wait_for("the alarm list to load (rows or the empty notice)", lambda: wd.script(LIST_LOADED), args.timeout)
+        time.sleep(1.5)   # status, signals and fonts settle
+        wd.screenshot(args.screenshot_only)
+        summary["screenshot"] = args.screenshot_only
+        return
 
     try:
         info = wait_for(f'a row [data-alarm-id="{args.alarm_id}"] in the alarms table',
@@ -345,13 +359,18 @@ def run(wd, args, summary, relay):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", required=True)
-    ap.add_argument("--alarm-id", required=True)
-    ap.add_argument("--operator", required=True)
+    ap.add_argument("--alarm-id")
+    ap.add_argument("--operator")
     ap.add_argument("--note")
-    ap.add_argument("--screenshot-dir", required=True)
+    ap.add_argument("--screenshot-dir")
+    ap.add_argument("--screenshot-only", metavar="PNG", help="only save a screenshot of the loaded console to PNG")
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--check-banner", action="store_true")
     args = ap.parse_args()
+    if not args.screenshot_only and not (args.alarm_id and args.operator and args.screenshot_dir):
+        ap.error("--alarm-id, --operator and --screenshot-dir are required (unless --screenshot-only)")
+    if args.screenshot_only:
+        args.screenshot_dir = os.path.dirname(os.path.abspath(args.screenshot_only))
 
     host = urllib.parse.urlparse(args.url).hostname
     if host not in ("127.0.0.1", "localhost"):

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-ensure_packages
+ensure_packages chromium chromium-driver fonts-noto-cjk
 step "build"
 swift build --product meltwatch
 swift build --product meltwatch-sim
@@ -60,15 +60,10 @@ import json, sys
 for a in json.load(open(sys.argv[1])):
     print(f"  {a['priority']:9} {a['state']:15} {a['alarm_id']}")
 PY
-if command -v chromium >/dev/null; then
-  # The console as the duty room sees it: headless Chromium runs its scripts for 4 s, then shoots
-  # (--timeout, not --virtual-time-budget: the live event stream never lets the network go idle).
-  profile=$(mktemp -d)
-  timeout 60 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$profile" \
-    --window-size=1600,1000 --timeout=4000 --screenshot="$RUN/console.png" http://127.0.0.1:18080/ \
-    >/dev/null 2>&1 && echo "  screenshot of the console: $RUN/console.png"
-  rm -rf "$profile"
-fi
+# The console as the duty room sees it, in headless Chromium driven over WebDriver (a plain
+# `chromium --screenshot` can shoot before the page's requests finish: the live stream keeps it loading).
+python3 scripts/console-browser.py --url http://127.0.0.1:18080/ --screenshot-only "$RUN/console.png" >/dev/null \
+  && echo "  screenshot of the console: $RUN/console.png"
 
 step "the duty officer acknowledges the latched interlock failures (POST /api/alarms/{id}/ack)"
 python3 - <<'PY'

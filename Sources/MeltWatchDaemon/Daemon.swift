@@ -184,6 +184,10 @@ public enum Daemon {
         ])
         // SIGHUP reload is not in this build; ignore it rather than let its default action kill the monitor.
         signal(SIGHUP, SIG_IGN)
+        // A file-size limit (RLIMIT_FSIZE) must surface as a write error the journal handles
+        // (EFBIG: journal-failed alarm, acknowledgements stop, exit), not as a signal that kills the
+        // monitor without a word.
+        signal(SIGXFSZ, SIG_IGN)
 
         // Shutdown runs in reverse order: the pipeline stops and drains first, then the listener,
         // then the dispatcher delivers what it can within its drain timeout.

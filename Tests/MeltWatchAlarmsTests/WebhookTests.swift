@@ -72,6 +72,22 @@ struct WebhookTests {
         #expect(await drained(rig.delivery))
     }
 
+    @Test("an endpoint that does not answer within the request timeout gets the same event again, and it arrives")
+    func timeoutIsRetried() async throws {
+        let receiver = try await WebhookReceiver()
+        receiver.hangNext(2, milliseconds: 1500)
+        defer { receiver.stop() }
+        let rig = try Rig(channels: [WebhookChannel(endpoint: WebhookEndpoint(url: receiver.url, secret: nil), requestTimeout: .milliseconds(300))])
+        let run = Task { try await rig.delivery.run() }
+        defer { run.cancel() }
+        rig.append([event(1, 1), event(1, 2, .cleared)])
+        let got = await receiver.waitFor { $0.count == 2 }
+        #expect(got.map { $0.headers["idempotency-key"] } == ["p:e:co-level-1:1:1", "p:e:co-level-1:1:2"])
+        #expect(receiver.all.prefix(3).map(\.status) == [599, 599, 204])
+        #expect(receiver.all.prefix(3).allSatisfy { $0.headers["idempotency-key"] == "p:e:co-level-1:1:1" })
+        #expect(await drained(rig.delivery))
+    }
+
     @Test("a channel failing longer than the limit raises webhook-failing once, and clears it when it delivers again")
     func failingEndpointRaisesSystemAlarm() async throws {
         let receiver = try await WebhookReceiver()

@@ -8,7 +8,7 @@ import NIOCore
 import Testing
 
 /// One HTTP exchange with the duty API.
-private func call(_ method: String, _ url: String, json: String? = nil, token: String? = nil) async throws -> (status: Int, body: String) {
+func call(_ method: String, _ url: String, json: String? = nil, token: String? = nil) async throws -> (status: Int, body: String) {
     var request = HTTPClientRequest(url: url)
     request.method = .init(rawValue: method)
     if let json {

@@ -58,9 +58,11 @@ final class Harness: @unchecked Sendable {
         """.appending(duty).appending(plants).write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    /// Starts `meltwatch run` and waits until `/readyz` says it is connected and subscribed.
-    func startDaemon() async throws {
-        daemon = try ProductProcess("meltwatch", arguments: ["run", "--config", configPath], logFile: directory.appendingPathComponent("daemon.log"))
+    /// Starts `meltwatch run` (under `wrapper`, if given) and waits until `/readyz` says it is
+    /// connected and subscribed.
+    func startDaemon(wrapper: [String] = []) async throws {
+        daemon = try ProductProcess("meltwatch", arguments: ["run", "--config", configPath], logFile: directory.appendingPathComponent("daemon.log"),
+                                    wrapper: wrapper)
         let ready = await waitForHTTP200("http://127.0.0.1:\(dutyPort)/readyz", timeoutSeconds: 30)
         if !ready { Issue.record("daemon not ready: \(daemon.output)") }
     }

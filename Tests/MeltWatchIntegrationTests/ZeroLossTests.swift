@@ -70,4 +70,54 @@ struct ZeroLossTests {
         #expect(missing.isEmpty, "missing from the journal: \(missing.sorted().prefix(20)) (\(missing.count) in all)")
         #expect(try JournalReader(directory: journal).verify().problem == nil)
     }
+
+    @Test("the journal fails mid-stream (file size limit: EFBIG): journal-failed reaches the duty room, the daemon exits non-zero, and after a restart nothing is missing")
+    func journalFailureStopsAcknowledging() async throws {
+        let h = try await Harness(plants: """
+        plants:
+          - id: baotou-steel
+            name: 包头钢铁 一炼钢
+            equipment:
+              - id: co-1
+                template: steel.co-detector
+                params: { preset: gb6222 }
+
+        """)
+        defer { h.stop() }
+        // A real fault, no hook in the product: every file the daemon writes is limited to 48 KiB, so
+        // the journal segment's write fails with EFBIG part-way through the stream (the small alarm
+        // outbox stays writable and can carry the alarm).
+        try await h.startDaemon(wrapper: ["/usr/bin/prlimit", "--fsize=49152"])
+        let count = 1500
+        let publisher = try h.publisher()
+        defer { publisher.close() }
+        for i in 0..<count {
+            try publisher.publish(topic: "plants/baotou-steel/co-1/co", text: "{\"ts\":\(nowMilliseconds()),\"v\":5.0,\"seq\":\(i)}", qos: 1)
+            if i % 100 == 99 { usleep(20_000) }
+        }
+        let status = await h.daemon.exited(timeoutSeconds: 30)
+        #expect(status != nil && status != 0, "the daemon must exit non-zero when its journal fails: \(h.daemon.output.suffix(2000))")
+        let alarm = await h.receiver.waitFor(timeoutSeconds: 10) { $0.contains { $0.json["rule"] as? String == "journal-failed" } }
+            .first { $0.json["rule"] as? String == "journal-failed" }
+        #expect(alarm?.json["class"] as? String == "system" && alarm?.json["priority"] as? String == "emergency")
+        #expect(h.daemon.output.contains("journal failed"))
+
+        // Restarted without the limit: recovery cuts the torn tail, the broker redelivers what was
+        // never acknowledged, and every seq ends up in the journal.
+        try await h.startDaemon()
+        #expect(publisher.waitUntilAcknowledged(timeoutMilliseconds: 30_000))
+        let journal = h.directory.path + "/journal"
+        let deadline = Date().addingTimeInterval(30)
+        var seen = journaledSequences(journal)
+        while seen.count < count, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            seen = journaledSequences(journal)
+        }
+        let missing = Set(0..<count).subtracting(seen)
+        #expect(missing.isEmpty, "missing from the journal: \(missing.sorted().prefix(20)) (\(missing.count) in all)")
+        #expect(try JournalReader(directory: journal).verify().problem == nil)
+        // The failure stays on the duty room's board (latched) until someone acknowledges it.
+        let open = try await call("GET", h.api + "/api/alarms").body
+        #expect(open.contains("meltwatch:daemon:journal-failed:1"))
+    }
 }

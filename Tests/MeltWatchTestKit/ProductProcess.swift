@@ -6,10 +6,16 @@ public final class ProductProcess: @unchecked Sendable {
     public let process: SpawnedProcess
     public let logFile: URL
 
-    /// Starts `product` with `arguments`; stdout and stderr go to `logFile`.
-    public init(_ product: String, arguments: [String], logFile: URL) throws {
+    /// Starts `product` with `arguments`; stdout and stderr go to `logFile`. With `wrapper`
+    /// (e.g. `["/usr/bin/prlimit", "--fsize=65536"]`) the product runs under that command.
+    public init(_ product: String, arguments: [String], logFile: URL, wrapper: [String] = []) throws {
         self.logFile = logFile
-        process = try SpawnedProcess(executable: try Self.productURL(product).path, arguments: arguments, output: logFile.path)
+        let path = try Self.productURL(product).path
+        if let command = wrapper.first {
+            process = try SpawnedProcess(executable: command, arguments: Array(wrapper.dropFirst()) + [path] + arguments, output: logFile.path)
+        } else {
+            process = try SpawnedProcess(executable: path, arguments: arguments, output: logFile.path)
+        }
     }
 
     /// Where the build put `product`: beside the test bundle, or `$MELTWATCH_PRODUCTS`.

@@ -27,6 +27,8 @@ public final class WebhookReceiver: Sendable {
     private let deliveries = Mutex<[Delivery]>([])
     private let remainingFailures: Atomic<Int>
     private let failureStatus = Atomic<Int>(500)
+    private let remainingHangs = Atomic<Int>(0)
+    private let hangMilliseconds = Atomic<Int>(0)
     private let portBox = Atomic<Int>(0)
     private let task = Mutex<Task<Void, any Error>?>(nil)
     private let group = Mutex<ServiceGroup?>(nil)
@@ -39,6 +41,16 @@ public final class WebhookReceiver: Sendable {
             let body = try await request.body.collect(upTo: 1 << 20)
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
+            if remainingHangs.load(ordering: .relaxed) > 0 {
+                // A receiver that takes too long: recorded as 599 (never counted as accepted),
+                // answered only after the sender's timeout.
+                remainingHangs.subtract(1, ordering: .relaxed)
+                deliveries.withLock {
+                    $0.append(Delivery(path: request.uri.path, headers: headers, body: Array(buffer: body), status: 599))
+                }
+                try? await Task.sleep(for: .milliseconds(hangMilliseconds.load(ordering: .relaxed)))
+                return Response(status: .gatewayTimeout)
+            }
             let fail = remainingFailures.load(ordering: .relaxed) > 0
             if fail { remainingFailures.subtract(1, ordering: .relaxed) }
             let status = fail ? failureStatus.load(ordering: .relaxed) : 204
@@ -69,6 +81,12 @@ public final class WebhookReceiver: Sendable {
             portBox.store(port, ordering: .relaxed)
             break
         }
+    }
+
+    /// Holds the next `count` requests for `milliseconds` before answering (a timing-out endpoint).
+    public func hangNext(_ count: Int, milliseconds: Int) {
+        hangMilliseconds.store(milliseconds, ordering: .relaxed)
+        remainingHangs.store(count, ordering: .relaxed)
     }
 
     /// Answers the next `count` requests with `status` instead of 204.
