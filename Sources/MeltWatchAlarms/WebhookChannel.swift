@@ -83,7 +83,7 @@ public struct WebhookChannel: DeliveryChannel {
         request.headers.add(name: "Idempotency-Key", value: envelope.event.eventID)
         let body = Array(envelope.body.utf8)
         if let secret = endpoint.secret {
-            request.headers.add(name: "X-MeltWatch-Signature", value: WebhookSignature.header(body: body, secret: secret, timestamp: unixSeconds()))
+            request.headers.add(name: "X-MeltWatch-Signature", value: WebhookSignature.header(body: body, secret: secret, timestamp: WallClock.milliseconds() / 1000))
         }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
@@ -95,10 +95,4 @@ public struct WebhookChannel: DeliveryChannel {
             return .failed("\(error)")
         }
     }
-}
-
-func unixSeconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec)
 }

@@ -42,7 +42,7 @@ final class AlarmOutput: Sendable {
 
     /// Stores the events durably, then hands them to delivery and SSE, and shows the book.
     func publish(_ output: AlarmBook.Output, book: AlarmBook) {
-        let (stored, error) = outbox.store(output, emittedAt: EventTime(milliseconds: WallClock.milliseconds()))
+        let (stored, error) = outbox.store(output, emittedAt: WallClock.now)
         if let error {
             counters.outboxWritable.store(false, ordering: .relaxed)
             logger.critical("alarm outbox write failed: events are delivered from memory but would not survive a restart",

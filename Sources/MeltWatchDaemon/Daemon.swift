@@ -50,7 +50,7 @@ public enum Daemon {
         let session = try IngestSession(options: options)
 
         let journal = try openJournal(config.journal, configBytes: bytes, configHash: hash, logger: logger)
-        let now = EventTime(milliseconds: WallClock.milliseconds())
+        let now = WallClock.now
         let bookSettings = AlarmBook.Settings(escalateAfterMilliseconds: Int64(config.duty.escalateAfterSeconds) * 1000, configHash: hash)
 
         // The alarm outbox: the book as it stood at the last stop, and the events not yet delivered.
@@ -108,7 +108,7 @@ public enum Daemon {
             channels: channels, log: eventLog, cursorDirectory: cursorDirectory,
             heartbeat: config.duty.heartbeatSeconds > 0 ? .seconds(config.duty.heartbeatSeconds) : nil,
             heartbeatEvent: HeartbeatSource(boot: Int(now.milliseconds / 1000), configHash: hash,
-                                            clock: { EventTime(milliseconds: WallClock.milliseconds()) }),
+                                            clock: { WallClock.now }),
             logger: logger,
             systemAlarm: { rule, raise, subject, message in inbox.submit(.system(rule: rule, raise: raise, subject: subject, message: message)) }
         )
@@ -194,6 +194,7 @@ public enum Daemon {
         let group = ServiceGroup(configuration: .init(
             services: [
                 .init(service: delivery),
+                .init(service: JournalAudit(directory: config.journal.dir, inbox: inbox, logger: logger)),
                 .init(service: duty),
                 .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup,
                       failureTerminationBehavior: .gracefullyShutdownGroup),
@@ -208,7 +209,7 @@ public enum Daemon {
     /// Opens the journal (recovering a torn tail), records the config in force, and applies retention.
     static func openJournal(_ settings: MeltWatchConfig.Journal, configBytes: [UInt8], configHash: String,
                             logger: Logger) throws -> JournalWriter {
-        let now = EventTime(milliseconds: WallClock.milliseconds())
+        let now = WallClock.now
         do {
             let journal = try JournalWriter(directory: settings.dir, now: now)
             if let torn = journal.recovery.tornTail {

@@ -100,7 +100,7 @@ final class Pipeline: Service {
             _ = stage.perform(.system(
                 rule: "journal-failed", raise: true, subject: "journal",
                 message: "日志写入失败，已停止确认消息，守护进程将重启：\(error) (journal write failed; acknowledgements stopped, restarting)"
-            ), at: EventTime(milliseconds: WallClock.milliseconds()))
+            ), at: WallClock.now)
             alarms.publish(stage.take(), book: stage.book)
             failure = failure ?? error
         }
@@ -171,15 +171,6 @@ final class ThreadExit: Sendable {
             if s.done { return s.error }
             try? await Task.sleep(for: .milliseconds(10))
         }
-    }
-}
-
-/// The daemon's wall clock in epoch milliseconds (CLOCK_REALTIME).
-enum WallClock {
-    static func milliseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
 

@@ -1,4 +1,3 @@
-import Glibc
 import HTTPTypes
 import Hummingbird
 import MeltWatchAlarms
@@ -43,7 +42,7 @@ enum EventStream {
                 if log.streamsHaveEnded { break }
                 if ContinuousClock.now - lastWrite >= heartbeat {
                     // A write to a closed connection throws: this is also how a gone client is noticed.
-                    try await writer.write(ByteBuffer(string: "event: heartbeat\ndata: {\"time\":\"\(EventTime.now.rfc3339)\"}\n\n"))
+                    try await writer.write(ByteBuffer(string: "event: heartbeat\ndata: {\"time\":\"\(WallClock.now.rfc3339)\"}\n\n"))
                     lastWrite = .now
                 }
                 // The log rings on every append, and the delivery service rings it every second.
@@ -52,15 +51,4 @@ enum EventStream {
             try await writer.finish(nil)
         })
     }
-}
-
-extension EventTime {
-    /// The wall clock now.
-    static var now: EventTime { EventTime(milliseconds: Int64((ContinuousClock.now - anchor.clock) / .milliseconds(1)) + anchor.epoch) }
-
-    private static let anchor: (clock: ContinuousClock.Instant, epoch: Int64) = {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return (ContinuousClock.now, Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
-    }()
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MeltWatchCore
 import MeltWatchJournal
 import MeltWatchMQTT
 import MeltWatchTestKit
@@ -119,5 +120,42 @@ struct ZeroLossTests {
         // The failure stays on the duty room's board (latched) until someone acknowledges it.
         let open = try await call("GET", h.api + "/api/alarms").body
         #expect(open.contains("meltwatch:daemon:journal-failed:1"))
+    }
+
+    @Test("a bit rots in a sealed journal segment: the background audit raises journal-integrity naming the segment")
+    func sealedSegmentDamageIsReported() async throws {
+        let h = try await Harness(plants: """
+        plants:
+          - id: baotou-steel
+            name: 包头钢铁 一炼钢
+            equipment:
+              - id: co-1
+                template: steel.co-detector
+                params: { preset: gb6222 }
+
+        """)
+        defer { h.stop() }
+        // Yesterday's journal: three small sealed segments of ticks, then a bit flipped in the first.
+        let dir = h.directory.path + "/journal"
+        var t = EventTime(milliseconds: nowMilliseconds() - 86_400_000)
+        do {
+            let w = try JournalWriter(directory: dir, options: JournalOptions(segmentBytes: 4096), now: t)
+            for _ in 0..<600 {
+                t = t.adding(milliseconds: 100)
+                try w.append(.tick(t))
+                try w.commit(now: t)
+            }
+        }
+        let first = dir + "/00000000000000000001.mwj"
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: first)))
+        bytes[1000] ^= 0x10
+        try Data(bytes).write(to: URL(fileURLWithPath: first))
+
+        try await h.startDaemon()
+        let got = await h.receiver.waitFor(timeoutSeconds: 30) { $0.contains { $0.json["rule"] as? String == "journal-integrity" } }
+        let alarm = got.first { $0.json["rule"] as? String == "journal-integrity" }
+        #expect(alarm?.json["cause"] as? String == first)
+        #expect((alarm?.json["message"] as? String)?.contains("00000000000000000001.mwj") == true)
+        #expect(h.daemon.stop() == 0)
     }
 }
