@@ -40,6 +40,12 @@ public struct SimEquipment: Sendable {
 public struct GatewayMessage: Sendable, Equatable {
     public var topic: String
     public var payload: String
+
+    /// A message for `topic`.
+    public init(topic: String, payload: String) {
+        self.topic = topic
+        self.payload = payload
+    }
 }
 
 /// Plays a scenario: for each scan, the healthy values of every equipment with the fault applied,

@@ -42,6 +42,15 @@ struct Simulator: ParsableCommand {
     ))
     var startMilliseconds: Int64?
 
+    @Option(help: ArgumentHelp(
+        "Load mode: publish N messages of healthy readings at QoS 1 as fast as the broker takes them, then print the figures as JSON.",
+        discussion: "For throughput measurements (scripts/bench-e2e.sh). Ignores --scenario, --rate and --speed."
+    ))
+    var load: Int?
+
+    @Flag(help: "With --load: one per-scan batch per equipment (all its roles in one message) instead of one message per reading.")
+    var batch = false
+
     @Flag(help: "List the scenarios, the alarms each must cause (at --rate) and the settings each needs.")
     var listScenarios = false
 
@@ -52,11 +61,25 @@ struct Simulator: ParsableCommand {
         guard rate > 0, rate <= 10_000 else { throw ValidationError("--rate must be in (0, 10000]") }
         guard speed > 0, speed <= 1000 else { throw ValidationError("--speed must be in (0, 1000]") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        if let load, load <= 0 || load > 50_000_000 { throw ValidationError("--load must be in 1…50000000") }
+        if batch, load == nil { throw ValidationError("--batch needs --load") }
     }
 
     func run() throws {
         if listScenarios {
             list()
+            return
+        }
+        if let load {
+            guard let config else { throw ValidationError("--config is required") }
+            guard let (host, port, _) = MeltWatchConfig.parseBrokerURL(broker) else {
+                throw ValidationError("--broker '\(broker)' is not mqtt://host:port")
+            }
+            let cfg: MeltWatchConfig
+            do { cfg = try ConfigLoader.load(path: config).config } catch { throw ValidationError("\(error)") }
+            let publisher = try Publisher(address: BrokerAddress(host: host, port: port), clientID: "meltwatch-sim-load-\(getpid())")
+            defer { publisher.close() }
+            try LoadRun(equipment: SimEquipment.all(in: cfg), messages: load, batch: batch, seed: seed).run(publisher: publisher)
             return
         }
         guard let scenario = Scenario.named(self.scenario) else {

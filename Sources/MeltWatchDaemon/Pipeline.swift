@@ -11,12 +11,14 @@ import Synchronization
 
 /// The two dedicated threads of the hot path and the ring between them, as one `Service`:
 ///
-///     ingest thread: MQTT loop -> decode -> ring.push (waits when full)
-///     engine thread: ring.pop -> Engine.process -> alarm events -> dispatcher / sinks
+///     ingest thread: MQTT loop -> journal -> decode -> ring.push (waits when full); alarm actions
+///                    journaled and put into the ring as tickets
+///     engine thread: ring.pop -> engine -> alarm book -> outbox (fdatasync) -> event log, boards,
+///                    operators' answers
 ///
 /// Threads, not tasks: the ingest loop blocks in `poll` and the engine must not share a cooperative
 /// pool with HTTP work. Shutdown: stop the MQTT loop (it disconnects cleanly), close the ring, let the
-/// engine drain what is left, then return so the alarm dispatcher can drain in its turn.
+/// engine drain what is left, end the SSE streams, then return so alarm delivery can drain in its turn.
 final class Pipeline: Service {
     private let session: IngestSession
     private let handler: IngestHandler

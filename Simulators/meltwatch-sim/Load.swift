@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import MeltWatchConfig
+import MeltWatchCore
+import MeltWatchMQTT
+import MeltWatchScenarios
+
+/// `meltwatch-sim --load N`: healthy readings for every equipment of the config, published at QoS 1
+/// as fast as the broker takes them (libmosquitto's in-flight window, 1 024), for load and
+/// throughput measurements. Per signal (one reading per message) or, with `--batch`, one per-scan
+/// batch per equipment (all its roles in one message). Timestamps run forward from
+/// `N / equipment` scans in the past, one scan per 10 ms per equipment, so every reading is new
+/// and in order and none lies in the future.
+struct LoadRun {
+    let equipment: [SimEquipment]
+    let messages: Int
+    let batch: Bool
+    let seed: UInt64
+
+    /// Renders the messages (before the clock starts: the measurement is of publishing, not of JSON).
+    func render(now: Int64) -> (messages: [GatewayMessage], readings: Int) {
+        var rng = SplitMix64(seed: seed)
+        var out: [GatewayMessage] = []
+        out.reserveCapacity(messages)
+        var readings = 0
+        let perScan = batch ? equipment.count : equipment.reduce(0) { $0 + $1.roles.count }
+        let scans = (messages + perScan - 1) / max(1, perScan)
+        let origin = now - Int64(scans) * 10 - 1000
+        var scan = 0
+        var seq: Int64 = 0
+        while out.count < messages {
+            let ts = origin + Int64(scan) * 10
+            for eq in equipment where out.count < messages {
+                let values = HealthyPlant.values(template: eq.template, at: SimTime(milliseconds: Int64(scan) * 10), rng: &rng)
+                let roles = eq.roles.filter { values[$0] != nil }
+                seq += 1
+                if batch {
+                    let body = roles.map { "\"\($0)\":\(values[$0]!.json)" }.joined(separator: ",")
+                    out.append(GatewayMessage(topic: "plants/\(eq.plant)/\(eq.id)", payload: "{\"ts\":\(ts),\"seq\":\(seq),\"values\":{\(body)}}"))
+                    readings += roles.count
+                } else {
+                    for role in roles where out.count < messages {
+                        out.append(GatewayMessage(topic: eq.topics[role]!, payload: "{\"ts\":\(ts),\"v\":\(values[role]!.json),\"seq\":\(seq)}"))
+                        readings += 1
+                    }
+                }
+            }
+            scan += 1
+        }
+        return (out, readings)
+    }
+
+    /// Publishes everything and waits for every PUBACK; prints one JSON line with the figures.
+    func run(publisher: Publisher) throws {
+        let (all, readings) = render(now: Int64(Date().timeIntervalSince1970 * 1000))
+        let start = ContinuousClock.now
+        for m in all { try publisher.publish(topic: m.topic, text: m.payload, qos: 1) }
+        let acknowledged = publisher.waitUntilAcknowledged(timeoutMilliseconds: 600_000)
+        let seconds = Double((ContinuousClock.now - start) / .microseconds(1)) / 1e6
+        let bytes = all.reduce(0) { $0 + $1.payload.utf8.count }
+        print("{\"messages\":\(all.count),\"readings\":\(readings),\"payload_bytes\":\(bytes),\"seconds\":\(seconds),"
+            + "\"messages_per_s\":\(Double(all.count) / seconds),\"readings_per_s\":\(Double(readings) / seconds),"
+            + "\"acknowledged\":\(acknowledged)}")
+        if !acknowledged { throw ValidationError("\(publisher.outstanding) messages were not acknowledged by the broker") }
+    }
+}

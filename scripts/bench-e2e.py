@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: MeltWatch against the broker itself, on one machine, in one run.
+
+    python3 scripts/bench-e2e.py --bin DIR [--messages N] [--runs R] [--out FILE]
+
+(scripts/bench-e2e.sh builds the release binaries and calls this.) Measures, each the median of R runs:
+
+  (a) ingest ceiling: a QoS 1 backlog of N single-reading messages queued by the broker for a
+      persistent session, drained by `mosquitto_sub` (the reference: libmosquitto's read path and
+      nothing else) and by `meltwatch run` (journal with fdatasync, decode, ring, rules): both rates
+      and their ratio, with CPU seconds per message;
+  (b) the same with per-scan batches (one message per equipment scan, all its roles): readings/s;
+  (d) RSS and CPU with 10 000 configured signals: idle (health timers only) and after a batched load.
+
+Every process is on 127.0.0.1 with ports chosen free; everything is removed afterwards.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    """utime + stime of a live process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_kib(pid, key="VmRSS"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def metric(port, name):
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def wait_ready(port, proc, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"meltwatch exited with {proc.returncode}")
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1).status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("meltwatch did not become ready")
+
+
+class Rig:
+    """A broker and a work directory for one benchmark."""
+
+    def __init__(self, bins, equipment):
+        self.bins = bins
+        self.dir = tempfile.mkdtemp(prefix="meltwatch-bench-")
+        self.port = free_port()
+        self.duty = free_port()
+        conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(conf, "w") as f:
+            # A backlog of N messages must wait for the offline persistent session: no queue limit,
+            # no Nagle (latency), a window of 1 024 in flight.
+            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    "max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 1024\nset_tcp_nodelay true\n")
+        mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.broker = subprocess.Popen([mosquitto, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+        self.config = os.path.join(self.dir, "meltwatch.yaml")
+        with open(self.config, "w") as f:
+            f.write(f"broker:\n  url: mqtt://127.0.0.1:{self.port}\n  client_id: meltwatch-bench\n  qos: 1\n"
+                    f"journal:\n  dir: journal\n  fsync_interval_ms: 50\nduty:\n  listen: 127.0.0.1:{self.duty}\n"
+                    "  heartbeat_s: 3600\nplants:\n  - id: bench\n    name: bench\n    equipment:\n")
+            for i in range(equipment):
+                f.write(f"      - id: eq-{i}\n        template: steel.water-cooled-element\n"
+                        "        params: { furnace_type: bof, flow_difference_max: 3.0 }\n")
+
+    def url(self):
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def load(self, messages, batch):
+        args = [os.path.join(self.bins, "meltwatch-sim"), "--broker", self.url(), "--config", self.config, "--load", str(messages)]
+        if batch:
+            args.append("--batch")
+        out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    def daemon(self):
+        log = open(os.path.join(self.dir, "meltwatch.log"), "ab")
+        return subprocess.Popen([os.path.join(self.bins, "meltwatch"), "run", "--config", self.config, "--log-level", "warning"],
+                                stdout=log, stderr=log)
+
+    def close(self):
+        self.broker.terminate()
+        self.broker.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def sub_args(rig, extra):
+    return ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(rig.port), "-i", "bench-reference", "-c", "-q", "1", "-t", "plants/#"] + extra
+
+
+def drain_reference(rig, messages, batch):
+    """mosquitto_sub draining a backlog of `messages` queued for its persistent session."""
+    subprocess.run(sub_args(rig, ["-E"]), check=True)  # create the session, then leave
+    published = rig.load(messages, batch)
+    before = os.times()
+    start = time.monotonic()
+    subprocess.run(sub_args(rig, ["-C", str(messages)]), check=True, stdout=subprocess.DEVNULL)
+    seconds = time.monotonic() - start
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(rig.port), "-i", "bench-reference", "-t", "plants/#", "-E"],
+                   check=True)  # a clean session ends the persistent one
+    return {"seconds": seconds, "messages_per_s": messages / seconds, "readings": published["readings"],
+            "readings_per_s": published["readings"] / seconds, "cpu_s_per_message": cpu / messages, "publish": published}
+
+
+def drain_daemon(rig, messages, batch):
+    """meltwatch run draining the same kind of backlog: journal + fdatasync, decode, ring, rules."""
+    d = rig.daemon()
+    wait_ready(rig.duty, d)
+    d.send_signal(signal.SIGTERM)  # the persistent session stays, subscribed
+    d.wait(timeout=30)
+    published = rig.load(messages, batch)
+    received0 = 0
+    d = rig.daemon()
+    pid = d.pid
+    first = None
+    last = None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        n = metric(rig.duty, "meltwatch_messages_received_total")
+        now = time.monotonic()
+        if n is not None and n > received0 and first is None:
+            first = (now, n, cpu_seconds(pid))
+        if n is not None and n >= messages:
+            last = (now, n, cpu_seconds(pid))
+            break
+        time.sleep(0.01)
+    readings = metric(rig.duty, "meltwatch_readings_total") or 0
+    peak = rss_kib(pid, "VmHWM")
+    d.send_signal(signal.SIGTERM)
+    d.wait(timeout=30)
+    if last is None:
+        raise RuntimeError("meltwatch did not receive the whole backlog within 600 s")
+    # From the first message counted to the last: connection and start-up are not ingest.
+    seconds = last[0] - first[0]
+    counted = last[1] - first[1]
+    return {"seconds": seconds, "messages_per_s": counted / seconds, "readings": readings,
+            "readings_per_s": readings * (counted / last[1]) / seconds,
+            "cpu_s_per_message": (last[2] - first[2]) / counted, "peak_rss_kib": peak, "publish": published}
+
+
+def memory_with_signals(bins, signals_wanted):
+    """RSS and CPU of a daemon configured with ~`signals_wanted` signals (water-cooled elements)."""
+    per_equipment = 10  # roles of steel.water-cooled-element
+    rig = Rig(bins, max(1, signals_wanted // per_equipment))
+    try:
+        d = rig.daemon()
+        wait_ready(rig.duty, d)
+        time.sleep(2)
+        idle_rss = rss_kib(d.pid)
+        c0, t0 = cpu_seconds(d.pid), time.monotonic()
+        time.sleep(10)
+        idle_cpu = (cpu_seconds(d.pid) - c0) / (time.monotonic() - t0)
+        published = rig.load(20 * (signals_wanted // per_equipment), batch=True)
+        deadline = time.monotonic() + 120
+        while (metric(rig.duty, "meltwatch_messages_received_total") or 0) < published["messages"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        loaded_rss = rss_kib(d.pid)
+        peak = rss_kib(d.pid, "VmHWM")
+        d.send_signal(signal.SIGTERM)
+        d.wait(timeout=30)
+        return {"signals": (signals_wanted // per_equipment) * per_equipment, "idle_rss_mib": idle_rss / 1024,
+                "idle_cpu_cores": idle_cpu, "rss_after_load_mib": loaded_rss / 1024, "peak_rss_mib": peak / 1024,
+                "load_messages": published["messages"], "load_readings": published["readings"]}
+    finally:
+        rig.close()
+
+
+def median_of(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bin", required=True, help="directory with release-built meltwatch and meltwatch-sim")
+    ap.add_argument("--messages", type=int, default=200_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--equipment", type=int, default=20)
+    ap.add_argument("--signals", type=int, default=10_000)
+    ap.add_argument("--out", default="bench-results/e2e.json")
+    args = ap.parse_args()
+
+    results = {"machine": {"cpus": os.cpu_count(), "kernel": os.uname().release,
+                           "mosquitto": subprocess.run(["mosquitto", "-h"], capture_output=True, text=True).stdout.splitlines()[0]
+                           if shutil.which("mosquitto") else "?"},
+               "messages": args.messages, "runs": args.runs}
+    for name, batch in (("single", False), ("batched", True)):
+        ref, daemon = [], []
+        for _ in range(args.runs):
+            rig = Rig(args.bin, args.equipment)
+            try:
+                ref.append(drain_reference(rig, args.messages, batch))
+                daemon.append(drain_daemon(rig, args.messages, batch))
+            finally:
+                rig.close()
+        results[name] = {
+            "reference_messages_per_s": median_of(ref, "messages_per_s"),
+            "meltwatch_messages_per_s": median_of(daemon, "messages_per_s"),
+            "ratio": median_of(daemon, "messages_per_s") / median_of(ref, "messages_per_s"),
+            "reference_readings_per_s": median_of(ref, "readings_per_s"),
+            "meltwatch_readings_per_s": median_of(daemon, "readings_per_s"),
+            "reference_cpu_us_per_message": median_of(ref, "cpu_s_per_message") * 1e6,
+            "meltwatch_cpu_us_per_message": median_of(daemon, "cpu_s_per_message") * 1e6,
+            "meltwatch_peak_rss_mib": max(r["peak_rss_kib"] for r in daemon) / 1024,
+            "runs": {"reference": ref, "meltwatch": daemon},
+        }
+    results["signals_10k"] = memory_with_signals(args.bin, args.signals)
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=2)
+
+    s, b, m = results["single"], results["batched"], results["signals_10k"]
+    rows = [
+        ("(a) ingest, 1 reading/message", f"{s['reference_messages_per_s']:,.0f} msg/s", f"{s['meltwatch_messages_per_s']:,.0f} msg/s",
+         f"{s['ratio']:.2f}", "≥ 0.9"),
+        ("    CPU per message", f"{s['reference_cpu_us_per_message']:.1f} µs", f"{s['meltwatch_cpu_us_per_message']:.1f} µs", "", ""),
+        ("(b) ingest, per-scan batches", f"{b['reference_readings_per_s']:,.0f} rdg/s", f"{b['meltwatch_readings_per_s']:,.0f} rdg/s",
+         f"{b['ratio']:.2f}", "≥ 1 M rdg/s"),
+        (f"(d) {m['signals']:,} signals: RSS idle / peak", "", f"{m['idle_rss_mib']:.1f} / {m['peak_rss_mib']:.1f} MiB", "", "≤ 100 MiB"),
+        ("    idle CPU (health timers)", "", f"{m['idle_cpu_cores'] * 100:.1f} % of a core", "", ""),
+    ]
+    print(f"\nmeltwatch end-to-end benchmark: {args.messages:,} messages, median of {args.runs} runs, {os.cpu_count()} CPUs")
+    print(f"{'':34} {'mosquitto_sub':>18} {'meltwatch':>22} {'ratio':>6}  target")
+    for r in rows:
+        print(f"{r[0]:34} {r[1]:>18} {r[2]:>22} {r[3]:>6}  {r[4]}")
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
