@@ -148,14 +148,23 @@ public final class IngestSession {
     }
 
     /// Reads packets until the socket would block, a batch is full, or the connection fails.
+    ///
+    /// `mosquitto_loop_read` returns success both after a whole packet and when the socket would
+    /// block, and errno cannot tell them apart: after queueing a PUBACK in threaded mode libmosquitto
+    /// writes a wake-up byte to its internal socket pair, and once that is full the write leaves errno
+    /// at EAGAIN after every message (trusting errno made every batch one message long: one
+    /// `fdatasync` per message). So: a call that added a message goes on; a call that added none read
+    /// a control packet or nothing, and only the socket knows whether more is waiting.
     private func readBatch(into b: CallbackBox) -> Int32 {
+        let fd = mosquitto_socket(mosq)
         while b.batch.count < options.maxBatch {
-            // loop_read returns success both after a whole packet and when the socket would block;
-            // errno tells them apart. A stale EAGAIN only ends this batch early (harmless).
-            errno = 0
+            let before = b.batch.count
             let rc = mosquitto_loop_read(mosq, 1)
             if rc != MOSQ_ERR_SUCCESS.rawValue { return rc }
-            if errno == EAGAIN || errno == EWOULDBLOCK { break }
+            if b.batch.count == before {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                if poll(&p, 1, 0) <= 0 || p.revents & Int16(POLLIN) == 0 { break }
+            }
         }
         return MOSQ_ERR_SUCCESS.rawValue
     }
