@@ -10,13 +10,17 @@
       nothing else) and by `meltwatch run` (journal with fdatasync, decode, ring, rules): both rates
       and their ratio, with CPU seconds per message;
   (b) the same with per-scan batches (one message per equipment scan, all its roles): readings/s;
+  (c) alarm latency, publish -> webhook receipt (p50 / p99 / max), with background load at 50 % of
+      the ingest ceiling measured in (a): probes raise and clear co-level-1, stamped as published;
   (d) RSS and CPU with 10 000 configured signals: idle (health timers only) and after a batched load.
 
 Every process is on 127.0.0.1 with ports chosen free; everything is removed afterwards.
 """
 
 import argparse
+import http.server
 import json
+import threading
 import os
 import shutil
 import signal
@@ -80,7 +84,7 @@ def wait_ready(port, proc, timeout=60):
 class Rig:
     """A broker and a work directory for one benchmark."""
 
-    def __init__(self, bins, equipment):
+    def __init__(self, bins, equipment, webhook_port=None):
         self.bins = bins
         self.dir = tempfile.mkdtemp(prefix="meltwatch-bench-")
         self.port = free_port()
@@ -98,7 +102,12 @@ class Rig:
         with open(self.config, "w") as f:
             f.write(f"broker:\n  url: mqtt://127.0.0.1:{self.port}\n  client_id: meltwatch-bench\n  qos: 1\n"
                     f"journal:\n  dir: journal\n  fsync_interval_ms: 50\nduty:\n  listen: 127.0.0.1:{self.duty}\n"
-                    "  heartbeat_s: 3600\nplants:\n  - id: bench\n    name: bench\n    equipment:\n")
+                    "  heartbeat_s: 3600\n")
+            if webhook_port:
+                f.write(f"  webhooks:\n    - url: http://127.0.0.1:{webhook_port}/alarms\n")
+            f.write("plants:\n  - id: bench\n    name: bench\n    equipment:\n")
+            if webhook_port:
+                f.write("      - id: co-probe\n        template: steel.co-detector\n        params: { preset: gb6222, frozen_after_s: 0 }\n")
             for i in range(equipment):
                 f.write(f"      - id: eq-{i}\n        template: steel.water-cooled-element\n"
                         "        params: { furnace_type: bof, flow_difference_max: 3.0 }\n")
@@ -180,6 +189,72 @@ def drain_daemon(rig, messages, batch):
             "cpu_s_per_message": (last[2] - first[2]) / counted, "peak_rss_kib": peak, "publish": published}
 
 
+class Receiver(http.server.ThreadingHTTPServer):
+    """The duty endpoint: records when each alarm event arrived (wall clock, ms)."""
+
+    def __init__(self):
+        self.arrivals = []
+        self.lock = threading.Lock()
+        rx = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                now = time.time() * 1000
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(204)
+                self.end_headers()
+                with rx.lock:
+                    rx.arrivals.append((now, json.loads(body)))
+
+        super().__init__(("127.0.0.1", free_port()), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def percentile(sorted_values, p):
+    """Nearest rank."""
+    k = max(0, min(len(sorted_values) - 1, int(-(-p * len(sorted_values) // 100)) - 1))
+    return sorted_values[k]
+
+
+def alarm_latency(bins, ceiling, probes, equipment):
+    """Probes through the daemon while a paced background load runs at half the ingest ceiling."""
+    rx = Receiver()
+    rig = Rig(bins, equipment, webhook_port=rx.server_address[1])
+    try:
+        d = rig.daemon()
+        wait_ready(rig.duty, d)
+        rate = ceiling / 2
+        seconds = probes * 0.05 + 3
+        background = subprocess.Popen([os.path.join(bins, "meltwatch-sim"), "--broker", rig.url(), "--config", rig.config,
+                                       "--load", str(int(rate * seconds)), "--load-rate", str(rate)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        time.sleep(1)  # the load is running
+        subprocess.run([os.path.join(bins, "meltwatch-sim"), "--broker", rig.url(), "--config", rig.config,
+                        "--probe", str(probes), "--probe-interval-ms", "50"], check=True, capture_output=True)
+        load = json.loads(background.communicate(timeout=600)[0].strip().splitlines()[-1])
+        time.sleep(1)
+        d.send_signal(signal.SIGTERM)
+        d.wait(timeout=30)
+        with rx.lock:
+            events = [(t, e) for t, e in rx.arrivals if e.get("rule") in ("co-level-1",) and e.get("event") in ("raised", "cleared")]
+        latencies = sorted(t - epoch_ms(e["event_time"]) for t, e in events)
+        if not latencies:
+            raise RuntimeError("no probe alarm reached the webhook")
+        return {"background_msg_per_s": load["messages_per_s"], "probes": probes, "events": len(latencies),
+                "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99), "max_ms": latencies[-1]}
+    finally:
+        rig.close()
+        rx.shutdown()
+
+
+def epoch_ms(rfc3339):
+    from datetime import datetime
+    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp() * 1000
+
+
 def memory_with_signals(bins, signals_wanted):
     """RSS and CPU of a daemon configured with ~`signals_wanted` signals (water-cooled elements)."""
     per_equipment = 10  # roles of steel.water-cooled-element
@@ -218,6 +293,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--equipment", type=int, default=20)
     ap.add_argument("--signals", type=int, default=10_000)
+    ap.add_argument("--probes", type=int, default=400)
     ap.add_argument("--out", default="bench-results/e2e.json")
     args = ap.parse_args()
 
@@ -245,19 +321,23 @@ def main():
             "meltwatch_peak_rss_mib": max(r["peak_rss_kib"] for r in daemon) / 1024,
             "runs": {"reference": ref, "meltwatch": daemon},
         }
+    results["alarm_latency"] = alarm_latency(args.bin, results["single"]["meltwatch_messages_per_s"], args.probes, args.equipment)
     results["signals_10k"] = memory_with_signals(args.bin, args.signals)
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=2)
 
-    s, b, m = results["single"], results["batched"], results["signals_10k"]
+    s, b, m, lat = results["single"], results["batched"], results["signals_10k"], results["alarm_latency"]
     rows = [
         ("(a) ingest, 1 reading/message", f"{s['reference_messages_per_s']:,.0f} msg/s", f"{s['meltwatch_messages_per_s']:,.0f} msg/s",
          f"{s['ratio']:.2f}", "≥ 0.9"),
         ("    CPU per message", f"{s['reference_cpu_us_per_message']:.1f} µs", f"{s['meltwatch_cpu_us_per_message']:.1f} µs", "", ""),
         ("(b) ingest, per-scan batches", f"{b['reference_readings_per_s']:,.0f} rdg/s", f"{b['meltwatch_readings_per_s']:,.0f} rdg/s",
          f"{b['ratio']:.2f}", "≥ 1 M rdg/s"),
+        (f"(c) alarm latency p50 / p99 / max", "", f"{lat['p50_ms']:.1f} / {lat['p99_ms']:.1f} / {lat['max_ms']:.1f} ms", "",
+         "p99 ≤ 5 ms"),
+        (f"    at background load", "", f"{lat['background_msg_per_s']:,.0f} msg/s", "", "50 % of (a)"),
         (f"(d) {m['signals']:,} signals: RSS idle / peak", "", f"{m['idle_rss_mib']:.1f} / {m['peak_rss_mib']:.1f} MiB", "", "≤ 100 MiB"),
         ("    idle CPU (health timers)", "", f"{m['idle_cpu_cores'] * 100:.1f} % of a core", "", ""),
     ]

@@ -16,6 +16,8 @@ struct LoadRun {
     let messages: Int
     let batch: Bool
     let seed: UInt64
+    /// Messages per second; nil publishes as fast as the broker takes them.
+    var rate: Double? = nil
 
     /// Renders the messages (before the clock starts: the measurement is of publishing, not of JSON).
     func render(now: Int64) -> (messages: [GatewayMessage], readings: Int) {
@@ -54,7 +56,15 @@ struct LoadRun {
     func run(publisher: Publisher) throws {
         let (all, readings) = render(now: Int64(Date().timeIntervalSince1970 * 1000))
         let start = ContinuousClock.now
-        for m in all { try publisher.publish(topic: m.topic, text: m.payload, qos: 1) }
+        for (i, m) in all.enumerated() {
+            if let rate, i % 64 == 0 {
+                // Paced: message i leaves at start + i / rate.
+                let due = start.advanced(by: .microseconds(Int64(Double(i) / rate * 1e6)))
+                let wait = ContinuousClock.now.duration(to: due)
+                if wait > .zero { Thread.sleep(forTimeInterval: Double(wait / .microseconds(1)) / 1e6) }
+            }
+            try publisher.publish(topic: m.topic, text: m.payload, qos: 1)
+        }
         let acknowledged = publisher.waitUntilAcknowledged(timeoutMilliseconds: 600_000)
         let seconds = Double((ContinuousClock.now - start) / .microseconds(1)) / 1e6
         let bytes = all.reduce(0) { $0 + $1.payload.utf8.count }
@@ -62,5 +72,28 @@ struct LoadRun {
             + "\"messages_per_s\":\(Double(all.count) / seconds),\"readings_per_s\":\(Double(readings) / seconds),"
             + "\"acknowledged\":\(acknowledged)}")
         if !acknowledged { throw ValidationError("\(publisher.outstanding) messages were not acknowledged by the broker") }
+    }
+}
+
+/// `meltwatch-sim --probe K`: alarm-latency probes on the config's first CO detector. Alternately a
+/// reading far above level 1 (raises `co-level-1` at once, `on_delay_s` 0) and one far below (clears
+/// it), each stamped with the wall clock as it is published, so publish → webhook latency is the
+/// receiver's clock minus the event's `event_time`.
+struct ProbeRun {
+    let equipment: [SimEquipment]
+    let probes: Int
+    let intervalMilliseconds: Int
+
+    func run(publisher: Publisher) throws {
+        guard let co = equipment.first(where: { $0.template == "steel.co-detector" }), let topic = co.topics["co"] else {
+            throw ValidationError("--probe needs a steel.co-detector in the config")
+        }
+        for k in 0..<probes {
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            try publisher.publish(topic: topic, text: "{\"ts\":\(now),\"v\":\(k % 2 == 0 ? 500 : 0),\"seq\":\(k)}", qos: 1)
+            Thread.sleep(forTimeInterval: Double(intervalMilliseconds) / 1000)
+        }
+        _ = publisher.waitUntilAcknowledged(timeoutMilliseconds: 30_000)
+        print("{\"probes\":\(probes),\"topic\":\"\(topic)\"}")
     }
 }

@@ -51,6 +51,15 @@ struct Simulator: ParsableCommand {
     @Flag(help: "With --load: one per-scan batch per equipment (all its roles in one message) instead of one message per reading.")
     var batch = false
 
+    @Option(name: .customLong("load-rate"), help: "With --load: messages per second (default: as fast as the broker takes them).")
+    var loadRate: Double?
+
+    @Option(help: "Alarm-latency probes: K readings alternately raising and clearing co-level-1 on the config's first CO detector, stamped as published.")
+    var probe: Int?
+
+    @Option(name: .customLong("probe-interval-ms"), help: "With --probe: milliseconds between probes.")
+    var probeIntervalMilliseconds = 50
+
     @Flag(help: "List the scenarios, the alarms each must cause (at --rate) and the settings each needs.")
     var listScenarios = false
 
@@ -63,6 +72,8 @@ struct Simulator: ParsableCommand {
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         if let load, load <= 0 || load > 50_000_000 { throw ValidationError("--load must be in 1…50000000") }
         if batch, load == nil { throw ValidationError("--batch needs --load") }
+        if let loadRate, loadRate <= 0 || load == nil { throw ValidationError("--load-rate needs --load and must be positive") }
+        if let probe, probe <= 0 || load != nil { throw ValidationError("--probe must be positive and cannot be combined with --load") }
     }
 
     func run() throws {
@@ -70,7 +81,7 @@ struct Simulator: ParsableCommand {
             list()
             return
         }
-        if let load {
+        if load != nil || probe != nil {
             guard let config else { throw ValidationError("--config is required") }
             guard let (host, port, _) = MeltWatchConfig.parseBrokerURL(broker) else {
                 throw ValidationError("--broker '\(broker)' is not mqtt://host:port")
@@ -79,7 +90,11 @@ struct Simulator: ParsableCommand {
             do { cfg = try ConfigLoader.load(path: config).config } catch { throw ValidationError("\(error)") }
             let publisher = try Publisher(address: BrokerAddress(host: host, port: port), clientID: "meltwatch-sim-load-\(getpid())")
             defer { publisher.close() }
-            try LoadRun(equipment: SimEquipment.all(in: cfg), messages: load, batch: batch, seed: seed).run(publisher: publisher)
+            if let probe {
+                try ProbeRun(equipment: SimEquipment.all(in: cfg), probes: probe, intervalMilliseconds: probeIntervalMilliseconds).run(publisher: publisher)
+            } else if let load {
+                try LoadRun(equipment: SimEquipment.all(in: cfg), messages: load, batch: batch, seed: seed, rate: loadRate).run(publisher: publisher)
+            }
             return
         }
         guard let scenario = Scenario.named(self.scenario) else {
