@@ -8,8 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-ensure_packages chromium chromium-driver fonts-noto-cjk
+ensure_packages chromium chromium-driver fonts-noto-cjk systemd
 swift --version | head -1
+
+step "systemd unit: exposure ≤ 2.0 (systemd-analyze security --offline=yes)"
+systemd-analyze security --offline=yes --threshold=20 systemd/meltwatch.service | tail -1
 
 step "build (debug, with tests)"
 swift build --build-tests

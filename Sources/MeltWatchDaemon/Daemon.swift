@@ -116,7 +116,8 @@ public enum Daemon {
         let ring = SPSCRing<EngineInput>(capacity: 1 << 16)
         let control = LoopControl()
         let handler = IngestHandler(decoder: decoder, ring: ring, journal: journal, control: control, counters: counters,
-                                    inbox: inbox, brokerURL: config.broker.url, logger: logger,
+                                    inbox: inbox, brokerURL: config.broker.url,
+                                    notify: SystemdNotify(environment: ProcessInfo.processInfo.environment), logger: logger,
                                     fsyncIntervalMilliseconds: Int64(config.journal.fsyncIntervalMilliseconds),
                                     retentionDays: config.journal.retentionDays)
         let pipeline = Pipeline(session: session, handler: handler, control: control, ring: ring, stage: stage, alarms: alarms,

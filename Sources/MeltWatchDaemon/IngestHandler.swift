@@ -45,12 +45,17 @@ final class IngestHandler: IngestSession.Handler {
     private var brokerAlarmRaised = false
     /// Unreachable this long → `broker-lost` system alarm: the plants are not being monitored.
     private let brokerLostAfterMilliseconds: Int64
+    /// systemd: `READY=1` at the first complete subscription, `WATCHDOG=1` from this loop.
+    private let notify: SystemdNotify
+    private var announcedReady = false
+    private var lastWatchdog: Int64 = 0
 
     init(decoder: PayloadDecoder, ring: SPSCRing<EngineInput>, journal: JournalWriter, control: LoopControl,
-         counters: IngestCounters, inbox: ActionInbox, brokerURL: String, logger: Logger, tickIntervalMilliseconds: Int64 = 100,
+         counters: IngestCounters, inbox: ActionInbox, brokerURL: String, notify: SystemdNotify, logger: Logger, tickIntervalMilliseconds: Int64 = 100,
          fsyncIntervalMilliseconds: Int64 = 50, retentionDays: Int = 400, brokerLostAfterMilliseconds: Int64 = 10_000) {
         self.decoder = decoder
         self.inbox = inbox
+        self.notify = notify
         self.brokerURL = brokerURL
         self.brokerLostAfterMilliseconds = brokerLostAfterMilliseconds
         disconnectedSince = WallClock.milliseconds()
@@ -106,6 +111,12 @@ final class IngestHandler: IngestSession.Handler {
     func tick() {
         guard journalFailure == nil else { return }
         let now = WallClock.milliseconds()
+        if let interval = notify.watchdogIntervalMilliseconds, now - lastWatchdog >= interval {
+            // From the loop itself: pings stop when the loop stops turning (stuck, or blocked on a
+            // full ring behind a stuck engine), and systemd restarts us.
+            lastWatchdog = now
+            notify.send("WATCHDOG=1")
+        }
         watchBroker(now)
         takeActions(EventTime(milliseconds: now))
         guard now - lastTick >= tickIntervalMilliseconds else { return }
@@ -203,6 +214,14 @@ final class IngestHandler: IngestSession.Handler {
             ])
         case .subscribed(let topics):
             counters.subscribed.store(true, ordering: .relaxed)
+            if !announcedReady {
+                // The journal was recovered before this thread started and the broker answered the
+                // subscription. A refused topic does not hold READY back (a restart loop would
+                // monitor nothing); it is in the status line, the log and /readyz.
+                announcedReady = true
+                let refused = counters.rejectedSubscriptions.load(ordering: .relaxed)
+                notify.send("READY=1\nSTATUS=monitoring \(topics) topics" + (refused > 0 ? "; \(refused) REFUSED by the broker" : ""))
+            }
             logger.info("subscribed", metadata: ["mqtt.topics": "\(topics)"])
         case .subscriptionRejected(let topic):
             counters.rejectedSubscriptions.add(1, ordering: .relaxed)
