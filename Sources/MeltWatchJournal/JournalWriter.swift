@@ -155,17 +155,14 @@ public final class JournalWriter {
     public func removeSegments(before cutoff: EventTime) throws(JournalError) -> [String] {
         do {
             let sequences = try JournalSegments.list(directory, fileSystem: fileSystem).filter { $0 < sequence }
-            var removed: [String] = []
+            var expired: [UInt64] = []
             // A segment ends where the next one was created: remove it when that is before the cutoff.
             for (i, s) in sequences.enumerated() {
                 let nextSequence = i + 1 < sequences.count ? sequences[i + 1] : sequence
                 guard let nextCreated = try created(nextSequence), nextCreated < cutoff else { break }
-                let p = directory + "/" + JournalSegments.fileName(s)
-                try fileSystem.remove(p)
-                removed.append(p)
+                expired.append(s)
             }
-            if !removed.isEmpty { try fileSystem.syncDirectory(directory) }
-            return removed
+            return try remove(expired)
         } catch {
             throw .system(error)
         }
@@ -179,20 +176,25 @@ public final class JournalWriter {
     @discardableResult
     public func removeSegments(below limit: UInt64) throws(JournalError) -> [String] {
         do {
-            var removed: [String] = []
-            for s in try JournalSegments.list(directory, fileSystem: fileSystem) where s < min(limit, sequence) {
-                let p = directory + "/" + JournalSegments.fileName(s)
-                try fileSystem.remove(p)
-                removed.append(p)
-            }
-            if !removed.isEmpty { try fileSystem.syncDirectory(directory) }
-            return removed
+            return try remove(try JournalSegments.list(directory, fileSystem: fileSystem).filter { $0 < min(limit, sequence) })
         } catch {
             throw .system(error)
         }
     }
 
     // MARK: - Internals
+
+    /// Removes the given sealed segments, then makes the directory durable.
+    private func remove(_ sequences: [UInt64]) throws(SystemCallError) -> [String] {
+        var removed: [String] = []
+        for s in sequences {
+            let p = directory + "/" + JournalSegments.fileName(s)
+            try fileSystem.remove(p)
+            removed.append(p)
+        }
+        if !removed.isEmpty { try fileSystem.syncDirectory(directory) }
+        return removed
+    }
 
     private func created(_ s: UInt64) throws(SystemCallError) -> EventTime? {
         let p = directory + "/" + JournalSegments.fileName(s)

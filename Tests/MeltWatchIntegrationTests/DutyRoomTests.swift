@@ -62,24 +62,12 @@ private func outboxEvents(_ journal: String) -> [[String: Any]] {
     return events.sorted { $0.0 < $1.0 }.map(\.1)
 }
 
-/// One CO detector: no other equipment whose silent signals would go stale during a test.
-private let coPlant = """
-plants:
-  - id: baotou-steel
-    name: 包头钢铁 一炼钢
-    equipment:
-      - id: co-1
-        template: steel.co-detector
-        params: { preset: gb6222 }
-
-"""
-
 @Suite("The duty room: lifecycle through the API, durable delivery, SSE, console", .serialized, .timeLimit(.minutes(3)))
 struct DutyRoomTests {
     @Test("acknowledge, shelve, out of service, escalation and tokens through the API; SSE resumes after Last-Event-ID; replay repeats it all")
     func lifecycleThroughTheAPI() async throws {
         let tokens = "# duty room\n值班-token-1\n"
-        let h = try await Harness(plants: coPlant, duty: "  escalate_after_s: 2\n  heartbeat_s: 3600\n  tokens_file: tokens\n")
+        let h = try await Harness(plants: Harness.coPlant, duty: "  escalate_after_s: 2\n  heartbeat_s: 3600\n  tokens_file: tokens\n")
         try tokens.write(toFile: h.directory.path + "/tokens", atomically: true, encoding: .utf8)
         defer { h.stop() }
         try await h.startDaemon()
@@ -165,7 +153,7 @@ struct DutyRoomTests {
 
     @Test("webhook down (HTTP 500, then refusing connections) while alarms happen and the daemon is stopped and killed: every stored event arrives, signed, in order per alarm")
     func deliveryThroughOutageAndRestarts() async throws {
-        let h = try await Harness(plants: coPlant)
+        let h = try await Harness(plants: Harness.coPlant)
         defer { h.stop() }
         h.receiver.failNext(1_000_000, status: 500)
         try await h.startDaemon()
@@ -187,7 +175,13 @@ struct DutyRoomTests {
 
         let stored = outboxEvents(h.directory.path + "/journal")
         #expect(stored.count >= 7, "raised, acked, restart-cleared, 2 raised, 2 restart-cleared")
-        let receiver = try await WebhookReceiver(port: h.receiver.port)
+        // The same port again: the old listener may take a moment to let go of it.
+        var back: WebhookReceiver?
+        for _ in 0..<50 where back == nil {
+            back = try? await WebhookReceiver(port: h.receiver.port)
+            if back == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        let receiver = try #require(back, "cannot listen on the webhook's port \(h.receiver.port) again")
         defer { receiver.stop() }
         let storedIDs = stored.compactMap { $0["event_id"] as? String }
         let got = await receiver.waitFor(timeoutSeconds: 60) { d in Set(storedIDs).isSubset(of: Set(d.compactMap { $0.json["event_id"] as? String })) }
@@ -216,7 +210,7 @@ struct DutyRoomTests {
 
     @Test("duty.mqtt_topic_prefix: the same events, byte for byte, at QoS 1 on <prefix>/<plant>/<equipment>")
     func mqttAlarmTopic() async throws {
-        let h = try await Harness(plants: coPlant, duty: "  heartbeat_s: 3600\n  mqtt_topic_prefix: meltwatch/alarms\n")
+        let h = try await Harness(plants: Harness.coPlant, duty: "  heartbeat_s: 3600\n  mqtt_topic_prefix: meltwatch/alarms\n")
         defer { h.stop() }
         let out = h.directory.path + "/mqtt-alarms.txt"
         let sub = try SpawnedProcess(executable: "/usr/bin/mosquitto_sub", arguments: [
@@ -232,7 +226,7 @@ struct DutyRoomTests {
 
     @Test("the console in Chromium shows a live alarm and acknowledges it by click", .enabled(if: browserTools, "chromium / chromium-driver not installed"))
     func consoleInABrowser() async throws {
-        let h = try await Harness(plants: coPlant)
+        let h = try await Harness(plants: Harness.coPlant)
         defer { h.stop() }
         try await h.startDaemon()
         try publishCO(h, 300)

@@ -32,6 +32,19 @@ final class Harness: @unchecked Sendable {
 
     """
 
+    /// One CO detector and nothing else: no other equipment whose silent signals would go stale
+    /// during a test that counts events.
+    static let coPlant = """
+    plants:
+      - id: baotou-steel
+        name: 包头钢铁 一炼钢
+        equipment:
+          - id: co-1
+            template: steel.co-detector
+            params: { preset: gb6222 }
+
+    """
+
     /// Starts a broker and a receiver and writes a config with `plants` (a YAML `plants:` section)
     /// and `duty` (more keys of the `duty:` section, two-space indented). The default keeps heartbeats
     /// out of tests that count alarm events.

@@ -43,16 +43,7 @@ private final class NotifySocket {
 struct SystemdNotifyTests {
     @Test("READY=1 once the journal is recovered and the broker answered the subscription; WATCHDOG=1 from the ingest loop")
     func readyAndWatchdog() async throws {
-        let h = try await Harness(plants: """
-        plants:
-          - id: baotou-steel
-            name: 包头钢铁 一炼钢
-            equipment:
-              - id: co-1
-                template: steel.co-detector
-                params: { preset: gb6222 }
-
-        """)
+        let h = try await Harness(plants: Harness.coPlant)
         defer { h.stop() }
         let socket = try NotifySocket(path: h.directory.path + "/notify.sock")
         // WatchdogSec=0.4 s: the loop must ping every 200 ms.

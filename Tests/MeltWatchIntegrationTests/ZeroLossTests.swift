@@ -74,16 +74,7 @@ struct ZeroLossTests {
 
     @Test("the journal fails mid-stream (file size limit: EFBIG): journal-failed reaches the duty room, the daemon exits non-zero, and after a restart nothing is missing")
     func journalFailureStopsAcknowledging() async throws {
-        let h = try await Harness(plants: """
-        plants:
-          - id: baotou-steel
-            name: 包头钢铁 一炼钢
-            equipment:
-              - id: co-1
-                template: steel.co-detector
-                params: { preset: gb6222 }
-
-        """)
+        let h = try await Harness(plants: Harness.coPlant)
         defer { h.stop() }
         // A real fault, no hook in the product: every file the daemon writes is limited to 48 KiB, so
         // the journal segment's write fails with EFBIG part-way through the stream (the small alarm
@@ -124,16 +115,7 @@ struct ZeroLossTests {
 
     @Test("a bit rots in a sealed journal segment: the background audit raises journal-integrity naming the segment")
     func sealedSegmentDamageIsReported() async throws {
-        let h = try await Harness(plants: """
-        plants:
-          - id: baotou-steel
-            name: 包头钢铁 一炼钢
-            equipment:
-              - id: co-1
-                template: steel.co-detector
-                params: { preset: gb6222 }
-
-        """)
+        let h = try await Harness(plants: Harness.coPlant)
         defer { h.stop() }
         // Yesterday's journal: three small sealed segments of ticks, then a bit flipped in the first.
         let dir = h.directory.path + "/journal"

@@ -76,10 +76,18 @@ public final class WebhookReceiver: Sendable {
         )
         let serviceGroup = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         group.withLock { $0 = serviceGroup }
-        task.withLock { $0 = Task { try await serviceGroup.run() } }
-        for await port in ready.stream {
-            portBox.store(port, ordering: .relaxed)
+        // If the server ends before it listens (the port is still taken), the stream finishes
+        // without a port and init throws instead of waiting for ever.
+        task.withLock { $0 = Task {
+            defer { ready.continuation.finish() }
+            try await serviceGroup.run()
+        } }
+        for await bound in ready.stream {
+            portBox.store(bound, ordering: .relaxed)
             break
+        }
+        guard portBox.load(ordering: .relaxed) != 0 else {
+            throw TestKitError("webhook receiver could not listen on 127.0.0.1:\(port)")
         }
     }
 
