@@ -16,8 +16,10 @@ public struct ExpectedAlarm: Sendable, Hashable, CustomStringConvertible {
     /// The rule id (`flow-difference`, `stale`, …).
     public var rule: String
     public var event: Event
-    /// Every equipment of this template in the rig must produce the event.
+    /// Every equipment of this template in the rig must produce the event (unless ``equipment`` is set).
     public var template: String
+    /// Only this equipment of the rig must produce the event (a fault on one of several alike).
+    public var equipment: String?
     /// For device rules: the sick signal (the event's `signals` is exactly `[signal]`).
     public var signal: String?
     /// The event's `event_time` in scenario time; nil when only its occurrence matters.
@@ -67,9 +69,17 @@ public struct ExpectedAlarm: Sendable, Hashable, CustomStringConvertible {
             + [("chattering", (.device, .low, "令10 第十四条"))]
     )
 
+    /// This expectation for one equipment of the rig only.
+    public func only(_ equipment: String) -> ExpectedAlarm {
+        var e = self
+        e.equipment = equipment
+        return e
+    }
+
     /// One line for listings: `flow-difference raised t=12s (process, emergency)`.
     public var description: String {
-        var s = "\(rule)"
+        var s = equipment.map { "\($0) " } ?? ""
+        s += "\(rule)"
         if let signal { s += "[\(signal)]" }
         s += " \(event.rawValue)"
         if let at { s += " \(at)" }

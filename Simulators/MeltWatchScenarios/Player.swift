@@ -11,6 +11,8 @@ public struct SimEquipment: Sendable {
     public var roles: [String]
     /// Numeric parameters, defaults applied.
     public var params: [String: Double]
+    /// Choice parameters as configured or defaulted (`furnace_type: eaf`, `furnace: tilting`).
+    public var choices: [String: String] = [:]
     /// Role → per-signal topic (the default or the configured override).
     public var topics: [String: String]
     /// Set when the gateway publishes one batch per scan on the equipment topic.
@@ -23,7 +25,14 @@ public struct SimEquipment: Sendable {
     public static func all(in config: MeltWatchConfig) -> [SimEquipment] {
         config.allEquipment.map { plant, eq in
             var params: [String: Double] = [:]
-            for (k, v) in eq.params { if case .number(let d) = v { params[k] = d } }
+            var choices: [String: String] = [:]
+            for (k, v) in eq.params {
+                switch v {
+                case .number(let d): params[k] = d
+                case .choice(let c): choices[k] = c
+                case .roles: break
+                }
+            }
             var topics: [String: String] = [:]
             for r in eq.template.roles {
                 topics[r.name] = eq.signals[r.name]?.topic ?? MeltWatchConfig.defaultTopic(plant: plant.id, equipment: eq.id, role: r.name)
@@ -31,7 +40,8 @@ public struct SimEquipment: Sendable {
             let overridden = eq.signals.values.contains { $0.topic != nil }
             let batch = eq.template.name == "steel.water-cooled-element" && !overridden
             return SimEquipment(plant: plant.id, id: eq.id, template: eq.template.name, roles: eq.template.roles.map(\.name),
-                                params: params, topics: topics, batchTopic: batch ? "plants/\(plant.id)/\(eq.id)" : nil)
+                                params: params, choices: choices, topics: topics,
+                                batchTopic: batch ? "plants/\(plant.id)/\(eq.id)" : nil)
         }
     }
 }
@@ -48,9 +58,21 @@ public struct GatewayMessage: Sendable, Equatable {
     }
 }
 
-/// Plays a scenario: for each scan, the healthy values of every equipment with the fault applied,
-/// rendered as the gateway messages to publish. Deterministic given equipment, rate, seed and the
-/// time origin: the same run publishes the same bytes.
+/// How a simulated gateway publishes (contract section 3).
+public enum PublishMode: String, Sendable, CaseIterable {
+    /// Every role on every scan; water-cooled elements without topic overrides as one per-scan batch,
+    /// everything else one message per signal (the fault scenarios' default).
+    case auto
+    /// One per-scan batch per equipment on `plants/<plant>/<equipment>`, every scan.
+    case perScan = "per-scan"
+    /// One message per tag, reported by exception: when it moved by more than its deadband, at least
+    /// every period of its ``TagReporting``, booleans on every change (the plant models' default).
+    case perTag = "per-tag"
+}
+
+/// Plays a scenario: for each scan, the baseline values of every equipment (steady or modelled) with
+/// the fault applied, rendered as the gateway messages to publish. Deterministic given equipment,
+/// rate, seed, publish mode and the time origin: the same run publishes the same bytes.
 public struct ScenarioPlayer {
     public let scenario: Scenario
     public let equipment: [SimEquipment]
@@ -59,23 +81,40 @@ public struct ScenarioPlayer {
     public let duration: SimTime
     /// Epoch milliseconds of scenario time 0: every `ts` is origin + scan time.
     public let originMilliseconds: Int64
+    public let publish: PublishMode
     private var rng: SplitMix64
     private var next = 0
     private var sequence: Int64 = 0
+    /// Per equipment, its model (nil: ``HealthyPlant``).
+    private var models: [(any EquipmentModel)?]
+    /// Per equipment and role, what was last published (per-tag mode).
+    private var published: [[String: (value: SimValue, quality: Quality, at: SimTime)]]
 
-    /// A player for `scenario` over `equipment`, `rate` scans per second, noise from `seed`.
+    /// A player for `scenario` over `equipment`, `rate` scans per second, noise from `seed`, publishing
+    /// as `publish` says (nil: the scenario's own mode).
     public init(scenario: Scenario, equipment: [SimEquipment], rate: Double, seed: UInt64, originMilliseconds: Int64,
-                duration: Double? = nil) {
+                duration: Double? = nil, publish: PublishMode? = nil) {
         self.scenario = scenario
         self.equipment = equipment
         self.grid = ScanGrid(rate: rate)
         self.duration = SimTime(seconds: duration ?? scenario.duration)
         self.originMilliseconds = originMilliseconds
+        self.publish = publish ?? scenario.publish
         rng = SplitMix64(seed: seed)
+        switch scenario.baseline {
+        case .steady: models = equipment.map { _ in nil }
+        case .models(let starts): models = equipment.map { PlantModels.model(for: $0, cycleStarts: starts) }
+        }
+        published = equipment.map { _ in [:] }
     }
 
     /// How many scans the run has (0 … duration inclusive).
     public var scanCount: Int { grid.scanCount(through: duration) }
+
+    /// Each modelled equipment's process phase at `t` (`bof1-lance: 吹炼 blowing`), for logs.
+    public func modelPhases(at t: SimTime) -> [(equipment: String, phase: String)] {
+        zip(equipment, models).compactMap { eq, model in model.map { (eq.id, $0.phase(at: t)) } }
+    }
 
     /// The next scan's time and messages; nil after the last scan.
     public mutating func nextScan() -> (time: SimTime, messages: [GatewayMessage])? {
@@ -84,33 +123,59 @@ public struct ScenarioPlayer {
         next += 1
         let ts = originMilliseconds + t.milliseconds
         var messages: [GatewayMessage] = []
-        for eq in equipment {
-            var scan = Scan(values: HealthyPlant.values(template: eq.template, at: t, rng: &rng))
+        for i in equipment.indices {
+            let eq = equipment[i]
+            let values: [String: SimValue]
+            if models[i] != nil {
+                values = models[i]!.values(at: t, rng: &rng)
+            } else {
+                values = HealthyPlant.values(template: eq.template, at: t, rng: &rng)
+            }
+            var scan = Scan(values: values)
             let context = FaultContext(template: eq.template, equipment: eq.id, params: eq.params, grid: grid)
             scenario.fault(context, t, &scan)
             sequence += 1
-            render(scan, of: eq, ts: ts, into: &messages)
+            render(scan, of: i, at: t, ts: ts, into: &messages)
         }
         return (t, messages)
     }
 
-    /// Batch or per-signal messages for one equipment's scan; roles not in the template are dropped.
-    /// A batch carries no per-value quality, so roles of other quality go per-signal beside it.
-    private func render(_ scan: Scan, of eq: SimEquipment, ts: Int64, into out: inout [GatewayMessage]) {
+    /// The messages for one equipment's scan; roles not in the template are dropped. A batch carries
+    /// no per-value quality, so roles of other quality go per-signal beside it.
+    private mutating func render(_ scan: Scan, of index: Int, at t: SimTime, ts: Int64, into out: inout [GatewayMessage]) {
+        let eq = equipment[index]
         let roles = eq.roles.filter { scan.values[$0] != nil }
+        func quality(_ role: String) -> Quality { scan.quality[role] ?? .good }
         var single = roles
-        if let batchTopic = eq.batchTopic {
-            let inBatch = roles.filter { (scan.quality[$0] ?? .good) == .good }
-            single = roles.filter { (scan.quality[$0] ?? .good) != .good }
+        let batchTopic: String? = switch publish {
+        case .auto: eq.batchTopic
+        case .perScan: "plants/\(eq.plant)/\(eq.id)"
+        case .perTag: nil
+        }
+        if let batchTopic {
+            let inBatch = roles.filter { quality($0) == .good }
+            single = roles.filter { quality($0) != .good }
             if !inBatch.isEmpty {
                 let body = inBatch.map { "\"\($0)\":\(scan.values[$0]!.json)" }.joined(separator: ",")
                 out.append(GatewayMessage(topic: batchTopic, payload: "{\"ts\":\(ts),\"seq\":\(sequence),\"values\":{\(body)}}"))
             }
+        } else if publish == .perTag {
+            single = roles.filter { role in
+                let value = scan.values[role]!
+                guard let last = published[index][role], last.quality == quality(role) else { return true }
+                let reporting = models[index]?.reporting(of: role) ?? TagReporting(period: 1, deadband: 0)
+                if (t - last.at).milliseconds >= SimTime(seconds: reporting.period).milliseconds { return true }
+                switch (value.published, last.value.published) {
+                case (.number(let a), .number(let b)): return abs(a - b) > reporting.deadband
+                default: return value != last.value
+                }
+            }
         }
         for role in single {
-            let q = (scan.quality[role] ?? .good).name
+            let q = quality(role)
+            if publish == .perTag { published[index][role] = (scan.values[role]!, q, t) }
             out.append(GatewayMessage(topic: eq.topics[role]!,
-                                      payload: "{\"ts\":\(ts),\"v\":\(scan.values[role]!.json),\"q\":\"\(q)\",\"seq\":\(sequence)}"))
+                                      payload: "{\"ts\":\(ts),\"v\":\(scan.values[role]!.json),\"q\":\"\(q.name)\",\"seq\":\(sequence)}"))
         }
     }
 

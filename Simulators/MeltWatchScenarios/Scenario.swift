@@ -33,10 +33,23 @@ public struct Scenario: Sendable {
     public var tolerated: [ToleratedAlarm] = []
     /// The fault: edits an equipment's healthy scan at scenario time `t`.
     public var fault: @Sendable (_ equipment: FaultContext, _ t: SimTime, _ scan: inout Scan) -> Void
+    /// What the fault edits: ``HealthyPlant``'s steady values, or the plant models' cycles.
+    public var baseline: Baseline = .steady
+    /// How the gateways publish unless the simulator is told otherwise.
+    public var publish: PublishMode = .auto
+
+    /// Where a scenario's readings come from before its fault edits them.
+    public enum Baseline: Sendable, Equatable {
+        /// ``HealthyPlant``: steady values with a little noise, which pin every reading down.
+        case steady
+        /// ``PlantModels``: operating cycles, drift and noise; the units (`bof1`, `cast1`) at the
+        /// given seconds into their cycles at scenario time 0, the others spread by a hash.
+        case models(cycleStarts: [String: Double])
+    }
 
     /// Creates a scenario; see the type's documentation.
     public init(name: String, summary: String, duration: Double, phases: [Phase], rig: Rig = .standard,
-                tolerated: [ToleratedAlarm] = [],
+                baseline: Baseline = .steady, publish: PublishMode = .auto, tolerated: [ToleratedAlarm] = [],
                 expected: @escaping @Sendable (_ run: ScenarioRun) -> [ExpectedAlarm],
                 fault: @escaping @Sendable (_ equipment: FaultContext, _ t: SimTime, _ scan: inout Scan) -> Void) {
         self.name = name
@@ -44,6 +57,8 @@ public struct Scenario: Sendable {
         self.duration = duration
         self.phases = phases
         self.rig = rig
+        self.baseline = baseline
+        self.publish = publish
         self.tolerated = tolerated
         self.expected = expected
         self.fault = fault
@@ -59,7 +74,7 @@ public struct Scenario: Sendable {
     }
 
     /// Every scenario, in listing order. New templates' scenarios are appended here.
-    public static let all: [Scenario] = waterCooled + co + sensorHealth + blastFurnace + aluminium + dust
+    public static let all: [Scenario] = waterCooled + co + sensorHealth + blastFurnace + aluminium + dust + plants
 
     /// The scenario of that name.
     public static func named(_ name: String) -> Scenario? { all.first { $0.name == name } }

@@ -75,12 +75,12 @@ public struct ScenarioVerdict: Sendable, CustomStringConvertible {
 
     /// Compares `observed` with the scenario's expectations for a run at `rate` scans per second
     /// whose scenario time 0 is `origin` (epoch milliseconds). Times and latencies may differ by
-    /// `toleranceMilliseconds`. Each expectation is matched once per rig equipment of its template,
+    /// `toleranceMilliseconds`. Each expectation is matched once per rig equipment of its template (or once, for its equipment),
     /// to the observation closest in time; observations left over are unexpected unless tolerated.
     public init(scenario: Scenario, rate: Double, observed: [ObservedAlarm], origin: Int64, toleranceMilliseconds: Int64) {
         var remaining = observed.filter { $0.event != "heartbeat" }
         for x in scenario.expectedAlarms(rate: rate) {
-            for eq in scenario.rig.equipment where eq.template == x.template {
+            for eq in scenario.rig.equipment where eq.template == x.template && (x.equipment ?? eq.id) == eq.id {
                 let want = x.at.map { origin + $0.milliseconds }
                 let candidates = remaining.indices.filter { i in
                     let o = remaining[i]

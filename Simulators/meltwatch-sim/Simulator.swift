@@ -23,6 +23,12 @@ struct Simulator: ParsableCommand {
     @Option(help: "Scenario name (see --list-scenarios).")
     var scenario = "healthy"
 
+    @Option(name: .customLong("plant"), help: ArgumentHelp(
+        "Publish only for this plant of the config (repeatable; default: every plant).",
+        discussion: "One simulator per plant, like one gateway per plant: several can play different scenarios at once."
+    ))
+    var plants: [String] = []
+
     @Option(help: "Scans per second per equipment.")
     var rate: Double = 1
 
@@ -60,8 +66,22 @@ struct Simulator: ParsableCommand {
     @Option(name: .customLong("probe-interval-ms"), help: "With --probe: milliseconds between probes.")
     var probeIntervalMilliseconds = 50
 
+    @Option(help: ArgumentHelp(
+        "How the gateways publish: auto, per-scan or per-tag (default: the scenario's own; see --list-scenarios).",
+        discussion: "auto: every role every scan, water-cooled elements as per-scan batches, the rest per signal. "
+            + "per-scan: one batch per equipment per scan. per-tag: one message per tag, by exception (deadband) and at least "
+            + "every tag's period, booleans on change."
+    ))
+    var publish: PublishMode?
+
+    @Option(name: .customLong("ground-truth"), help: "Write the alarms this run must cause (JSON, with absolute event times) to this file.")
+    var groundTruth: String?
+
     @Flag(help: "List the scenarios, the alarms each must cause (at --rate) and the settings each needs.")
     var listScenarios = false
+
+    @Flag(help: "With --list-scenarios: the ground truth of every scenario as JSON Lines (the format of --ground-truth).")
+    var json = false
 
     @Flag(help: "Print the plants: section of a config for which --scenario's expected alarms hold, and exit.")
     var printPlants = false
@@ -74,11 +94,12 @@ struct Simulator: ParsableCommand {
         if batch, load == nil { throw ValidationError("--batch needs --load") }
         if let loadRate, loadRate <= 0 || load == nil { throw ValidationError("--load-rate needs --load and must be positive") }
         if let probe, probe <= 0 || load != nil { throw ValidationError("--probe must be positive and cannot be combined with --load") }
+        if json, !listScenarios { throw ValidationError("--json needs --list-scenarios") }
     }
 
     func run() throws {
         if listScenarios {
-            list()
+            if json { print(GroundTruth.library(rate: rate), terminator: "") } else { list() }
             return
         }
         if load != nil || probe != nil {
@@ -91,9 +112,9 @@ struct Simulator: ParsableCommand {
             let publisher = try Publisher(address: BrokerAddress(host: host, port: port), clientID: "meltwatch-sim-load-\(getpid())")
             defer { publisher.close() }
             if let probe {
-                try ProbeRun(equipment: SimEquipment.all(in: cfg), probes: probe, intervalMilliseconds: probeIntervalMilliseconds).run(publisher: publisher)
+                try ProbeRun(equipment: try selected(SimEquipment.all(in: cfg)), probes: probe, intervalMilliseconds: probeIntervalMilliseconds).run(publisher: publisher)
             } else if let load {
-                try LoadRun(equipment: SimEquipment.all(in: cfg), messages: load, batch: batch, seed: seed, rate: loadRate).run(publisher: publisher)
+                try LoadRun(equipment: try selected(SimEquipment.all(in: cfg)), messages: load, batch: batch, seed: seed, rate: loadRate).run(publisher: publisher)
             }
             return
         }
@@ -114,7 +135,7 @@ struct Simulator: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let equipment = SimEquipment.all(in: cfg)
+        let equipment = try selected(SimEquipment.all(in: cfg))
         for problem in ScenarioPlayer.rigMismatches(scenario, equipment: equipment) {
             log("warning: \(problem): the expected alarms listed for \(scenario.name) may not hold (see --print-plants)")
         }
@@ -132,18 +153,32 @@ struct Simulator: ParsableCommand {
                 + "at --speed \(speed) over \(length) s; use at most \(latestOrigin)")
         }
         var player = ScenarioPlayer(scenario: scenario, equipment: equipment, rate: rate, seed: seed,
-                                    originMilliseconds: origin, duration: length)
+                                    originMilliseconds: origin, duration: length, publish: publish)
+        if let groundTruth {
+            let truth = GroundTruth.json(scenario, rate: rate, publish: player.publish, origin: origin, seed: seed, duration: length)
+            do {
+                try (truth + "\n").write(toFile: groundTruth, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot write --ground-truth \(groundTruth): \(error.localizedDescription)")
+            }
+        }
         let publisher = try Publisher(address: BrokerAddress(host: host, port: port), clientID: "meltwatch-sim-\(getpid())")
         defer { publisher.close() }
 
-        log("scenario \(scenario.name): \(scenario.summary); \(equipment.count) equipment, \(rate)/s, speed ×\(speed)")
+        log("scenario \(scenario.name): \(scenario.summary); \(equipment.count) equipment, \(rate)/s, speed ×\(speed), "
+            + "publishing \(player.publish.rawValue)")
         log("time origin: t=0 is ts \(origin) (\(EventTime(milliseconds: origin).rfc3339))")
         var announced = 0
         var published = 0
+        var processPhases: [String: String] = [:]
         while let (t, messages) = player.nextScan() {
             while announced < scenario.phases.count, t >= scenario.phases[announced].at {
                 log("\(t)  \(scenario.phases[announced].text)")
                 announced += 1
+            }
+            for (id, phase) in player.modelPhases(at: t) where processPhases[id] != phase {
+                if processPhases[id] != nil { log("\(t)  \(id): \(phase)") }
+                processPhases[id] = phase
             }
             // Pace by the real clock so a slow broker never compresses time further.
             let wait = start.addingTimeInterval(t.seconds / speed).timeIntervalSinceNow
@@ -157,12 +192,23 @@ struct Simulator: ParsableCommand {
         log("done: \(published) messages published")
     }
 
+    /// The equipment of the plants named by `--plant` (all when none is named).
+    private func selected(_ equipment: [SimEquipment]) throws -> [SimEquipment] {
+        guard !plants.isEmpty else { return equipment }
+        let known = Set(equipment.map(\.plant))
+        for p in plants where !known.contains(p) {
+            throw ValidationError("--plant \(p): no such plant in the config (plants: \(known.sorted().joined(separator: ", ")))")
+        }
+        return equipment.filter { plants.contains($0.plant) }
+    }
+
     private func list() {
         for s in Scenario.all {
             let expected = s.expectedAlarms(rate: rate)
             print("\(s.name): \(s.summary)")
             print("    expected alarms: \(expected.isEmpty ? "none" : expected.map(\.description).joined(separator: "; "))")
             if !s.rig.changes.isEmpty { print("    needs: \(s.rig.changes.joined(separator: "; "))") }
+            if case .models = s.baseline { print("    plant models, publishing \(s.publish.rawValue); its plant: --print-plants") }
             for t in s.tolerated { print("    tolerates: \(t.rule) on \(t.template) (\(t.reason))") }
         }
         print("(times are scenario time at --rate \(rate == rate.rounded() ? String(Int(rate)) : String(rate)); a scenario's plant: --print-plants --scenario NAME)")
@@ -172,6 +218,8 @@ struct Simulator: ParsableCommand {
         FileHandle.standardError.write(Data(("meltwatch-sim: " + s + "\n").utf8))
     }
 }
+
+extension PublishMode: ExpressibleByArgument {}
 
 extension MosquittoError: LocalizedError {
     public var errorDescription: String? { description }

@@ -11,8 +11,9 @@ import Testing
 struct ScenarioEndToEndTests {
     /// Scans per second: a 0.1 s grid, so every scripted time in the scenarios lands on a scan.
     static let rate = 10.0
-    /// Scenario seconds per real second: the whole list plays in about a minute.
-    static let speed = 10.0
+    /// Scenario seconds per real second: the fault scenarios play in seconds; the plant scenarios'
+    /// whole cycles (up to an hour) are played faster, in about 30 s each.
+    static func speed(_ s: Scenario) -> Double { max(10, (s.duration / 30).rounded(.up)) }
     static let tolerance: Int64 = 50
     /// How long the duty room must stay quiet after the last expected event before unexpected ones
     /// are ruled out. Absence cannot be polled for; this covers the engine's allowed lateness (1 s,
@@ -29,12 +30,13 @@ struct ScenarioEndToEndTests {
 
         // Scenario time 0 at (now − duration − 1 s): every timestamp is in the past when published,
         // and the test knows each expected event's exact event time.
+        let speed = Self.speed(scenario)
         let origin = nowMilliseconds() - Int64(scenario.duration * 1000) - 1000
         let sim = try ProductProcess("meltwatch-sim", arguments: [
             "--broker", h.broker.url, "--config", h.configPath, "--scenario", name, "--rate", "\(Self.rate)",
-            "--speed", "\(Self.speed)", "--seed", "7", "--start-ms", "\(origin)",
+            "--speed", "\(speed)", "--seed", "7", "--start-ms", "\(origin)",
         ], logFile: h.directory.appendingPathComponent("sim.log"))
-        let exit = await sim.exited(timeoutSeconds: scenario.duration / Self.speed + 60)
+        let exit = await sim.exited(timeoutSeconds: scenario.duration / speed + 60)
         #expect(exit == 0, "simulator output:\n\(sim.output)")
 
         func verdict(_ deliveries: [WebhookReceiver.Delivery]) -> ScenarioVerdict {

@@ -10,7 +10,7 @@ import Testing
 /// 100 ms, continuing `settleSeconds` after the last scan as a daemon would while the test waits.
 /// Returns the alarm events the engine emitted.
 func runThroughEngine(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin: Int64 = 1_763_884_800_000,
-                      settleSeconds: Double = 2) throws -> [ObservedAlarm] {
+                      settleSeconds: Double = 2, publish: PublishMode? = nil) throws -> [ObservedAlarm] {
     let config = try scenarioConfig(scenario)
     var topics = TopicTable()
     for s in config.signals { try topics.addSignal(topic: s.topic, signal: s.id) }
@@ -21,7 +21,7 @@ func runThroughEngine(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, orig
     let collect: (AlarmEvent) -> Void = { observed.append(ObservedAlarm($0)) }
 
     var player = ScenarioPlayer(scenario: scenario, equipment: SimEquipment.all(in: config), rate: rate, seed: seed,
-                                originMilliseconds: origin)
+                                originMilliseconds: origin, publish: publish)
     var clock = origin - 500  // the daemon started half a second before the gateway's first scan
     func tick(until t: Int64) {
         while clock <= t {
