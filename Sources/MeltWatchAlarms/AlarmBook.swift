@@ -206,6 +206,25 @@ public struct AlarmBook: Sendable {
         }
     }
 
+    /// After a configuration reload at `time`: rules of equipment not in `carried` (`plant:equipment`,
+    /// new, changed or removed) start fresh and cannot vouch for a condition they have not seen, so
+    /// their open unlatched alarms return with cause `reload` (re-raised with the next id if the
+    /// condition persists). Latched alarms stay until acknowledged; the daemon's own alarms are not
+    /// the rules' and stay as they are. Later events carry `configHash`.
+    public mutating func reloaded(at time: EventTime, carried: Set<String>, configHash: String, into out: inout Output) {
+        settings.configHash = configHash
+        for id in open.keys.sorted() {
+            guard var r = open[id], r.active, !r.latched, r.last.plant != SystemAlarms.plant,
+                  !carried.contains("\(r.last.plant):\(r.last.equipment)") else { continue }
+            r.active = false
+            var content = r.last
+            content.cause = "reload"
+            content.configHash = configHash
+            content.message = "配置已重新加载，状况待规则重新确认：\(r.last.message) (configuration reloaded; the rules re-check the condition)"
+            emit(&r, .cleared, at: time, content: content, into: &out)
+        }
+    }
+
     // MARK: Operators and the daemon
 
     /// Applies an operator's or the daemon's action at `time`; returns the alarm it concerned.

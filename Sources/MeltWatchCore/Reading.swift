@@ -87,4 +87,7 @@ public enum EngineInput: Sendable, Equatable, BitwiseCopyable {
     /// An alarm action (operator or daemon) held aside under this ticket: the engine passes it by;
     /// its place in the stream is what makes replay apply it at the same point.
     case action(ticket: Int)
+    /// A configuration reload held aside under this ticket: the engine switches to it at this point
+    /// of the stream (what was decoded before it with the old topics is evaluated by the old rules).
+    case reload(ticket: Int)
 }

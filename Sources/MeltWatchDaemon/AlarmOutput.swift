@@ -15,10 +15,10 @@ final class AlarmOutput: Sendable {
     private let logger: Logger
     private let counters: IngestCounters
     private let board: Mutex<AlarmBook>
-    private let signals: Mutex<[SignalSnapshot]>
+    /// Static facts of every configured signal, by ``SignalID`` (replaced by a reload), and per
+    /// signal what the engine last knew.
+    private let signals: Mutex<(catalog: [ConfiguredSignal], snapshot: [SignalSnapshot])>
     private let lastSignalRefresh = Mutex<Int64>(0)
-    /// Static facts of every configured signal, by ``SignalID``.
-    let signalCatalog: [ConfiguredSignal]
 
     /// One signal as the duty room's overview shows it.
     struct SignalSnapshot: Sendable {
@@ -36,8 +36,19 @@ final class AlarmOutput: Sendable {
         self.logger = logger
         self.counters = counters
         board = Mutex(book)
-        signalCatalog = signals
-        self.signals = Mutex(signals.map { _ in SignalSnapshot(value: nil, quality: .good, time: nil, health: "unknown") })
+        self.signals = Mutex((signals, Self.unknown(signals)))
+    }
+
+    private static func unknown(_ signals: [ConfiguredSignal]) -> [SignalSnapshot] {
+        signals.map { _ in SignalSnapshot(value: nil, quality: .good, time: nil, health: "unknown") }
+    }
+
+    /// A reload replaced the configured signals (engine thread, at the reload's point in the stream):
+    /// the board shows the new list at once, then the engine's state of it.
+    func reconfigure(signals catalog: [ConfiguredSignal], engine: Engine) {
+        signals.withLock { $0 = (catalog, Self.unknown(catalog)) }
+        lastSignalRefresh.withLock { $0 = 0 }
+        refreshSignals(engine)
     }
 
     /// Stores the events durably, then hands them to delivery and SSE, and shows the book.
@@ -80,15 +91,15 @@ final class AlarmOutput: Sendable {
         for (i, s) in states.enumerated() {
             snapshot.append(SignalSnapshot(value: s.value, quality: s.quality, time: s.time, health: health[i]))
         }
-        signals.withLock { $0 = snapshot }
+        signals.withLock { $0.snapshot = snapshot }
     }
 
     /// `GET /api/signals`: every configured signal with its last value, event time, quality and health.
     func signalsJSON() -> String {
-        let snapshot = signals.withLock { $0 }
+        let (catalog, snapshot) = signals.withLock { $0 }
         var w = JSONWriter()
         w.beginArray()
-        for (i, c) in signalCatalog.enumerated() where i < snapshot.count {
+        for (i, c) in catalog.enumerated() where i < snapshot.count {
             let s = snapshot[i]
             w.beginObject()
             w.key("plant"); w.string(c.plant)

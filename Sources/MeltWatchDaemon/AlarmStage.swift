@@ -5,7 +5,7 @@ import MeltWatchRules
 /// The rule engine followed by the alarm book: what the engine thread runs for each input, and what
 /// `replay` runs over the journal, so both make the same events.
 final class AlarmStage {
-    let engine: Engine
+    private(set) var engine: Engine
     private(set) var book: AlarmBook
     /// Events and alarm states produced since the caller last took them.
     private var output = AlarmBook.Output()
@@ -23,6 +23,21 @@ final class AlarmStage {
                           activations: r.activations, latchedOpen: r.latchedOpen)
         }
         book.restarted(at: time, into: &output)
+    }
+
+    /// A configuration reload at `time` (the daemon clock where it entered the stream): the rules of
+    /// unchanged equipment continue, the others start fresh with their numbering resumed from the
+    /// book, and their open alarms return (cause `reload`).
+    @discardableResult
+    func reload(_ model: EngineModel, at time: EventTime) -> EngineReload {
+        let (next, reload) = Engine.reloading(engine, into: model)
+        engine = next
+        for r in book.resumption where !reload.carried.contains("\(r.key.plant):\(r.key.equipment)") {
+            engine.resume(plant: r.key.plant, equipment: r.key.equipment, rule: r.key.rule,
+                          activations: r.activations, latchedOpen: r.latchedOpen)
+        }
+        book.reloaded(at: time, carried: reload.carried, configHash: model.configHash, into: &output)
+        return reload
     }
 
     /// A reading or a tick through the engine, its events through the book.

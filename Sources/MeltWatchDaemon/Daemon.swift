@@ -33,10 +33,8 @@ public enum Daemon {
         let hash = configHash(bytes)
         let signals = config.signals
 
-        var topics = TopicTable()
-        for s in signals { try topics.addSignal(topic: s.topic, signal: s.id) }
-        for e in config.equipmentTopics { try topics.addEquipment(topic: e.topic, roles: e.roles) }
-        let decoder = PayloadDecoder(topics: topics)
+        let decoder = try decoder(for: config)
+        let reloader = ConfigReloader(path: configPath, running: config, hash: hash, logger: logger)
 
         var options = SubscriberOptions(
             address: BrokerAddress(host: config.broker.host, port: config.broker.port, tls: config.broker.tls),
@@ -116,39 +114,38 @@ public enum Daemon {
         let ring = SPSCRing<EngineInput>(capacity: 1 << 16)
         let control = LoopControl()
         let handler = IngestHandler(decoder: decoder, ring: ring, journal: journal, control: control, counters: counters,
-                                    inbox: inbox, brokerURL: config.broker.url,
+                                    inbox: inbox, reloader: reloader, brokerURL: config.broker.url,
                                     notify: SystemdNotify(environment: ProcessInfo.processInfo.environment), logger: logger,
                                     fsyncIntervalMilliseconds: Int64(config.journal.fsyncIntervalMilliseconds),
                                     retentionDays: config.journal.retentionDays)
         let pipeline = Pipeline(session: session, handler: handler, control: control, ring: ring, stage: stage, alarms: alarms,
-                                counters: counters, logger: logger)
+                                reloader: reloader, counters: counters, logger: logger)
 
         let brokerURL = config.broker.url
         let topicCount = options.topics.count
         let metrics = DaemonMetrics(counters: counters, ring: ring, delivery: delivery, journalDirectory: config.journal.dir)
-        let plantNames = Dictionary(config.plants.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-        let equipmentKeys = Set(config.allEquipment.map { "\($0.plant.id):\($0.equipment.id)" })
         let tokens = try config.duty.tokensFile.map { try readTokens($0) }
         let startedAt = now
         let api = DutyAPI(
-            alarms: { includeClosed in AlarmOutput.alarmsJSON(alarms.book, includeClosed: includeClosed, plantNames: plantNames) },
+            alarms: { includeClosed in AlarmOutput.alarmsJSON(alarms.book, includeClosed: includeClosed, plantNames: reloader.live.plantNames) },
             alarm: { id in
-                let book = alarms.book
-                return book.record(id).map { $0.json(maintenance: book.maintenance(of: $0), plantName: plantNames[$0.last.plant]) }
+                let book = alarms.book, names = reloader.live.plantNames
+                return book.record(id).map { $0.json(maintenance: book.maintenance(of: $0), plantName: names[$0.last.plant]) }
             },
-            render: { record in record.json(maintenance: alarms.book.maintenance(of: record), plantName: plantNames[record.last.plant]) },
-            equipmentExists: { plant, equipment in equipmentKeys.contains("\(plant):\(equipment)") },
+            render: { record in record.json(maintenance: alarms.book.maintenance(of: record), plantName: reloader.live.plantNames[record.last.plant]) },
+            equipmentExists: { plant, equipment in reloader.live.equipmentKeys.contains("\(plant):\(equipment)") },
             perform: { action in await inbox.perform(action) },
             signals: { alarms.signalsJSON() },
             events: eventLog,
             status: {
+                let live = reloader.live
                 var w = JSONWriter()
                 w.beginObject()
                 w.key("version"); w.string(MeltWatchVersion.string)
-                w.key("config_hash"); w.string(hash)
+                w.key("config_hash"); w.string(live.hash)
                 w.key("started_at"); w.string(startedAt.rfc3339)
                 w.key("plants"); w.beginArray()
-                for p in config.plants { w.beginObject(); w.key("id"); w.string(p.id); w.key("name"); w.string(p.name); w.endObject() }
+                for p in live.plants { w.beginObject(); w.key("id"); w.string(p.id); w.key("name"); w.string(p.name); w.endObject() }
                 w.endArray()
                 w.key("ready"); w.bool(counters.brokerConnected.load(ordering: .relaxed) && counters.journalWritable.load(ordering: .relaxed))
                 w.endObject()
@@ -183,7 +180,8 @@ public enum Daemon {
             "duty.webhooks": "\(endpoints.count)", "alarms.open": "\(stage.book.open.count)",
             "alarms.undelivered": "\(delivery.pending)",
         ])
-        // SIGHUP reload is not in this build; ignore it rather than let its default action kill the monitor.
+        // SIGHUP reloads the configuration (ReloadSignalService); until that service listens, a SIGHUP
+        // must not kill the monitor by its default action.
         signal(SIGHUP, SIG_IGN)
         // A file-size limit (RLIMIT_FSIZE) must surface as a write error the journal handles
         // (EFBIG: journal-failed alarm, acknowledgements stop, exit), not as a signal that kills the
@@ -196,6 +194,7 @@ public enum Daemon {
             services: [
                 .init(service: delivery),
                 .init(service: JournalAudit(directory: config.journal.dir, inbox: inbox, logger: logger)),
+                .init(service: ReloadSignalService(reloader: reloader)),
                 .init(service: duty),
                 .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup,
                       failureTerminationBehavior: .gracefullyShutdownGroup),

@@ -17,7 +17,7 @@ import MeltWatchRing
 /// When the ring is full, `push` waits: we stop reading the socket, TCP and the broker's session
 /// queue absorb the backlog, and no reading is ever dropped.
 final class IngestHandler: IngestSession.Handler {
-    private let decoder: PayloadDecoder
+    private var decoder: PayloadDecoder
     private let ring: SPSCRing<EngineInput>
     private let counters: IngestCounters
     private let logger: Logger
@@ -39,6 +39,8 @@ final class IngestHandler: IngestSession.Handler {
     private var rejectLog = RateLimitedLog(intervalMilliseconds: 10_000)
     /// Alarm actions to journal and put into the stream.
     private let inbox: ActionInbox
+    /// Configuration reloads accepted on SIGHUP, switched to at one point of the stream.
+    private let reloader: ConfigReloader
     /// The broker's URL, and since when it has been unreachable (nil while connected).
     private let brokerURL: String
     private var disconnectedSince: Int64?
@@ -51,10 +53,11 @@ final class IngestHandler: IngestSession.Handler {
     private var lastWatchdog: Int64 = 0
 
     init(decoder: PayloadDecoder, ring: SPSCRing<EngineInput>, journal: JournalWriter, control: LoopControl,
-         counters: IngestCounters, inbox: ActionInbox, brokerURL: String, notify: SystemdNotify, logger: Logger, tickIntervalMilliseconds: Int64 = 100,
+         counters: IngestCounters, inbox: ActionInbox, reloader: ConfigReloader, brokerURL: String, notify: SystemdNotify, logger: Logger, tickIntervalMilliseconds: Int64 = 100,
          fsyncIntervalMilliseconds: Int64 = 50, retentionDays: Int = 400, brokerLostAfterMilliseconds: Int64 = 10_000) {
         self.decoder = decoder
         self.inbox = inbox
+        self.reloader = reloader
         self.notify = notify
         self.brokerURL = brokerURL
         self.brokerLostAfterMilliseconds = brokerLostAfterMilliseconds
@@ -118,6 +121,7 @@ final class IngestHandler: IngestSession.Handler {
             notify.send("WATCHDOG=1")
         }
         watchBroker(now)
+        takeReload(EventTime(milliseconds: now))
         takeActions(EventTime(milliseconds: now))
         guard now - lastTick >= tickIntervalMilliseconds else { return }
         lastTick = now
@@ -143,6 +147,22 @@ final class IngestHandler: IngestSession.Handler {
 
     /// Journals the queued alarm actions and puts each one's ticket into the stream at this point;
     /// commits at once: an operator waits for the answer.
+    /// A reload accepted since the last turn: journaled (durable before anything decoded with it is
+    /// acknowledged), then the decoder and subscriptions switch, and the marker tells the engine
+    /// thread where its rules switch.
+    private func takeReload(_ now: EventTime) {
+        guard let (ticket, reload) = reloader.takePending(at: now) else { return }
+        do {
+            try journal.append(.reload(time: now, hash: reload.hash, text: reload.bytes))
+        } catch {
+            return fail(error)
+        }
+        decoder = reload.decoder
+        control.resubscribe(reload.config.subscriptionTopics)
+        inputs.append(.reload(ticket: ticket))
+        commitAndFlush(now)
+    }
+
     private func takeActions(_ now: EventTime) {
         let actions = inbox.drain(at: now)
         guard !actions.isEmpty else { return }

@@ -26,6 +26,7 @@ final class Pipeline: Service {
     private let stage: AlarmStage
     private var engine: Engine { stage.engine }
     private let alarms: AlarmOutput
+    private let reloader: ConfigReloader
     private let counters: IngestCounters
     private let logger: Logger
     private let control: LoopControl
@@ -34,13 +35,14 @@ final class Pipeline: Service {
     private let statsInterval: Duration = .seconds(60)
 
     init(session: IngestSession, handler: IngestHandler, control: LoopControl, ring: SPSCRing<EngineInput>, stage: AlarmStage,
-         alarms: AlarmOutput, counters: IngestCounters, logger: Logger) {
+         alarms: AlarmOutput, reloader: ConfigReloader, counters: IngestCounters, logger: Logger) {
         self.session = session
         self.control = control
         self.handler = handler
         self.ring = ring
         self.stage = stage
         self.alarms = alarms
+        self.reloader = reloader
         self.counters = counters
         self.logger = logger
         let engine = stage.engine
@@ -143,6 +145,11 @@ final class Pipeline: Service {
                     guard let held = alarms.inbox.take(ticket) else { continue }
                     let result = stage.perform(held.action, at: held.time)
                     if let reply = held.reply { replies.append((reply, result)) }
+                case .reload(let ticket):
+                    guard let reload = reloader.take(ticket) else { continue }
+                    let result = stage.reload(reload.model, at: reload.time)
+                    alarms.reconfigure(signals: reload.config.signals, engine: stage.engine)
+                    reloader.applied(reload, result)
                 case .tick:
                     stage.process(input)
                     ticked = true

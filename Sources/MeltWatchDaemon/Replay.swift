@@ -58,11 +58,8 @@ public enum Replay {
                            progress: ((Int) -> Void)? = nil, observer: Observer) throws -> Summary {
         let (config, bytes) = try ConfigLoader.load(path: configPath)
         let hash = Daemon.configHash(bytes)
-        var topics = TopicTable()
-        for s in config.signals { try topics.addSignal(topic: s.topic, signal: s.id) }
-        for e in config.equipmentTopics { try topics.addEquipment(topic: e.topic, roles: e.roles) }
-        let decoder = PayloadDecoder(topics: topics)
-        let model = config.engineModel(configHash: hash)
+        let startDecoder = try Daemon.decoder(for: config), startModel = config.engineModel(configHash: hash)
+        var decoder = startDecoder, model = startModel
 
         // The last daemon start at or before `from`: state is rebuilt from there.
         var startAt: JournalPosition?
@@ -96,7 +93,20 @@ public enum Replay {
             case .config(_, let recordedHash, _):
                 let recorded = String(decoding: recordedHash, as: UTF8.self)
                 if recorded != hash { summary.configMismatches.append("\(position): \(recorded)") }
+                (decoder, model) = (startDecoder, startModel)
                 stage = freshStage(AlarmBook(settings: settings))
+            case .reload(let time, let recordedHash, let text):
+                // The daemon switched to the configuration it recorded, at this point of the stream.
+                let recorded = String(decoding: recordedHash, as: UTF8.self)
+                let reloaded: MeltWatchConfig
+                do {
+                    reloaded = try ConfigLoader.parse(bytes: Array(text), file: "\(journalDirectory) \(position) (reloaded config)",
+                                                      baseDirectory: configPath.lastIndex(of: "/").map { String(configPath[..<$0]) } ?? ".")
+                } catch {
+                    throw DaemonError(description: "\(position): the reloaded configuration does not load: \(error)")
+                }
+                (decoder, model) = (try Daemon.decoder(for: reloaded), reloaded.engineModel(configHash: recorded))
+                stage.reload(model, at: time)
             case .alarmState(let time, let data):
                 guard let snapshot = Outbox.decodeSnapshot(Array(data)) else {
                     throw DaemonError(description: "\(position): unreadable alarm state record")

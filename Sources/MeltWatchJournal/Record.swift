@@ -9,6 +9,9 @@ public enum JournalRecord: Sendable, Equatable {
     case tick(EventTime)
     /// The configuration in force from `time`: its hash (`sha256:…`) and the file's bytes.
     case config(time: EventTime, hash: String, text: [UInt8])
+    /// A configuration reloaded at `time` (SIGHUP), at the point of the stream where the engine
+    /// switched to it: the rules of unchanged equipment continue, the others start fresh.
+    case reload(time: EventTime, hash: String, text: [UInt8])
     /// An alarm action (an operator's acknowledgement, shelve…, or the daemon's own alarm), as JSON,
     /// at the point of the stream where the engine thread applied it.
     case action(time: EventTime, data: [UInt8])
@@ -22,7 +25,7 @@ public enum JournalRecord: Sendable, Equatable {
         switch self {
         case .message(let m): m.receivedAt
         case .tick(let t): t
-        case .config(let t, _, _): t
+        case .config(let t, _, _), .reload(let t, _, _): t
         case .action(let t, _), .alarmState(let t, _), .outbox(let t, _): t
         }
     }
@@ -56,7 +59,7 @@ public struct JournalMessage: Sendable, Equatable {
 ///     u32 bodyLength | u32 crc32c(bodyLength bytes ++ body) | body | zero padding to 8
 ///
 /// A body is a type byte and its fields: message (1) `i64 receivedAt, u8 qos, u16 topicLength,
-/// topic, payload`; tick (2) `i64 time`; config (3) `i64 time, u16 hashLength, hash, text`; action (4),
+/// topic, payload`; tick (2) `i64 time`; config (3) and reload (7) `i64 time, u16 hashLength, hash, text`; action (4),
 /// alarm state (5) and outbox entry (6) `i64 time, data`. The
 /// checksum covers the length, so a torn or garbled length is caught like a garbled body.
 public enum JournalFormat {
@@ -68,7 +71,7 @@ public enum JournalFormat {
     public static let maxBodyBytes = 1 << 20
 
     enum Kind: UInt8 {
-        case message = 1, tick = 2, config = 3, action = 4, alarmState = 5, outbox = 6
+        case message = 1, tick = 2, config = 3, action = 4, alarmState = 5, outbox = 6, reload = 7
     }
 
     /// The segment header for `sequence`, created at `created`.
@@ -115,9 +118,9 @@ public enum JournalFormat {
             buffer.append(Kind.tick.rawValue)
             buffer.appendLE(UInt64(bitPattern: time.milliseconds))
             endFrame(&buffer, start: start)
-        case .config(let time, let hash, let text):
+        case .config(let time, let hash, let text), .reload(let time, let hash, let text):
             let start = beginFrame(&buffer)
-            buffer.append(Kind.config.rawValue)
+            if case .reload = record { buffer.append(Kind.reload.rawValue) } else { buffer.append(Kind.config.rawValue) }
             buffer.appendLE(UInt64(bitPattern: time.milliseconds))
             let h = Array(hash.utf8)
             buffer.appendLE(UInt16(truncatingIfNeeded: h.count))
@@ -203,13 +206,14 @@ public enum JournalFormat {
         case .tick:
             guard body.count == 9 else { return nil }
             return .tick(EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1))))
-        case .config:
+        case .config, .reload:
             guard body.count >= 11 else { return nil }
             let time = EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1)))
             let hashLength = Int(body.loadLE(UInt16.self, at: 9))
             guard 11 + hashLength <= body.count else { return nil }
-            return .config(time: time, hash: UnsafeRawBufferPointer(rebasing: body[11..<11 + hashLength]),
-                           text: UnsafeRawBufferPointer(rebasing: body[(11 + hashLength)...]))
+            let hash = UnsafeRawBufferPointer(rebasing: body[11..<11 + hashLength])
+            let text = UnsafeRawBufferPointer(rebasing: body[(11 + hashLength)...])
+            return kind == .config ? .config(time: time, hash: hash, text: text) : .reload(time: time, hash: hash, text: text)
         case .action, .alarmState, .outbox:
             guard body.count >= 9 else { return nil }
             let time = EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1)))
@@ -226,6 +230,7 @@ public enum JournalRecordView {
     case message(receivedAt: EventTime, qos: UInt8, topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer)
     case tick(EventTime)
     case config(time: EventTime, hash: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer)
+    case reload(time: EventTime, hash: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer)
     case action(time: EventTime, data: UnsafeRawBufferPointer)
     case alarmState(time: EventTime, data: UnsafeRawBufferPointer)
     case outbox(time: EventTime, data: UnsafeRawBufferPointer)
@@ -235,7 +240,7 @@ public enum JournalRecordView {
         switch self {
         case .message(let t, _, _, _): t
         case .tick(let t): t
-        case .config(let t, _, _): t
+        case .config(let t, _, _), .reload(let t, _, _): t
         case .action(let t, _), .alarmState(let t, _), .outbox(let t, _): t
         }
     }
@@ -247,6 +252,7 @@ public enum JournalRecordView {
             .message(JournalMessage(receivedAt: t, qos: qos, topic: Array(topic), payload: Array(payload)))
         case .tick(let t): .tick(t)
         case .config(let t, let hash, let text): .config(time: t, hash: String(decoding: hash, as: UTF8.self), text: Array(text))
+        case .reload(let t, let hash, let text): .reload(time: t, hash: String(decoding: hash, as: UTF8.self), text: Array(text))
         case .action(let t, let data): .action(time: t, data: Array(data))
         case .alarmState(let t, let data): .alarmState(time: t, data: Array(data))
         case .outbox(let t, let data): .outbox(time: t, data: Array(data))

@@ -128,6 +128,7 @@ public final class IngestSession {
             if deliverEvents(b, to: handler) { attempt = 0 }
             handler.tick()
             if control.isAbandoned { return }
+            if let topics = control.takeTopics() { resubscribe(topics, b) }
             if failure == MOSQ_ERR_SUCCESS.rawValue, mosquitto_want_write(mosq) {
                 failure = mosquitto_loop_write(mosq, 1)
                 failedCall = "mosquitto_loop_write"
@@ -145,6 +146,18 @@ public final class IngestSession {
             _ = mosquitto_disconnect(mosq)
             _ = mosquitto_loop_write(mosq, 1)  // flush DISCONNECT (and any final acks)
         }
+    }
+
+    /// Subscribes to the topics `topics` adds and unsubscribes those it drops. Unconnected, the
+    /// calls fail and the next connect subscribes the whole new list.
+    private func resubscribe(_ topics: [String], _ b: CallbackBox) {
+        let before = Set(b.topics), after = Set(topics)
+        b.topics = topics
+        for topic in topics where !before.contains(topic) {
+            var mid: Int32 = 0
+            if mosquitto_subscribe(mosq, &mid, topic, b.qos) == MOSQ_ERR_SUCCESS.rawValue { b.pendingSubscriptions[mid] = topic }
+        }
+        for topic in before.subtracting(after).sorted() { _ = mosquitto_unsubscribe(mosq, nil, topic) }
     }
 
     /// Reads packets until the socket would block, a batch is full, or the connection fails.
@@ -209,7 +222,7 @@ extension IngestSession: @unchecked Sendable {}
 /// State the C callbacks hand data to. Touched only on the loop thread (callbacks run inside
 /// `mosquitto_loop_read/write/misc`, which only ``IngestSession/run`` calls).
 final class CallbackBox {
-    let topics: [String]
+    var topics: [String]
     let qos: Int32
     var batch: [MQTTMessage] = []
     var events: [MQTTEvent] = []

@@ -122,4 +122,13 @@ public final class LoopControl: Sendable {
 
     /// True once ``abandon()`` was called.
     public var isAbandoned: Bool { abandoned.load(ordering: .acquiring) }
+
+    private let topics = Mutex<[String]?>(nil)
+
+    /// Asks the loop to subscribe to exactly `topics` from now on (a configuration reload): new
+    /// ones are subscribed, dropped ones unsubscribed, and a reconnect subscribes the new list.
+    public func resubscribe(_ topics: [String]) { self.topics.withLock { $0 = topics } }
+
+    /// The topic list a ``resubscribe(_:)`` asked for, once.
+    func takeTopics() -> [String]? { topics.withLock { t in defer { t = nil }; return t } }
 }

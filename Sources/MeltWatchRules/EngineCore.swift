@@ -20,7 +20,8 @@ struct EngineCore {
 
     let model: EngineModel
     let allowedLatenessMilliseconds: Int64
-    let monitors: [any EquipmentMonitor]
+    /// Per equipment; replaced only by a reload carrying an unchanged equipment over (Engine+Reload).
+    var monitors: [any EquipmentMonitor]
     /// Per signal: `model.signals` packed.
     let bindings: [Binding]
     /// Per equipment: its gate signal (e.g. `furnace_operating`), or -1 if the template has none.
@@ -129,7 +130,7 @@ struct EngineCore {
         switch input {
         case .reading(let r): apply(r)
         case .tick(let now): tick(now)
-        case .action: break  // for the alarm book, after the engine
+        case .action, .reload: break  // for the alarm book and the stage, after the engine
         }
     }
 

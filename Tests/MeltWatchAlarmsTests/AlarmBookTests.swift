@@ -220,6 +220,25 @@ struct AlarmBookTests {
         #expect(numbering["baotou-steel:bof1-lance:interlock-failed"]! == (2, true))
     }
 
+    @Test("reload: open alarms of equipment whose rules start fresh return (cause reload, new hash); carried, latched and system alarms stay")
+    func reload() throws {
+        var d = Desk()
+        d.tick(0)
+        d.engine(rule(.raised, at: 1))                                              // bof1-lance: changed by the reload
+        d.engine(rule(.raised, "co-level-1", at: 2, eq: "co-1"))                    // co-1: carried over
+        d.engine(rule(.raised, "interlock-failed", at: 3, eq: "eaf-roof", cls: .interlock))  // latched, equipment removed
+        d.act(.system(rule: "broker-lost", raise: true, subject: "mqtt://127.0.0.1:1883", message: "断开"), at: 4)
+        var out = AlarmBook.Output()
+        d.book.reloaded(at: t(10), carried: ["baotou-steel:co-1"], configHash: "sha256:new", into: &out)
+        #expect(out.events.map { "\($0.alarmID) \($0.kind.rawValue)/\($0.state.rawValue) \($0.cause ?? "-") \($0.configHash)" }
+            == ["\(id1) cleared/rtn-unacked reload sha256:new"])
+        #expect(out.events.first?.eventTime == t(10))
+        #expect(d.book.open.count == 4, "the returned alarm still waits for its acknowledgement")
+        #expect(d.book.open.values.filter { $0.active }.map(\.last.rule).sorted() == ["broker-lost", "co-level-1", "interlock-failed"])
+        d.act(.acknowledge(alarmID: id1, operator: "张三", note: nil), at: 11)
+        #expect(d.events.last?.configHash == "sha256:new", "the book's own events carry the new hash")
+    }
+
     @Test("the operator action survives the journal: encoded and decoded unchanged", arguments: [
         AlarmAction.acknowledge(alarmID: "p:e:r:1", operator: "张三", note: nil),
         .shelve(alarmID: "p:e:r:1", operator: "张三", minutes: 30, reason: "检修 \"引号\""),

@@ -39,6 +39,8 @@ struct JournalTests {
             message(1), .tick(at(100)),
             .message(JournalMessage(receivedAt: at(101), qos: 0, topic: Array("x".utf8), payload: [0xFF, 0x00, 0xFE])),
             .message(JournalMessage(receivedAt: at(102), qos: 2, topic: [], payload: [])),
+            .reload(time: at(300), hash: "sha256:def", text: Array("plants: [ ]\n".utf8)),
+            .action(time: at(301), data: Array("{}".utf8)), .alarmState(time: at(302), data: Array("{\"open\":[]}".utf8)),
         ]
         let w = try JournalWriter(directory: dir, now: at(0))
         for r in records { try w.append(r) }
