@@ -17,6 +17,9 @@ systemd-analyze security --offline=yes --threshold=20 systemd/meltwatch.service 
 step "build (debug, with tests)"
 swift build --build-tests
 
+step "install script, staged: layout, credentials, upgrade, the shipped broker config and ACLs on a real mosquitto"
+bash scripts/check-install.sh "$(swift build --show-bin-path)"
+
 step "swift test"
 # Tests start their own mosquitto on 127.0.0.1 on free ports; run serially so timing-sensitive
 # broker tests do not compete for the 2 cores.

@@ -14,8 +14,23 @@ struct Simulator: ParsableCommand {
         abstract: "Plant gateway simulator: publishes readings for the plants in a MeltWatch config, with scripted faults."
     )
 
-    @Option(help: "Broker URL, mqtt://host:port.")
+    @Option(help: "Broker URL, mqtt://host:port or mqtts://host:port.")
     var broker = "mqtt://127.0.0.1:1883"
+
+    @Option(help: "Broker user name (a plant gateway's user is named after its plant id).")
+    var username: String?
+
+    @Option(name: .customLong("password-file"), help: "File holding the broker password (never a password on the command line).")
+    var passwordFile: String?
+
+    @Option(name: .customLong("ca-file"), help: "With mqtts://: the CA that signed the broker's certificate.")
+    var caFile: String?
+
+    @Option(name: .customLong("cert-file"), help: "With mqtts://: the gateway's client certificate, when the broker requires one.")
+    var certFile: String?
+
+    @Option(name: .customLong("key-file"), help: "With mqtts://: the client certificate's key.")
+    var keyFile: String?
 
     @Option(help: "The MeltWatch config whose plants, equipment and topics to simulate.")
     var config: String?
@@ -104,12 +119,9 @@ struct Simulator: ParsableCommand {
         }
         if load != nil || probe != nil {
             guard let config else { throw ValidationError("--config is required") }
-            guard let (host, port, _) = MeltWatchConfig.parseBrokerURL(broker) else {
-                throw ValidationError("--broker '\(broker)' is not mqtt://host:port")
-            }
             let cfg: MeltWatchConfig
             do { cfg = try ConfigLoader.load(path: config).config } catch { throw ValidationError("\(error)") }
-            let publisher = try Publisher(address: BrokerAddress(host: host, port: port), clientID: "meltwatch-sim-load-\(getpid())")
+            let publisher = try connect(clientID: "meltwatch-sim-load-\(getpid())")
             defer { publisher.close() }
             if let probe {
                 try ProbeRun(equipment: try selected(SimEquipment.all(in: cfg)), probes: probe, intervalMilliseconds: probeIntervalMilliseconds).run(publisher: publisher)
@@ -126,9 +138,6 @@ struct Simulator: ParsableCommand {
             return
         }
         guard let config else { throw ValidationError("--config is required") }
-        guard let (host, port, _) = MeltWatchConfig.parseBrokerURL(broker) else {
-            throw ValidationError("--broker '\(broker)' is not mqtt://host:port")
-        }
         let cfg: MeltWatchConfig
         do {
             cfg = try ConfigLoader.load(path: config).config
@@ -162,7 +171,7 @@ struct Simulator: ParsableCommand {
                 throw ValidationError("cannot write --ground-truth \(groundTruth): \(error.localizedDescription)")
             }
         }
-        let publisher = try Publisher(address: BrokerAddress(host: host, port: port), clientID: "meltwatch-sim-\(getpid())")
+        let publisher = try connect(clientID: "meltwatch-sim-\(getpid())")
         defer { publisher.close() }
 
         log("scenario \(scenario.name): \(scenario.summary); \(equipment.count) equipment, \(rate)/s, speed ×\(speed), "
@@ -190,6 +199,29 @@ struct Simulator: ParsableCommand {
             log("warning: \(publisher.outstanding) messages not acknowledged by the broker")
         }
         log("done: \(published) messages published")
+    }
+
+    /// A connected publisher for `--broker`, with the credentials and TLS files given.
+    private func connect(clientID: String) throws -> Publisher {
+        guard let (host, port, tls) = MeltWatchConfig.parseBrokerURL(broker) else {
+            throw ValidationError("--broker '\(broker)' is not mqtt://host:port or mqtts://host:port")
+        }
+        if tls, caFile == nil { throw ValidationError("--broker \(broker) is mqtts:// but --ca-file is not given") }
+        if !tls, caFile != nil || certFile != nil { throw ValidationError("--ca-file and --cert-file need an mqtts:// broker") }
+        if (certFile == nil) != (keyFile == nil) { throw ValidationError("--cert-file and --key-file go together") }
+        var password: String?
+        if let passwordFile {
+            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                throw ValidationError("cannot read --password-file \(passwordFile)")
+            }
+            password = text.trimmingCharacters(in: .newlines)
+        }
+        do {
+            return try Publisher(address: BrokerAddress(host: host, port: port, tls: tls), clientID: clientID, username: username,
+                                 password: password, tls: caFile.map { TLSFiles(caFile: $0, certFile: certFile, keyFile: keyFile) })
+        } catch {
+            throw ValidationError("cannot connect to \(broker): \(error)")
+        }
     }
 
     /// The equipment of the plants named by `--plant` (all when none is named).

@@ -59,7 +59,7 @@ public enum Daemon {
         if let prefix = config.duty.mqttTopicPrefix {
             channels.append(MQTTAlarmChannel(
                 prefix: prefix, address: options.address, clientID: config.broker.clientID + "-alarms",
-                username: options.username, password: options.password
+                username: options.username, password: options.password, tls: options.tls
             ))
         }
         let outboxDirectory = config.journal.dir + "/outbox"

@@ -27,6 +27,8 @@ final class DaemonMetrics: Sendable {
     private let readings: Prometheus.Counter
     private let rejected: [(reason: RejectReason, counter: Prometheus.Counter)]
     private let journalBytes: Prometheus.Counter
+    private let duplicates: Prometheus.Counter
+    private let outOfOrder: Prometheus.Counter
     private let delivered: Prometheus.Counter
     private let deliveryFailures: Prometheus.Counter
     private let occupancy: Prometheus.Gauge
@@ -48,6 +50,9 @@ final class DaemonMetrics: Sendable {
             (reason, r.makeCounter(descriptor: Self.name("meltwatch_messages_rejected_total", "Gateway messages rejected (journaled as received), by reason"), labels: [("reason", reason.rawValue)]))
         }
         journalBytes = r.makeCounter(descriptor: Self.name("meltwatch_journal_bytes_total", "Bytes made durable in the journal"))
+        let ignored = Self.name("meltwatch_readings_ignored_total", "Readings journaled but not evaluated: redelivered (same seq and time) or older than the signal's last")
+        duplicates = r.makeCounter(descriptor: ignored, labels: [("reason", "duplicate")])
+        outOfOrder = r.makeCounter(descriptor: ignored, labels: [("reason", "out_of_order")])
         delivered = r.makeCounter(descriptor: Self.name("meltwatch_alarm_deliveries_total", "Alarm events delivered (2xx) over all channels"))
         deliveryFailures = r.makeCounter(descriptor: Self.name("meltwatch_alarm_delivery_failures_total", "Failed delivery attempts (retried)"))
         occupancy = r.makeGauge(descriptor: Self.name("meltwatch_ring_occupancy", "Inputs waiting in the ingest-to-engine ring"))
@@ -75,6 +80,8 @@ final class DaemonMetrics: Sendable {
             advance("readings", readings, to: counters.readingsAccepted.load(ordering: .relaxed))
             for (reason, counter) in rejected { advance("rejected.\(reason.rawValue)", counter, to: counters.rejections(reason)) }
             advance("journal", journalBytes, to: counters.journalBytes.load(ordering: .relaxed))
+            advance("duplicates", duplicates, to: counters.readingsDuplicate.load(ordering: .relaxed))
+            advance("out_of_order", outOfOrder, to: counters.readingsOutOfOrder.load(ordering: .relaxed))
             advance("delivered", delivered, to: delivery.delivered)
             advance("failures", deliveryFailures, to: delivery.failures)
         }

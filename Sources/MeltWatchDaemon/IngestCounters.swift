@@ -13,6 +13,10 @@ public final class IngestCounters: Sendable {
     public let subscribed = Atomic<Bool>(false)
     public let rejectedSubscriptions = Atomic<Int>(0)
     public let engineRunning = Atomic<Bool>(false)
+    /// Readings the engine did not evaluate (engine thread): a redelivery (same `seq` and time as the
+    /// signal's last), or older than the signal's last reading.
+    public let readingsDuplicate = Atomic<Int>(0)
+    public let readingsOutOfOrder = Atomic<Int>(0)
     /// Bytes made durable in the journal since start (`meltwatch_journal_bytes_total`).
     public let journalBytes = Atomic<Int>(0)
     /// False once the journal failed (`/readyz`: journal writable).

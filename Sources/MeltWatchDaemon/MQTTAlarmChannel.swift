@@ -15,15 +15,17 @@ final class MQTTAlarmChannel: DeliveryChannel {
     private let clientID: String
     private let username: String?
     private let password: String?
+    private let tls: TLSFiles?
     private let publisher = Mutex<Publisher?>(nil)
     private let acknowledgementTimeout: Duration = .seconds(10)
 
-    init(prefix: String, address: BrokerAddress, clientID: String, username: String?, password: String?) {
+    init(prefix: String, address: BrokerAddress, clientID: String, username: String?, password: String?, tls: TLSFiles?) {
         self.prefix = prefix
         self.address = address
         self.clientID = clientID
         self.username = username
         self.password = password
+        self.tls = tls
         name = "\(address)/\(prefix)"
     }
 
@@ -50,11 +52,11 @@ final class MQTTAlarmChannel: DeliveryChannel {
     /// The publisher, connecting (on a thread of its own: libmosquitto's connect blocks) if needed.
     private func connected() async -> Publisher? {
         if let p = publisher.withLock({ $0 }) { return p }
-        let (address, clientID, username, password) = (address, clientID, username, password)
+        let (address, clientID, username, password, tls) = (address, clientID, username, password, tls)
         let p: Publisher? = await withCheckedContinuation { done in
             Thread {
                 done.resume(returning: try? Publisher(address: address, clientID: clientID, username: username, password: password,
-                                                      connectTimeoutMilliseconds: 5_000))
+                                                      tls: tls, connectTimeoutMilliseconds: 5_000))
             }.start()
         }
         publisher.withLock { $0 = p }

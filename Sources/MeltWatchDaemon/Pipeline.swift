@@ -157,6 +157,8 @@ final class Pipeline: Service {
                     stage.process(input)
                 }
             }
+            counters.readingsDuplicate.store(engine.counters.duplicates, ordering: .relaxed)
+            counters.readingsOutOfOrder.store(engine.counters.outOfOrder, ordering: .relaxed)
             // Stored before anyone sees them; operators get their answer after that.
             if stage.hasOutput { alarms.publish(stage.take(), book: stage.book) }
             for (reply, result) in replies { reply(result) }

@@ -39,6 +39,7 @@ public final class IngestSession {
     }
 
     private let options: SubscriberOptions
+    private let tls: TLSPending
     private let mosq: OpaquePointer
     private let box: Unmanaged<CallbackBox>
     private var rng = SystemRandomNumberGenerator()
@@ -47,6 +48,7 @@ public final class IngestSession {
     public init(options: SubscriberOptions) throws(MosquittoError) {
         _ = MosquittoLibrary.initialized
         self.options = options
+        tls = TLSPending(enabled: options.tls != nil)
         let box = Unmanaged.passRetained(CallbackBox(topics: options.topics, qos: options.qos))
         guard let m = mosquitto_new(options.clientID, options.cleanSession, box.toOpaque()) else {
             box.release()
@@ -71,9 +73,7 @@ public final class IngestSession {
         if let user = options.username {
             try check(mosquitto_username_pw_set(mosq, user, options.password), "mosquitto_username_pw_set")
         }
-        if let tls = options.tls {
-            try check(mosquitto_tls_set(mosq, tls.caFile, nil, tls.certFile, tls.keyFile, nil), "mosquitto_tls_set")
-        }
+        if let tls = options.tls { try tls.apply(to: mosq) }
         mosquitto_connect_with_flags_callback_set(mosq, onConnect)
         mosquitto_message_callback_set(mosq, onMessage)
         mosquitto_subscribe_callback_set(mosq, onSubscribe)
@@ -110,7 +110,12 @@ public final class IngestSession {
 
             var pfd = pollfd(fd: mosquitto_socket(mosq), events: Int16(POLLIN), revents: 0)
             if mosquitto_want_write(mosq) { pfd.events |= Int16(POLLOUT) }
-            let ready = poll(&pfd, 1, options.pollTimeoutMilliseconds)
+            var ready = poll(&pfd, 1, tls.hasBufferedData(mosq) ? 0 : options.pollTimeoutMilliseconds)
+            if tls.hasBufferedData(mosq) {
+                // Decrypted bytes wait inside OpenSSL, not on the socket: read them as if it were readable.
+                ready = 1
+                pfd.revents |= Int16(POLLIN)
+            }
             var failure: Int32 = MOSQ_ERR_SUCCESS.rawValue
             var failedCall = ""
             if ready > 0, pfd.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
@@ -162,6 +167,11 @@ public final class IngestSession {
 
     /// Reads packets until the socket would block, a batch is full, or the connection fails.
     ///
+    /// Over TLS the socket is not the whole story: one TLS record can carry many MQTT packets, and
+    /// what OpenSSL decrypted but libmosquitto has not parsed yet is invisible to `poll`. Asking only
+    /// the socket would leave the last messages of a burst in OpenSSL's buffer until the next byte
+    /// arrives — for ever, if the gateways pause. So with TLS, `SSL_pending` is asked first.
+    ///
     /// `mosquitto_loop_read` returns success both after a whole packet and when the socket would
     /// block, and errno cannot tell them apart: after queueing a PUBACK in threaded mode libmosquitto
     /// writes a wake-up byte to its internal socket pair, and once that is full the write leaves errno
@@ -174,7 +184,7 @@ public final class IngestSession {
             let before = b.batch.count
             let rc = mosquitto_loop_read(mosq, 1)
             if rc != MOSQ_ERR_SUCCESS.rawValue { return rc }
-            if b.batch.count == before {
+            if b.batch.count == before, !tls.hasBufferedData(mosq) {
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 if poll(&p, 1, 0) <= 0 || p.revents & Int16(POLLIN) == 0 { break }
             }

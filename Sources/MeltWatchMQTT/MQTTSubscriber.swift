@@ -83,7 +83,9 @@ public struct SubscriberOptions: Sendable {
     }
 }
 
-/// Certificate files for `mqtts://`.
+/// Certificate files for `mqtts://`: the CA that signed the broker's certificate, and the client's
+/// own certificate and key when the broker requires one. The broker's certificate is verified
+/// against the CA and its name (or IP address) against the URL's host; TLS 1.2 or newer.
 public struct TLSFiles: Sendable, Equatable {
     public var caFile: String
     public var certFile: String?
@@ -94,6 +96,34 @@ public struct TLSFiles: Sendable, Equatable {
         self.caFile = caFile
         self.certFile = certFile
         self.keyFile = keyFile
+    }
+
+    /// Configures a client for TLS with these files (before it connects).
+    func apply(to mosq: OpaquePointer) throws(MosquittoError) {
+        try check(mosquitto_tls_set(mosq, caFile, nil, certFile, keyFile, nil), "mosquitto_tls_set(\(caFile))")
+        // SSL_VERIFY_PEER (1): a broker whose certificate the CA did not sign is refused.
+        try check(mosquitto_tls_opts_set(mosq, 1, "tlsv1.2", nil), "mosquitto_tls_opts_set")
+        try check(mosquitto_tls_insecure_set(mosq, false), "mosquitto_tls_insecure_set")
+    }
+}
+
+/// Whether OpenSSL holds decrypted bytes libmosquitto has not read yet (`SSL_pending`), looked up at
+/// run time in the libssl that libmosquitto itself loaded: no link-time dependency on libssl-dev.
+struct TLSPending: Sendable {
+    private typealias Pending = @convention(c) (UnsafeMutableRawPointer?) -> Int32
+    private let pending: Pending?
+
+    init(enabled: Bool) {
+        guard enabled, let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "SSL_pending") else {
+            pending = nil
+            return
+        }
+        pending = unsafeBitCast(symbol, to: Pending.self)
+    }
+
+    func hasBufferedData(_ mosq: OpaquePointer) -> Bool {
+        guard let pending, let ssl = mosquitto_ssl_get(mosq) else { return false }
+        return pending(ssl) > 0
     }
 }
 

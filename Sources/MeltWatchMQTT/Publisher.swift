@@ -12,7 +12,7 @@ public final class Publisher {
 
     /// Creates a client and connects it; returns once the broker accepted the connection.
     public init(
-        address: BrokerAddress, clientID: String, username: String? = nil, password: String? = nil,
+        address: BrokerAddress, clientID: String, username: String? = nil, password: String? = nil, tls: TLSFiles? = nil,
         maxInflight: UInt32 = 1024, connectTimeoutMilliseconds: Int = 10_000
     ) throws(MosquittoError) {
         _ = MosquittoLibrary.initialized
@@ -29,6 +29,7 @@ public final class Publisher {
             if let username {
                 try check(mosquitto_username_pw_set(m, username, password), "mosquitto_username_pw_set")
             }
+            if let tls { try tls.apply(to: m) }
             mosquitto_connect_callback_set(m, publisherOnConnect)
             mosquitto_publish_callback_set(m, publisherOnPublish)
             try check(mosquitto_connect_bind(m, address.host, address.port, 30, nil), "mosquitto_connect_bind")
