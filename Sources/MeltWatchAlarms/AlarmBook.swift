@@ -19,6 +19,9 @@ public struct AlarmBook: Sendable {
         public var latchedRules: Set<String>
         /// Stamped on the events the book makes (operators' and the daemon's own).
         public var configHash: String
+        /// The equipment id of the daemon's own alarms (`daemon`; `daemon-<n>` for shard n, so the
+        /// instances of a sharded deployment never share an `alarm_id`).
+        public var systemEquipment: String = SystemAlarms.equipment
 
         /// Creates settings.
         public init(escalateAfterMilliseconds: Int64, latchedRules: Set<String> = AlarmBook.defaultLatchedRules, configHash: String) {
@@ -315,11 +318,11 @@ public struct AlarmBook: Sendable {
             .min { $0.id < $1.id }
         if raise {
             if let current { return current }
-            let n = "\(SystemAlarms.plant):\(SystemAlarms.equipment):\(rule)"
+            let n = "\(SystemAlarms.plant):\(settings.systemEquipment):\(rule)"
             let activation = (numbering[n] ?? 0) + 1
             let event = AlarmEvent(
                 kind: .raised, state: .activeUnacked, alarmClass: .system, rule: rule, priority: SystemAlarms.priority(rule),
-                plant: SystemAlarms.plant, equipment: SystemAlarms.equipment, activation: activation, ordinal: 0, signals: [],
+                plant: SystemAlarms.plant, equipment: settings.systemEquipment, activation: activation, ordinal: 0, signals: [],
                 cause: subject, basis: SystemAlarms.basis, message: message, eventTime: time, configHash: settings.configHash
             )
             apply(event, into: &out)

@@ -219,12 +219,14 @@ extension AlarmDelivery: @unchecked Sendable {}
 public final class HeartbeatSource: Sendable {
     private let boot: Int
     private let configHash: String
+    private let equipment: String
     private let count = Atomic<Int>(0)
     private let clock: @Sendable () -> EventTime
 
     /// Creates a source for a daemon started at `boot` (epoch seconds).
-    public init(boot: Int, configHash: String, clock: @escaping @Sendable () -> EventTime) {
+    public init(boot: Int, configHash: String, equipment: String = SystemAlarms.equipment, clock: @escaping @Sendable () -> EventTime) {
         self.boot = boot
+        self.equipment = equipment
         self.configHash = configHash
         self.clock = clock
     }
@@ -235,7 +237,7 @@ public final class HeartbeatSource: Sendable {
         let now = clock()
         let event = AlarmEvent(
             kind: .heartbeat, state: .normal, alarmClass: .system, rule: "heartbeat", priority: .low,
-            plant: SystemAlarms.plant, equipment: SystemAlarms.equipment, activation: boot, ordinal: k, signals: [],
+            plant: SystemAlarms.plant, equipment: equipment, activation: boot, ordinal: k, signals: [],
             basis: SystemAlarms.basis, message: "监测系统运行正常 (monitor alive)", eventTime: now, configHash: configHash
         )
         return AlarmEnvelope(event: event, emittedAt: now)

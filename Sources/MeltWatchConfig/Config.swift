@@ -8,6 +8,34 @@ public struct MeltWatchConfig: Sendable {
     public var journal: Journal
     public var duty: Duty
     public var plants: [Plant]
+    /// `shard:` — this instance monitors only its share of the equipment (nil: all of it).
+    public var shard: Shard? = nil
+
+    /// One instance of several on the same broker (issue #8, scale-out): equipment are dealt to
+    /// `count` instances by a stable hash of `plant:equipment`, so every signal of one equipment is
+    /// on one instance and every instance, given the same plants, agrees on the split.
+    public struct Shard: Sendable, Equatable {
+        public var index: Int
+        public var count: Int
+
+        public init(index: Int, count: Int) {
+            self.index = index
+            self.count = count
+        }
+
+        /// Whether this instance monitors the equipment.
+        public func owns(plant: String, equipment: String) -> Bool {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a, 64 bit: stable across builds and machines
+            for b in "\(plant):\(equipment)".utf8 {
+                h ^= UInt64(b)
+                h = h &* 0x100_0000_01b3
+            }
+            return Int(h % UInt64(count)) == index
+        }
+    }
+
+    /// The equipment id of this instance's own alarms: `daemon`, or `daemon-<n>` for shard n.
+    public var systemEquipment: String { shard.map { "daemon-\($0.index)" } ?? "daemon" }
 
     /// `broker:` — where the gateways publish.
     public struct Broker: Sendable, Equatable {

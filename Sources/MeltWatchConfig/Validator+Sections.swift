@@ -4,7 +4,7 @@ import Yams
 
 extension Validator {
     mutating func config(_ root: Node) -> MeltWatchConfig? {
-        guard let top = mapping(root, at: "config", allowed: ["broker", "journal", "duty", "plants"]) else { return nil }
+        guard let top = mapping(root, at: "config", allowed: ["broker", "journal", "duty", "plants", "shard"]) else { return nil }
         guard let brokerNode = top["broker"] else {
             error(root, "broker is required (broker.url, broker.client_id)")
             return nil
@@ -17,10 +17,35 @@ extension Validator {
             return nil
         }
         let plants = self.plants(plantsNode)
+        let shard = top["shard"].flatMap { self.shard($0) }
         guard let broker, let duty else { return nil }
-        let config = MeltWatchConfig(broker: broker, journal: journal, duty: duty, plants: plants)
+        var config = MeltWatchConfig(broker: broker, journal: journal, duty: duty, plants: plants)
+        // Every instance checks the whole plant list alike, then keeps its share.
         crossChecks(config, plantsNode: plantsNode, dutyNode: top["duty"] ?? root)
+        if let shard {
+            config.shard = shard
+            for p in config.plants.indices {
+                let plant = config.plants[p].id
+                config.plants[p].equipment.removeAll { !shard.owns(plant: plant, equipment: $0.id) }
+            }
+        }
         return config
+    }
+
+    /// `shard: { index: 0, count: 2 }`.
+    private mutating func shard(_ node: Node) -> MeltWatchConfig.Shard? {
+        guard let m = mapping(node, at: "shard", allowed: ["index", "count"]) else { return nil }
+        guard m["count"] != nil, m["index"] != nil else {
+            error(node, "shard needs index and count (this instance's number, from 0, and how many instances share the plants)")
+            return nil
+        }
+        let count = integer(m["count"], at: "shard.count", default: 1, range: 1...64)
+        let index = integer(m["index"], at: "shard.index", default: 0, range: 0...63)
+        guard index < count else {
+            error(m["index"], "shard.index is \(index); allowed: 0…\(count - 1) (shard.count is \(count))")
+            return nil
+        }
+        return MeltWatchConfig.Shard(index: index, count: count)
     }
 
     private mutating func broker(_ node: Node) -> MeltWatchConfig.Broker? {

@@ -121,6 +121,7 @@ final class ConfigReloader: Sendable {
         if config.broker != running.0.broker { changed.append("broker") }
         if config.journal != running.0.journal { changed.append("journal") }
         if config.duty != running.0.duty { changed.append("duty") }
+        if config.shard != running.0.shard { changed.append("shard") }
         if !changed.isEmpty {
             return .refused("\(changed.joined(separator: ", ")) changed: only plants can change while running; restart meltwatch to apply the rest")
         }

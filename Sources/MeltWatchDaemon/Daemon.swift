@@ -49,7 +49,8 @@ public enum Daemon {
 
         let journal = try openJournal(config.journal, configBytes: bytes, configHash: hash, logger: logger)
         let now = WallClock.now
-        let bookSettings = AlarmBook.Settings(escalateAfterMilliseconds: Int64(config.duty.escalateAfterSeconds) * 1000, configHash: hash)
+        var bookSettings = AlarmBook.Settings(escalateAfterMilliseconds: Int64(config.duty.escalateAfterSeconds) * 1000, configHash: hash)
+        bookSettings.systemEquipment = config.systemEquipment
 
         // The alarm outbox: the book as it stood at the last stop, and the events not yet delivered.
         let endpoints = try config.duty.webhooks.map { w in
@@ -105,7 +106,7 @@ public enum Daemon {
         let delivery = try AlarmDelivery(
             channels: channels, log: eventLog, cursorDirectory: cursorDirectory,
             heartbeat: config.duty.heartbeatSeconds > 0 ? .seconds(config.duty.heartbeatSeconds) : nil,
-            heartbeatEvent: HeartbeatSource(boot: Int(now.milliseconds / 1000), configHash: hash,
+            heartbeatEvent: HeartbeatSource(boot: Int(now.milliseconds / 1000), configHash: hash, equipment: config.systemEquipment,
                                             clock: { WallClock.now }),
             logger: logger,
             systemAlarm: { rule, raise, subject, message in inbox.submit(.system(rule: rule, raise: raise, subject: subject, message: message)) }

@@ -73,7 +73,8 @@ public enum Replay {
         var summary = Summary()
         var recordInWindow = false
         let outcomes = observer.interlockOutcome
-        let settings = AlarmBook.Settings(escalateAfterMilliseconds: Int64(config.duty.escalateAfterSeconds) * 1000, configHash: hash)
+        var settings = AlarmBook.Settings(escalateAfterMilliseconds: Int64(config.duty.escalateAfterSeconds) * 1000, configHash: hash)
+        settings.systemEquipment = config.systemEquipment
         func freshStage(_ book: AlarmBook) -> AlarmStage {
             let e = Engine(model: model)
             if let outcomes { e.onInterlockOutcome = { if recordInWindow { outcomes($0) } } }

@@ -143,6 +143,22 @@ struct ConfigTests {
         #expect(positions == positions.sorted { $0.lexicographicallyPrecedes($1) })
     }
 
+    @Test("shard: every equipment on exactly one instance, the same split for every instance; a bad shard is a located error")
+    func shard() throws {
+        let base = "broker: {url: 'mqtt://h', client_id: a}\nduty: {webhooks: [{url: 'http://h/a'}]}\nplants:\n  - id: p\n    equipment:\n"
+            + (1...20).map { "      - {id: e\($0), template: steel.co-detector}\n" }.joined()
+        let parts = try (0..<3).map { i in
+            try parse(base + "shard: {index: \(i), count: 3}\n").allEquipment.map(\.equipment.id)
+        }
+        #expect(Set(parts.joined()).count == 20 && parts.map(\.count).reduce(0, +) == 20, "\(parts)")
+        #expect(parts.allSatisfy { !$0.isEmpty })
+        #expect(try parse(base + "shard: {index: 1, count: 3}\n").systemEquipment == "daemon-1")
+        #expect(try parse(base).systemEquipment == "daemon" && (try parse(base)).allEquipment.count == 20)
+        let d = diagnostics(base + "shard: {index: 3, count: 3}\n")
+        #expect(d.count == 1 && d[0].contains("shard.index is 3; allowed: 0…2"), "\(d)")
+        #expect(diagnostics(base + "shard: {count: 2}\n").first?.contains("shard needs index and count") == true)
+    }
+
     @Test("the shipped example configs are valid")
     func shippedExamples() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
