@@ -12,6 +12,11 @@ public enum TopicRoute: Sendable {
 ///
 /// Immutable after init, hence safely shared between threads.
 public final class EquipmentRoles: Sendable {
+    /// The lookup batch decoding uses; nil when no perfect table was found (then `table` serves).
+    /// Declared first so it shares the object's first cache line with its header.
+    private let fast: RoleTable?
+    /// Number of roles (stored: batch decoding reads it per message, before the table).
+    public let count: Int
     private let table: ByteKeyTable
     /// Signal of role i, i being the table index.
     private let signals: [SignalID]
@@ -32,10 +37,9 @@ public final class EquipmentRoles: Sendable {
         }
         self.table = table
         self.signals = signals
+        count = signals.count
+        fast = RoleTable(keys: (0..<signals.count).map { table.key(at: $0) }, signals: signals)
     }
-
-    /// Number of roles.
-    public var count: Int { signals.count }
 
     /// Role names in byte order.
     public var roleNames: [String] { (0..<count).map { String(decoding: table.key(at: $0), as: UTF8.self) } }
@@ -49,6 +53,7 @@ public final class EquipmentRoles: Sendable {
     /// Role index (dense, `0..<count`, for duplicate tracking) and signal for a key's bytes.
     @inline(__always)
     func lookup(_ key: UnsafeRawBufferPointer) -> (index: Int, signal: SignalID)? {
+        if let fast { return fast.lookup(key) }
         guard let i = table.index(of: key) else { return nil }
         return (i, signals[i])
     }
