@@ -101,6 +101,9 @@ public struct TopicTableError: Error, Sendable, Equatable, CustomStringConvertib
 public struct TopicTable: Sendable {
     private var table = ByteKeyTable()
     private var routes: [TopicRoute] = []
+    /// `routes` for the parser, the roles unretained: `routes` holds them, and so does every copy
+    /// of this table (arrays share their storage), for as long as these are readable.
+    private var parseRoutes: [ParseRoute] = []
     private var names: [String] = []
 
     /// An empty table.
@@ -137,6 +140,12 @@ public struct TopicTable: Sendable {
         table.index(of: topicBytes).map { routes[$0] }
     }
 
+    /// The route the parser takes for a topic's bytes, or nil; valid while this table lives.
+    @inline(__always)
+    func parseRoute(topicBytes: UnsafeRawBufferPointer) -> ParseRoute? {
+        table.index(of: topicBytes).map { parseRoutes[$0] }
+    }
+
     /// Every routed topic, in the order added.
     public var topics: [String] { names }
 
@@ -166,6 +175,10 @@ public struct TopicTable: Sendable {
             )
         }
         routes.append(route)
+        switch route {
+        case .signal(let id): parseRoutes.append(.signal(id))
+        case .equipment(let roles): parseRoutes.append(.equipment(Unmanaged.passUnretained(roles)))
+        }
         names.append(topic)
     }
 }
