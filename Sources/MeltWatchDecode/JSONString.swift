@@ -20,6 +20,16 @@ extension JSONCursor {
         // Fast path: plain printable ASCII up to the closing quote, the shape of nearly every key.
         var i = start
         let n = bytes.count
+        // Eight bytes at a time while none of them is a quote, a backslash, a control character or
+        // non-ASCII (the loop below re-checks the word that has one, byte by byte): keys and role
+        // names are 8-30 bytes, and scanning them was 5 % of replay's time byte by byte.
+        if let base = bytes.baseAddress {
+            while i &+ 8 <= n {
+                let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if swarSpecial(w) { break }
+                i &+= 8
+            }
+        }
         while i < n {
             let b = bytes[i]
             guard b &- 0x20 < 0x60, b != 0x22, b != 0x5C else { break }
@@ -173,4 +183,17 @@ extension JSONCursor {
             out.append(UInt8(0x80 | s >> 6 & 0x3F)); out.append(UInt8(0x80 | s & 0x3F))
         }
     }
+}
+
+/// True when some byte of `w` is `"`, `\\`, below 0x20 or above 0x7F (exact: never false when
+/// one is; the caller re-reads such a word byte by byte anyway).
+@inline(__always)
+func swarSpecial(_ w: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    @inline(__always) func hasZero(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+    let quote = hasZero(w ^ (ones &* 0x22))
+    let backslash = hasZero(w ^ (ones &* 0x5C))
+    let control = (w &- ones &* 0x20) & ~w & highs  // some byte < 0x20 (exact for limits <= 0x80)
+    return (quote | backslash | control | (w & highs)) != 0
 }

@@ -47,10 +47,11 @@ public struct PayloadDecoder: Sendable {
     ) -> Result<DecodeOutcome, DecodeError> {
         // Size first: the cheapest check.
         guard payload.count <= maxPayloadBytes else { return .failure(oversize(payload)) }
-        guard let route = topics.route(topicBytes: topicBytes) else {
+        // `topics` (held by self) keeps the route's roles alive for the whole decode.
+        guard let route = topics.parseRoute(topicBytes: topicBytes) else {
             return .failure(DecodeError(reason: .unknownTopic, detail: "no route for topic \(quotedForLog(topicBytes, limit: 128))"))
         }
-        return decode(route: route, payload: payload, now: now, into: &out)
+        return decode(parseRoute: route, payload: payload, now: now, into: &out)
     }
 
     /// Decodes a message whose topic the caller has already routed.
@@ -58,6 +59,19 @@ public struct PayloadDecoder: Sendable {
         route: TopicRoute, payload: UnsafeRawBufferPointer, now: EventTime, into out: inout [Reading]
     ) -> Result<DecodeOutcome, DecodeError> {
         guard payload.count <= maxPayloadBytes else { return .failure(oversize(payload)) }
+        return withExtendedLifetime(route) {
+            switch route {
+            case .signal(let id):
+                decode(parseRoute: .signal(id), payload: payload, now: now, into: &out)
+            case .equipment(let roles):
+                decode(parseRoute: .equipment(Unmanaged.passUnretained(roles)), payload: payload, now: now, into: &out)
+            }
+        }
+    }
+
+    private func decode(
+        parseRoute route: ParseRoute, payload: UnsafeRawBufferPointer, now: EventTime, into out: inout [Reading]
+    ) -> Result<DecodeOutcome, DecodeError> {
         let start = out.count
         var parser = PayloadParser(bytes: payload, maxDepth: maxNestingDepth)
         do {

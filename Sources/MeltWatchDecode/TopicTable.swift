@@ -12,6 +12,11 @@ public enum TopicRoute: Sendable {
 ///
 /// Immutable after init, hence safely shared between threads.
 public final class EquipmentRoles: Sendable {
+    /// The lookup batch decoding uses; nil when no perfect table was found (then `table` serves).
+    /// Declared first so it shares the object's first cache line with its header.
+    private let fast: RoleTable?
+    /// Number of roles (stored: batch decoding reads it per message, before the table).
+    public let count: Int
     private let table: ByteKeyTable
     /// Signal of role i, i being the table index.
     private let signals: [SignalID]
@@ -32,10 +37,9 @@ public final class EquipmentRoles: Sendable {
         }
         self.table = table
         self.signals = signals
+        count = signals.count
+        fast = RoleTable(keys: (0..<signals.count).map { table.key(at: $0) }, signals: signals)
     }
-
-    /// Number of roles.
-    public var count: Int { signals.count }
 
     /// Role names in byte order.
     public var roleNames: [String] { (0..<count).map { String(decoding: table.key(at: $0), as: UTF8.self) } }
@@ -49,6 +53,7 @@ public final class EquipmentRoles: Sendable {
     /// Role index (dense, `0..<count`, for duplicate tracking) and signal for a key's bytes.
     @inline(__always)
     func lookup(_ key: UnsafeRawBufferPointer) -> (index: Int, signal: SignalID)? {
+        if let fast { return fast.lookup(key) }
         guard let i = table.index(of: key) else { return nil }
         return (i, signals[i])
     }
@@ -96,6 +101,9 @@ public struct TopicTableError: Error, Sendable, Equatable, CustomStringConvertib
 public struct TopicTable: Sendable {
     private var table = ByteKeyTable()
     private var routes: [TopicRoute] = []
+    /// `routes` for the parser, the roles unretained: `routes` holds them, and so does every copy
+    /// of this table (arrays share their storage), for as long as these are readable.
+    private var parseRoutes: [ParseRoute] = []
     private var names: [String] = []
 
     /// An empty table.
@@ -132,6 +140,12 @@ public struct TopicTable: Sendable {
         table.index(of: topicBytes).map { routes[$0] }
     }
 
+    /// The route the parser takes for a topic's bytes, or nil; valid while this table lives.
+    @inline(__always)
+    func parseRoute(topicBytes: UnsafeRawBufferPointer) -> ParseRoute? {
+        table.index(of: topicBytes).map { parseRoutes[$0] }
+    }
+
     /// Every routed topic, in the order added.
     public var topics: [String] { names }
 
@@ -161,6 +175,10 @@ public struct TopicTable: Sendable {
             )
         }
         routes.append(route)
+        switch route {
+        case .signal(let id): parseRoutes.append(.signal(id))
+        case .equipment(let roles): parseRoutes.append(.equipment(Unmanaged.passUnretained(roles)))
+        }
         names.append(topic)
     }
 }

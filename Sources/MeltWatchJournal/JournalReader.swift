@@ -30,11 +30,10 @@ public struct JournalReader: Sendable {
     public func forEachView(from: EventTime? = nil, to: EventTime? = nil,
                             _ body: (JournalPosition, JournalRecordView) throws -> Void) throws {
         let sequences = try segments()
+        var window: [UInt8] = []  // one read window for all segments (see `JournalSegments.stream`)
         for (i, s) in sequences.enumerated() {
             let p = directory + "/" + JournalSegments.fileName(s)
-            let bytes: [UInt8]
-            do { bytes = try JournalSegments.load(p, fileSystem: fileSystem) } catch { throw JournalError.system(error) }
-            let scan = try JournalSegments.scan(bytes) { offset, record in
+            let scan = try JournalSegments.stream(p, fileSystem: fileSystem, window: &window) { offset, record in
                 let t = record.time
                 if let from, t < from { return }
                 if let to, t > to { return }

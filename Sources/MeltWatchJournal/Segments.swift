@@ -42,10 +42,12 @@ enum JournalSegments {
     }
 
     /// A segment's whole content.
-    static func load(_ path: String, fileSystem: any JournalFileSystem) throws(SystemCallError) -> [UInt8] {
+    /// A segment's first `limit` bytes when given (as ``stream(_:fileSystem:window:body:)`` saw the file).
+    static func load(_ path: String, fileSystem: any JournalFileSystem, limit: Int? = nil) throws(SystemCallError) -> [UInt8] {
         let fd = try fileSystem.open(path, write: false, create: false, exclusive: false)
         defer { fileSystem.close(fd) }
-        let size = Int(try fileSystem.size(fd, path: path))
+        var size = Int(try fileSystem.size(fd, path: path))
+        if let limit { size = min(size, limit) }
         var bytes = [UInt8](repeating: 0, count: size)
         var done = 0
         while done < size {
@@ -73,11 +75,15 @@ enum JournalSegments {
     }
 
     /// Walks the frames of a segment's bytes, calling `body` for each record.
-    static func scan(_ bytes: [UInt8], body: (Int, JournalRecordView) throws -> Void) rethrows -> Scan? {
+    ///
+    /// `resume` continues a walk that ``stream(_:fileSystem:window:body:)`` began: from that frame
+    /// offset, with that many records already passed to `body`.
+    static func scan(_ bytes: [UInt8], resume: (offset: Int, records: Int)? = nil,
+                     body: (Int, JournalRecordView) throws -> Void) rethrows -> Scan? {
         try bytes.withUnsafeBytes { (b) throws -> Scan? in
             guard JournalFormat.parseHeader(b) != nil else { return nil }
-            var scan = Scan(validEnd: JournalFormat.headerBytes)
-            var offset = JournalFormat.headerBytes
+            var offset = resume?.offset ?? JournalFormat.headerBytes
+            var scan = Scan(records: resume?.records ?? 0, validEnd: offset)
             while true {
                 let frame = JournalFormat.frame(at: offset, in: b)
                 switch frame {

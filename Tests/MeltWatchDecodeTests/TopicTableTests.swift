@@ -89,6 +89,23 @@ struct TopicTableTests {
         #expect(b == SignalID(2))
     }
 
+    @Test("decoding with a route the caller holds gives what decoding by topic gives, even once its table is gone")
+    func callerHeldRoute() throws {
+        let payload = Array(#"{"ts":1763884800123,"values":{"inlet_flow":1.5,"furnace_operating":true,"x":2},"seq":4}"#.utf8)
+        // The only reference to these roles is the returned route: the decoder's own table knows nothing of them.
+        func detachedRoute() throws -> TopicRoute {
+            var t = TopicTable()
+            try t.addEquipment(topic: "elsewhere", roles: Fixture.roles)
+            return t.route("elsewhere")!
+        }
+        let route = try detachedRoute()
+        var byRoute: [Reading] = []
+        let a = payload.withUnsafeBytes { PayloadDecoder(topics: TopicTable()).decode(route: route, payload: $0, now: Fixture.now, into: &byRoute) }
+        let b = decode(payload, topic: Fixture.equipmentTopic)
+        #expect(try a.get() == b.result.get())
+        #expect(byRoute == b.appended && byRoute.count == 2)
+    }
+
     @Test("thousands of topics stay routable through table growth")
     func manyTopics() throws {
         var table = TopicTable()
