@@ -56,7 +56,33 @@ public enum ConfigLoader {
     }
 
     /// Validates config text; `baseDirectory` resolves relative file paths.
+    ///
+    /// Yams composes (and Swift later destroys) the YAML tree recursively, a few KiB of stack per
+    /// level of nesting: 3,000 `{` overflowed the stack (found by fuzz-config). So the parse runs on
+    /// a thread whose stack fits the deepest tree the text can hold — every level needs a `[`, `{`,
+    /// `-`, `?` or `:` of its own. Brackets nested absurdly deep are refused before libyaml reads
+    /// them: its time grows with the square of that depth (10,000 levels took 4 s).
     public static func parse(bytes: [UInt8], file: String, baseDirectory: String) throws(ConfigError) -> MeltWatchConfig {
+        let nesting = Nesting(bytes)
+        if let at = nesting.tooDeep {
+            throw ConfigError(diagnostics: [ConfigDiagnostic(
+                file: file, line: at.line, column: at.column,
+                message: "brackets nested more than \(Nesting.maxFlowDepth) levels deep"
+            )])
+        }
+        guard nesting.levels <= Nesting.maxLevels else {
+            throw ConfigError(diagnostics: [ConfigDiagnostic(
+                file: file, line: 1, column: 1,
+                message: "the config has \(nesting.levels) of '[', '{', '-', '?' and ':'; at most \(Nesting.maxLevels) are read"
+            )])
+        }
+        let stackBytes = max(16 << 20, nesting.levels * Nesting.stackBytesPerLevel)
+        return try DeepStack.run(stackBytes: stackBytes) { () throws(ConfigError) -> MeltWatchConfig in
+            try parseOnThisThread(bytes: bytes, file: file, baseDirectory: baseDirectory)
+        }
+    }
+
+    private static func parseOnThisThread(bytes: [UInt8], file: String, baseDirectory: String) throws(ConfigError) -> MeltWatchConfig {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigError(diagnostics: [ConfigDiagnostic(file: file, line: 1, column: 1, message: "the config is not valid UTF-8")])
         }

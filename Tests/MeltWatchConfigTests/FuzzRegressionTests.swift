@@ -28,6 +28,20 @@ struct ConfigFuzzRegressionTests {
         #expect(diagnostics(Array(text.utf8)) == [#"test.yaml:2:8: broker.url 'http://h\nplants: []\r' is not mqtt://host:port or mqtts://host:port"#])
     }
 
+    @Test("brackets nested thousands deep are refused at the bracket, before libyaml reads them")
+    func deepBrackets() {
+        // 2,878 of these overflowed the stack in Yams' recursive composer.
+        let text = "broker: " + String(repeating: "{", count: 3_000)
+        #expect(diagnostics(Array(text.utf8)) == ["test.yaml:1:1009: brackets nested more than 1000 levels deep"])
+    }
+
+    @Test("block nesting thousands deep is parsed on a stack that fits it")
+    func deepBlockNesting() {
+        let text = String(repeating: "- ", count: 20_000) + "x\n"
+        let d = diagnostics(Array(text.utf8))
+        #expect(d.count == 1 && d[0].hasPrefix("test.yaml:1:1: "), "got: \(d)")
+    }
+
     @Test("line and column of a character offset count line breaks as YAML does")
     func characterPosition() {
         #expect(Validator.position(ofCharacter: 0, in: "abc") == (1, 1))
