@@ -41,7 +41,8 @@ private func checkRejected(_ error: ConfigError, _ bytes: [UInt8]) {
 private func checkAccepted(_ config: MeltWatchConfig) {
     require((0...2).contains(config.broker.qos), "accepted qos \(config.broker.qos)")
     require((1...65_535).contains(config.broker.port), "accepted broker port \(config.broker.port)")
-    require((1...65_535).contains(config.duty.listenPort), "accepted duty port \(config.duty.listenPort)")
+    // Port 0 is allowed on purpose: the OS picks a free port (the end-to-end tests use it).
+    require((0...65_535).contains(config.duty.listenPort), "accepted duty port \(config.duty.listenPort)")
     var plantIDs: Set<String> = []
     for plant in config.plants {
         require(isIdentifier(plant.id), "accepted plant id '\(plant.id)'")
