@@ -42,10 +42,15 @@ scratch=.build-fuzz
 # instrumentation of the Swift code. Its own scratch path: the normal .build is never touched.
 build_flags=(--package-path Fuzz --scratch-path "$scratch" -c release
   --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer)
+mkdir -p "$scratch"
 for t in "${targets[@]}"; do
   step "build $t (release, libFuzzer + AddressSanitizer)"
-  swift build "${build_flags[@]}" --product "$t" 2>&1 | grep -v "unhandled; explicitly declare\|Cannot export local symbol" || true
-  [ -x "$scratch/release/$t" ] || { echo "the build of $t failed" >&2; exit 1; }
+  if ! swift build "${build_flags[@]}" --product "$t" >"$scratch/build-$t.log" 2>&1; then
+    tail -50 "$scratch/build-$t.log" >&2
+    echo "the build of $t failed; log: $scratch/build-$t.log" >&2
+    exit 1
+  fi
+  tail -1 "$scratch/build-$t.log" >&2
 done
 bin="$scratch/release"
 

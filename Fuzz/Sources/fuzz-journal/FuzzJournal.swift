@@ -34,6 +34,19 @@ private func check(segment: [UInt8]) {
     if let readProblem {
         require(readProblem == verification.problem, "forEach stopped at \(readProblem), verify at \(String(describing: verification.problem))")
     }
+    // A time window gives exactly the records inside it, in the same order.
+    if let first = records.first?.1.time, let last = records.last?.1.time {
+        let (from, to) = (min(first, last), max(first, last))
+        var windowed: [JournalRecord] = []
+        do { try reader.forEach(from: from, to: to) { _, r in windowed.append(r) } } catch let JournalError.integrity(p) {
+            require(p == readProblem, "a window stopped at \(p), the whole read at \(String(describing: readProblem))")
+        } catch {
+            fail("reading a window threw \(error)")
+        }
+        let expected = records.map(\.1).filter { $0.time >= from && $0.time <= to }
+        require(windowed == expected, "the window [\(from), \(to)] gave \(windowed.count) records, \(expected.count) lie in it")
+    }
+    checkNotLast(segment: segment, verification: verification, records: records.map(\.1))
     for (_, record) in records {
         if case .message(let m) = record {
             // The export of any recorded message is one line: newlines in topic or payload are escaped.
@@ -70,6 +83,29 @@ private func check(segment: [UInt8]) {
     require(problemAgain == nil, "records written back do not read back: \(problemAgain!)")
     require(again.map(\.1) == (records + records).map(\.1), "records written back read back different")
 }
+
+/// With a healthy segment after it, the input is no longer the last segment: any damage in it,
+/// even what would be a torn tail at the end of the journal, must stop the read (never skipped).
+private func checkNotLast(segment: [UInt8], verification: JournalReader.Verification, records: [JournalRecord]) {
+    let fs = MemoryFileSystem(directory: directory)
+    fs.files[segmentPath] = segment
+    fs.files[directory + "/00000000000000000002.mwj"] = nextSegment
+    let (read, problem) = readAll(JournalReader(directory: directory, fileSystem: fs), segment: nil)
+    if verification.problem != nil {
+        require(problem != nil, "damage at \(verification.problem!) in a segment followed by another was skipped")
+    } else {
+        require(problem == nil && read.map(\.1) == records, "a healthy segment reads differently when another follows")
+    }
+}
+
+/// An empty segment 2, as the writer starts one.
+private let nextSegment: [UInt8] = {
+    let fs = MemoryFileSystem(directory: "/n")
+    fs.files["/n/00000000000000000001.mwj"] = []
+    do { _ = try JournalWriter(directory: "/n", fileSystem: fs, now: now) } catch { fail("writer: \(error)") }
+    guard let bytes = fs.files["/n/00000000000000000002.mwj"] else { fail("the writer did not start segment 2") }
+    return bytes
+}()
 
 /// Every record the reader returns, and the integrity problem it stopped at, if any. With `segment`
 /// given, checks each record's frame there with this file's own CRC-32C.
