@@ -4,7 +4,7 @@
 #
 #   bash scripts/fuzz.sh [SECONDS] [--merge] [--seeds] [TARGET...]
 #
-#   SECONDS   how long each target runs (default 60)
+#   SECONDS   how long each target runs (default 60; 0 builds, and with --seeds writes seeds, only)
 #   --merge   afterwards, merge the inputs that found new coverage into Fuzz/corpus/TARGET
 #             (libFuzzer -merge=1: only inputs that add coverage are kept); without it the
 #             committed corpus is only read
@@ -66,6 +66,8 @@ fi
 # their way (under ASan it even faults while reading the crashed process's memory).
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+
+[ "$seconds" -gt 0 ] || exit 0   # libFuzzer reads -max_total_time=0 as "no limit"
 
 status=0
 summary=()
