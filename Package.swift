@@ -17,6 +17,12 @@ let package = Package(
         .executable(name: "meltwatch", targets: ["meltwatch"]),
         .executable(name: "meltwatch-sim", targets: ["meltwatch-sim"]),
         .executable(name: "meltwatch-bench", targets: ["meltwatch-bench"]),
+        // The stages that read hostile input, for the libFuzzer package in Fuzz/ (it builds them with
+        // sanitizer flags in its own scratch path, so this package's builds stay as they are).
+        .library(name: "MeltWatchCore", targets: ["MeltWatchCore"]),
+        .library(name: "MeltWatchDecode", targets: ["MeltWatchDecode"]),
+        .library(name: "MeltWatchConfig", targets: ["MeltWatchConfig"]),
+        .library(name: "MeltWatchJournal", targets: ["MeltWatchJournal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),

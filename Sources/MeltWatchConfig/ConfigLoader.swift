@@ -10,7 +10,29 @@ public struct ConfigDiagnostic: Sendable, Equatable, CustomStringConvertible {
     public var column: Int
     public var message: String
 
-    public var description: String { "\(file):\(line):\(column): \(message)" }
+    /// `FILE:LINE:COL: message` on one line: line breaks and other control characters in the file
+    /// name or in the message (which quotes values from the file) are escaped, so `meltwatch check`
+    /// prints exactly one line per problem (found by fuzz-config).
+    public var description: String { "\(Self.escaped(file)):\(line):\(column): \(Self.escaped(message))" }
+
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
+        var out = ""
+        for u in text.unicodeScalars {
+            switch u {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case _ where needsEscape(u): out += "\\u{\(String(u.value, radix: 16, uppercase: true))}"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
+    /// C0 controls but tab, DEL, and the Unicode line and paragraph separators (NEL, LS, PS).
+    private static func needsEscape(_ u: Unicode.Scalar) -> Bool {
+        (u.value < 0x20 && u != "\t") || u.value == 0x7F || u.value == 0x85 || u.value == 0x2028 || u.value == 0x2029
+    }
 }
 
 /// Every problem found in a config file; thrown when there is at least one.
@@ -34,7 +56,33 @@ public enum ConfigLoader {
     }
 
     /// Validates config text; `baseDirectory` resolves relative file paths.
+    ///
+    /// Yams composes (and Swift later destroys) the YAML tree recursively, a few KiB of stack per
+    /// level of nesting: 3,000 `{` overflowed the stack (found by fuzz-config). So the parse runs on
+    /// a thread whose stack fits the deepest tree the text can hold — every level needs a `[`, `{`,
+    /// `-`, `?` or `:` of its own. Brackets nested absurdly deep are refused before libyaml reads
+    /// them: its time grows with the square of that depth (10,000 levels took 4 s).
     public static func parse(bytes: [UInt8], file: String, baseDirectory: String) throws(ConfigError) -> MeltWatchConfig {
+        let nesting = Nesting(bytes)
+        if let at = nesting.tooDeep {
+            throw ConfigError(diagnostics: [ConfigDiagnostic(
+                file: file, line: at.line, column: at.column,
+                message: "brackets nested more than \(Nesting.maxFlowDepth) levels deep"
+            )])
+        }
+        guard nesting.levels <= Nesting.maxLevels else {
+            throw ConfigError(diagnostics: [ConfigDiagnostic(
+                file: file, line: 1, column: 1,
+                message: "the config has \(nesting.levels) of '[', '{', '-', '?' and ':'; at most \(Nesting.maxLevels) are read"
+            )])
+        }
+        let stackBytes = max(16 << 20, nesting.levels * Nesting.stackBytesPerLevel)
+        return try DeepStack.run(stackBytes: stackBytes) { () throws(ConfigError) -> MeltWatchConfig in
+            try parseOnThisThread(bytes: bytes, file: file, baseDirectory: baseDirectory)
+        }
+    }
+
+    private static func parseOnThisThread(bytes: [UInt8], file: String, baseDirectory: String) throws(ConfigError) -> MeltWatchConfig {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigError(diagnostics: [ConfigDiagnostic(file: file, line: 1, column: 1, message: "the config is not valid UTF-8")])
         }
@@ -45,7 +93,7 @@ public enum ConfigLoader {
         } catch let e as YamlError {
             throw ConfigError(diagnostics: [v.yamlDiagnostic(e)])
         } catch {
-            throw ConfigError(diagnostics: [ConfigDiagnostic(file: file, line: 1, column: 1, message: "\(error)")])
+            throw ConfigError(diagnostics: [ConfigDiagnostic(file: file, line: 1, column: 1, message: Validator.oneLine("\(error)"))])
         }
         guard let root else {
             throw ConfigError(diagnostics: [ConfigDiagnostic(file: file, line: 1, column: 1, message: "the config is empty")])
@@ -78,9 +126,37 @@ struct Validator {
         switch e {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return ConfigDiagnostic(file: file, line: mark.line, column: mark.column, message: "YAML syntax: \(problem)")
+        case .reader(let problem, let offset, let value, let yaml):
+            // Characters YAML does not allow in a file (control characters, bad UTF-8). Yams gives
+            // a Character offset and a multi-line description; the contract wants FILE:LINE:COL and
+            // one line (found by fuzz-config).
+            let (line, column) = offset.map { Self.position(ofCharacter: $0, in: yaml) } ?? (1, 1)
+            let code = value >= 0 ? " (character 0x\(String(value, radix: 16, uppercase: true)))" : ""
+            return ConfigDiagnostic(file: file, line: line, column: column, message: "YAML syntax: \(problem)\(code)")
         default:
-            return ConfigDiagnostic(file: file, line: 1, column: 1, message: "YAML: \(e)")
+            return ConfigDiagnostic(file: file, line: 1, column: 1, message: "YAML: \(Self.oneLine("\(e)"))")
         }
+    }
+
+    /// Line and column (1-based; the column in Unicode scalars, as libyaml counts) of the
+    /// `offset`-th Character of `text`.
+    static func position(ofCharacter offset: Int, in text: String) -> (line: Int, column: Int) {
+        var line = 1
+        var column = 1
+        for c in text.prefix(offset) {
+            if c.isNewline {
+                line += 1
+                column = 1
+            } else {
+                column += c.unicodeScalars.count
+            }
+        }
+        return (line, column)
+    }
+
+    /// `text` with its line breaks as spaces: a diagnostic is one line of `meltwatch check`'s output.
+    static func oneLine(_ text: String) -> String {
+        String(text.map { $0.isNewline ? " " : $0 })
     }
 
     // MARK: Typed accessors
