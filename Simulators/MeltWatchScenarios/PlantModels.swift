@@ -13,7 +13,7 @@ public enum PlantModels {
     /// the plant's units over their cycles.
     public static func model(for equipment: SimEquipment, cycleStarts: [String: Double] = [:]) -> any EquipmentModel {
         let unit = String(equipment.id.split(separator: "-").first ?? Substring(equipment.id))
-        func start(_ length: Double) -> Double { cycleStarts[unit] ?? Double(fnv1a(unit) % UInt64(length)) }
+        func start(_ length: Double) -> Double { cycleStarts[unit] ?? Double(FNV1a.hash(unit) % UInt64(length)) }
         switch equipment.template {
         case "steel.water-cooled-element":
             let kind = equipment.choices["furnace_type"] ?? "bof"
@@ -28,23 +28,14 @@ public enum PlantModels {
             let tilting = equipment.choices["furnace"] == "tilting"
             return CastingStationModel(tilting: tilting, cycle: Cycle(steps: CastingStationModel.steps, offset: start(CastingStationModel.cycleLength)))
         case "dust.dry-collector":
-            return DryCollectorModel(cycle: Cycle(steps: DryCollectorModel.shift, offset: start(3600)), cleaningOffset: Double(fnv1a(equipment.id) % 600))
+            return DryCollectorModel(cycle: Cycle(steps: DryCollectorModel.shift, offset: start(3600)), cleaningOffset: Double(FNV1a.hash(equipment.id) % 600))
         case "dust.wet-collector":
-            return WetCollectorModel(offset: Double(fnv1a(equipment.id) % 460))
+            return WetCollectorModel(offset: Double(FNV1a.hash(equipment.id) % 460))
         case "steel.blast-furnace-top":
             return BlastFurnaceTopModel()
         default:
             return SteadyModel(template: equipment.template)
         }
-    }
-
-    static func fnv1a(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x100_0000_01b3
-        }
-        return h
     }
 }
 

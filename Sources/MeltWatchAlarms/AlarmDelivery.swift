@@ -255,10 +255,8 @@ struct CursorStore: Sendable {
     }
 
     private func path(_ channel: String) -> String {
-        // FNV-1a of the name: stable across runs and platforms (unlike Hasher), a safe file name.
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in channel.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return "\(directory)/\(String(h, radix: 16)).cursor"
+        // Stable across runs and platforms, and a safe file name.
+        "\(directory)/\(String(FNV1a.hash(channel), radix: 16)).cursor"
     }
 
     /// The last delivered sequence for `channel`, 0 when it never delivered.

@@ -25,12 +25,7 @@ public struct MeltWatchConfig: Sendable {
 
         /// Whether this instance monitors the equipment.
         public func owns(plant: String, equipment: String) -> Bool {
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a, 64 bit: stable across builds and machines
-            for b in "\(plant):\(equipment)".utf8 {
-                h ^= UInt64(b)
-                h = h &* 0x100_0000_01b3
-            }
-            return Int(h % UInt64(count)) == index
+            Int(FNV1a.hash("\(plant):\(equipment)") % UInt64(count)) == index
         }
     }
 
