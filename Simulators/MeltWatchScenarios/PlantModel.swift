@@ -108,6 +108,13 @@ struct Lag: Sendable {
 
 extension SimTime {
     static func - (a: SimTime, b: SimTime) -> SimTime { SimTime(milliseconds: a.milliseconds - b.milliseconds) }
+
+    /// Seconds into a repeating period of `period` seconds, whose start is `offset` seconds before
+    /// scenario time 0: in `0 ..< period`.
+    func phase(period: Double, offset: Double = 0) -> Double {
+        let x = (seconds + offset).truncatingRemainder(dividingBy: period)
+        return x < 0 ? x + period : x
+    }
 }
 
 /// A repeating sequence of process phases, each with its length in seconds; `offset` shifts where
@@ -120,8 +127,7 @@ struct Cycle<Step: Sendable>: Sendable {
 
     /// The step at `t`, and how far into it (seconds).
     func at(_ t: SimTime) -> (name: String, step: Step, elapsed: Double, seconds: Double) {
-        var x = (t.seconds + offset).truncatingRemainder(dividingBy: length)
-        if x < 0 { x += length }
+        var x = t.phase(period: length, offset: offset)
         for s in steps {
             if x < s.seconds { return (s.name, s.step, x, s.seconds) }
             x -= s.seconds

@@ -327,8 +327,7 @@ struct DryCollectorModel: EquipmentModel {
 
     mutating func values(at t: SimTime, rng: inout SplitMix64) -> [String: SimValue] {
         let running = cycle.at(t).step
-        var x = (t.seconds + cleaningOffset).truncatingRemainder(dividingBy: 600)
-        if x < 0 { x += 600 }
+        let x = t.phase(period: 600, offset: cleaningOffset)
         let loading = x < 570 ? x / 570 : 1 - (x - 570) / 30
         let dp = 850 + 400 * loading + dpDrift.advance(to: t, rng: &rng) + Random.noise(6, &rng)
         let hopper = 35 + ambient.advance(to: t, rng: &rng) + warmth.follow(running ? 5 : 0, at: t) + Random.noise(0.15, &rng)
@@ -363,8 +362,7 @@ struct WetCollectorModel: EquipmentModel {
     init(offset: Double) { self.offset = offset }
 
     mutating func values(at t: SimTime, rng: inout SplitMix64) -> [String: SimValue] {
-        var x = (t.seconds + offset).truncatingRemainder(dividingBy: 460)
-        if x < 0 { x += 460 }
+        let x = t.phase(period: 460, offset: offset)
         let level = x < 400 ? 420 - 40 * x / 400 : 380 + 40 * (x - 400) / 60
         return [
             "water_level": .number(level + Random.noise(0.8, &rng)),
@@ -390,8 +388,7 @@ struct BlastFurnaceTopModel: EquipmentModel {
     private var wander = Drift(timeConstant: 600, sigma: 3, limit: 7)
 
     mutating func values(at t: SimTime, rng: inout SplitMix64) -> [String: SimValue] {
-        var x = t.seconds.truncatingRemainder(dividingBy: 90)
-        if x < 0 { x += 90 }
+        let x = t.phase(period: 90)
         let burden = 2 * (x / 45 - 1)
         return [
             "top_pressure": .number(225 + wander.advance(to: t, rng: &rng) + burden + Random.noise(1, &rng)),

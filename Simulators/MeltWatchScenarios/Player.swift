@@ -85,8 +85,8 @@ public struct ScenarioPlayer {
     private var rng: SplitMix64
     private var next = 0
     private var sequence: Int64 = 0
-    /// Per equipment, its model (nil: ``HealthyPlant``).
-    private var models: [(any EquipmentModel)?]
+    /// Per equipment, its model (``HealthyPlant``'s steady values for a steady baseline).
+    private var models: [any EquipmentModel]
     /// Per equipment and role, what was last published (per-tag mode).
     private var published: [[String: (value: SimValue, quality: Quality, at: SimTime)]]
 
@@ -102,7 +102,7 @@ public struct ScenarioPlayer {
         self.publish = publish ?? scenario.publish
         rng = SplitMix64(seed: seed)
         switch scenario.baseline {
-        case .steady: models = equipment.map { _ in nil }
+        case .steady: models = equipment.map { SteadyModel(template: $0.template) }
         case .models(let starts): models = equipment.map { PlantModels.model(for: $0, cycleStarts: starts) }
         }
         published = equipment.map { _ in [:] }
@@ -113,7 +113,8 @@ public struct ScenarioPlayer {
 
     /// Each modelled equipment's process phase at `t` (`bof1-lance: 吹炼 blowing`), for logs.
     public func modelPhases(at t: SimTime) -> [(equipment: String, phase: String)] {
-        zip(equipment, models).compactMap { eq, model in model.map { (eq.id, $0.phase(at: t)) } }
+        guard case .models = scenario.baseline else { return [] }
+        return zip(equipment, models).map { eq, model in (eq.id, model.phase(at: t)) }
     }
 
     /// The next scan's time and messages; nil after the last scan.
@@ -125,13 +126,7 @@ public struct ScenarioPlayer {
         var messages: [GatewayMessage] = []
         for i in equipment.indices {
             let eq = equipment[i]
-            let values: [String: SimValue]
-            if models[i] != nil {
-                values = models[i]!.values(at: t, rng: &rng)
-            } else {
-                values = HealthyPlant.values(template: eq.template, at: t, rng: &rng)
-            }
-            var scan = Scan(values: values)
+            var scan = Scan(values: models[i].values(at: t, rng: &rng))
             let context = FaultContext(template: eq.template, equipment: eq.id, params: eq.params, grid: grid)
             scenario.fault(context, t, &scan)
             sequence += 1
@@ -163,7 +158,7 @@ public struct ScenarioPlayer {
             single = roles.filter { role in
                 let value = scan.values[role]!
                 guard let last = published[index][role], last.quality == quality(role) else { return true }
-                let reporting = models[index]?.reporting(of: role) ?? TagReporting(period: 1, deadband: 0)
+                let reporting = models[index].reporting(of: role)
                 if (t - last.at).milliseconds >= SimTime(seconds: reporting.period).milliseconds { return true }
                 switch (value.published, last.value.published) {
                 case (.number(let a), .number(let b)): return abs(a - b) > reporting.deadband

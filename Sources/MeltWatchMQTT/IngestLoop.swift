@@ -110,8 +110,9 @@ public final class IngestSession {
 
             var pfd = pollfd(fd: mosquitto_socket(mosq), events: Int16(POLLIN), revents: 0)
             if mosquitto_want_write(mosq) { pfd.events |= Int16(POLLOUT) }
-            var ready = poll(&pfd, 1, tls.hasBufferedData(mosq) ? 0 : options.pollTimeoutMilliseconds)
-            if tls.hasBufferedData(mosq) {
+            let buffered = tls.hasBufferedData(mosq)
+            var ready = poll(&pfd, 1, buffered ? 0 : options.pollTimeoutMilliseconds)
+            if buffered {
                 // Decrypted bytes wait inside OpenSSL, not on the socket: read them as if it were readable.
                 ready = 1
                 pfd.revents |= Int16(POLLIN)

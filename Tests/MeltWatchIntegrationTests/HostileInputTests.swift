@@ -46,7 +46,7 @@ struct HostileInputTests {
         try p.publish(topic: topic, text: "{\"ts\":\(now + 1),\"v\":40}")
         #expect(p.waitUntilAcknowledged())
         let events = await h.receiver.waitFor { !$0.isEmpty }
-        try await Task.sleep(for: .seconds(1))
+        try await Task.sleep(for: .seconds(1))  // absence cannot be polled for: no second event may follow
         #expect(h.receiver.accepted.count == 1, "\(h.receiver.accepted.map(\.text))")
         #expect(events.first?.json["rule"] as? String == "co-level-1" && events.first?.json["value"] as? Double == 40)
         #expect(await waitForHTTP200(h.api + "/healthz", timeoutSeconds: 5))
