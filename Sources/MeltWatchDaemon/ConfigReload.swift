@@ -26,12 +26,15 @@ struct LiveConfig: Sendable {
     var plants: [(id: String, name: String)]
     var plantNames: [String: String]
     var equipmentKeys: Set<String>
+    /// How many topic filters this configuration subscribes (`/readyz`, the start log line).
+    var topicCount: Int
 
     init(_ config: MeltWatchConfig, hash: String) {
         self.hash = hash
         plants = config.plants.map { ($0.id, $0.name) }
         plantNames = Dictionary(config.plants.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         equipmentKeys = Set(config.allEquipment.map { "\($0.plant.id):\($0.equipment.id)" })
+        topicCount = config.subscriptionTopics.count
     }
 }
 

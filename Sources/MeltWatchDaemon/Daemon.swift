@@ -162,7 +162,7 @@ public enum Daemon {
                 Readiness(checks: [
                     ("broker", counters.brokerConnected.load(ordering: .relaxed), brokerURL),
                     ("subscriptions", counters.subscribed.load(ordering: .relaxed)
-                        && counters.rejectedSubscriptions.load(ordering: .relaxed) == 0, "\(topicCount) topics"),
+                        && counters.rejectedSubscriptions.load(ordering: .relaxed) == 0, "\(reloader.live.topicCount) topics"),
                     ("engine", counters.engineRunning.load(ordering: .relaxed), "engine thread"),
                     ("journal", counters.journalWritable.load(ordering: .relaxed), config.journal.dir),
                     ("outbox", counters.outboxWritable.load(ordering: .relaxed), outboxDirectory),

@@ -38,12 +38,20 @@ struct ReloadTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
     }
 
+    /// The topic count `/readyz` names on its subscriptions line.
+    static func readyTopics(_ h: Harness) async throws -> Int? {
+        let body = try await call("GET", h.api + "/readyz").body
+        let line = body.split(separator: "\n").first { $0.contains("subscriptions:") }
+        return line?.split(separator: " ").dropLast().last.flatMap { Int($0) }
+    }
+
     @Test("unchanged equipment keep their alarms, changed ones start fresh, new ones are monitored; bad reloads change nothing; replay agrees")
     func reload() async throws {
         let h = try await Harness(plants: Self.detectors([("co-1", "preset: gb6222"), ("co-2", "preset: gb6222")]))
         defer { h.stop() }
         try await h.startDaemon()
         let before = try #require(try await Self.status(h)["config_hash"] as? String)
+        let topicsBefore = try #require(try await Self.readyTopics(h))
         let p = try h.publisher()
         defer { p.close() }
         func co(_ id: String, _ ppm: Double) throws {
@@ -85,6 +93,7 @@ struct ReloadTests {
                 "a changed equipment's numbering resumes: no alarm_id is used twice")
         let signals = try await call("GET", h.api + "/api/signals").body
         #expect(signals.contains("\"equipment\":\"co-3\""))
+        #expect(try await Self.readyTopics(h) == topicsBefore / 2 * 3, "/readyz counts the reloaded config's topics")
 
         // An invalid file, then a change outside plants: nothing changes, the log says why.
         let delivered = h.receiver.accepted.count
