@@ -94,22 +94,44 @@ extension MeltWatchConfig {
         guard tls || url.hasPrefix("mqtt://") else { return nil }
         var rest = url.dropFirst(tls ? 8 : 7)
         if rest.hasSuffix("/") { rest = rest.dropLast() }
-        var port: Int32 = tls ? 8883 : 1883
-        var host = rest
-        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
+        guard let (host, port) = hostPort(rest, defaultPort: tls ? 8883 : 1883), port > 0 else { return nil }
+        return (host, Int32(port), tls)
+    }
+
+    /// Parses `duty.listen`: `host:port` or `[ipv6]:port`, port 0-65535 (0: any free port).
+    public static func parseListen(_ listen: String) -> (host: String, port: Int)? {
+        hostPort(Substring(listen), defaultPort: nil)
+    }
+
+    /// `host[:port]` or `[ipv6][:port]`: a host without spaces, slashes, `@` or (unbracketed) colons,
+    /// a port of decimal digits only. Without a default port the port is required.
+    private static func hostPort(_ text: Substring, defaultPort: Int?) -> (host: String, port: Int)? {
+        var host = text, portText: Substring?
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = text[text.index(after: text.startIndex)..<close]
+            let after = text[text.index(after: close)...]
             if !after.isEmpty {
-                guard after.hasPrefix(":"), let p = Int32(after.dropFirst()), (1...65535).contains(p) else { return nil }
-                port = p
+                guard after.hasPrefix(":") else { return nil }
+                portText = after.dropFirst()
             }
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = rest[..<colon]
-            guard let p = Int32(rest[rest.index(after: colon)...]), (1...65535).contains(p) else { return nil }
-            port = p
+            guard host.contains(":") else { return nil }  // brackets are for IPv6 addresses only
+        } else if let colon = text.firstIndex(of: ":") {
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
         }
-        guard !host.isEmpty, !host.contains("/"), !host.contains("@"), !host.contains(" ") else { return nil }
-        return (String(host), port, tls)
+        let port: Int
+        if let portText {
+            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
+                  let p = Int(portText), p <= 65535 else { return nil }
+            port = p
+        } else {
+            guard let defaultPort else { return nil }
+            port = defaultPort
+        }
+        guard !host.isEmpty, !host.contains(where: { $0 == "/" || $0 == "@" || $0 == "[" || $0 == "]" || $0.isWhitespace }) else {
+            return nil
+        }
+        return (String(host), port)
     }
 }
 
@@ -130,14 +152,11 @@ extension Validator {
         let keys = ["listen", "webhooks", "mqtt_topic_prefix", "heartbeat_s", "escalate_after_s", "tokens_file"]
         guard let m = mapping(node, at: "duty", allowed: keys) else { return nil }
         if let listen = string(m["listen"], at: "duty.listen") {
-            if let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port),
-               colon != listen.startIndex {
-                var host = String(listen[..<colon])
-                if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            if let (host, port) = MeltWatchConfig.parseListen(listen) {
                 d.listenHost = host
                 d.listenPort = port
             } else {
-                error(m["listen"], "duty.listen '\(listen)' must be host:port, e.g. 127.0.0.1:8080")
+                error(m["listen"], "duty.listen '\(listen)' must be host:port with a port 0-65535, e.g. 127.0.0.1:8080 or [::1]:8080")
             }
         }
         if let w = m["webhooks"] {

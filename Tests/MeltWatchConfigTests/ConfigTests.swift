@@ -125,6 +125,28 @@ struct ConfigTests {
         #expect(d.contains { $0.contains(expected) }, "got: \(d)")
     }
 
+    @Test("addresses: host:port, [ipv6]:port, default broker ports; signs, spaces, stray colons and brackets are refused")
+    func addresses() {
+        func listen(_ s: String) -> String? { MeltWatchConfig.parseListen(s).map { "\($0.host) \($0.port)" } }
+        func broker(_ s: String) -> String? { MeltWatchConfig.parseBrokerURL(s).map { "\($0.host) \($0.port) \($0.tls)" } }
+        #expect(listen("127.0.0.1:8080") == "127.0.0.1 8080")
+        #expect(listen("[::1]:0") == "::1 0")
+        #expect(listen("duty.plant.local:65535") == "duty.plant.local 65535")
+        for bad in ["nowhere", "127.0.0.1", ":8080", "::1:8080", "fe80::1", "[::1]", "[::1]8080", "[127.0.0.1]:80", "host:+80",
+                    "host:-1", "host: 80", "host:65536", "host:080000", "host:８０", "ho st:80", "host:80:81", "[::1:80"] {
+            #expect(MeltWatchConfig.parseListen(bad) == nil, "\(bad)")
+        }
+        #expect(broker("mqtt://broker") == "broker 1883 false")
+        #expect(broker("mqtts://broker/") == "broker 8883 true")
+        #expect(broker("mqtt://[::1]:1884") == "::1 1884 false")
+        for bad in ["http://broker", "mqtt://", "mqtt://broker:0", "mqtt://broker:+1883", "mqtt://::1", "mqtt://user@broker",
+                    "mqtt://broker:1883/topic", "mqtt://[::1]x"] {
+            #expect(MeltWatchConfig.parseBrokerURL(bad) == nil, "\(bad)")
+        }
+        let d = diagnostics("broker: {url: 'mqtt://h', client_id: a}\nduty: {listen: '127.0.0.1:+80'}\nplants: []\n")
+        #expect(d.contains { $0.contains("duty.listen '127.0.0.1:+80' must be host:port") }, "got: \(d)")
+    }
+
     @Test("placeholders: site params the file leaves unset, not those it sets to the default value")
     func placeholders() throws {
         let c = try parse("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n"
