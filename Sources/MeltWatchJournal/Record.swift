@@ -94,8 +94,12 @@ public enum JournalFormat {
     }
 
     /// Appends one framed message record to `buffer`.
+    ///
+    /// The topic's length is stored in 16 bits: an MQTT topic name is at most 65 535 bytes (its
+    /// length is a 16-bit field on the wire, MQTT 3.1.1 §1.5.3), so every topic a broker delivers fits.
     static func appendMessage(topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, qos: UInt8,
                               receivedAt: EventTime, to buffer: inout [UInt8]) {
+        assert(topic.count <= Int(UInt16.max), "an MQTT topic is at most 65535 bytes")
         let start = beginFrame(&buffer)
         buffer.append(Kind.message.rawValue)
         buffer.appendLE(UInt64(bitPattern: receivedAt.milliseconds))
@@ -122,7 +126,8 @@ public enum JournalFormat {
             let start = beginFrame(&buffer)
             if case .reload = record { buffer.append(Kind.reload.rawValue) } else { buffer.append(Kind.config.rawValue) }
             buffer.appendLE(UInt64(bitPattern: time.milliseconds))
-            let h = Array(hash.utf8)
+            let h = Array(hash.utf8)  // "sha256:" and 64 hex digits
+            assert(h.count <= Int(UInt16.max))
             buffer.appendLE(UInt16(truncatingIfNeeded: h.count))
             buffer.append(contentsOf: h)
             buffer.append(contentsOf: text)
