@@ -26,6 +26,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        // NIOConcurrencyHelpers only: a lock on pthread_mutex, which ThreadSanitizer sees (it does
+        // not see the futex inside the standard library's Synchronization.Mutex on Linux, and
+        // reports every access under one as a race).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -69,7 +73,7 @@ let package = Package(
         .target(name: "MeltWatchRules", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),
 
         // The Swift face of libmosquitto; knows nothing about plants.
-        .target(name: "MeltWatchMQTT", dependencies: ["CMosquitto"], swiftSettings: swiftSettings),
+        .target(name: "MeltWatchMQTT", dependencies: ["CMosquitto", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], swiftSettings: swiftSettings),
 
         // YAML configuration (contract section 2) with FILE:LINE:COL diagnostics.
         .target(
@@ -86,6 +90,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -116,6 +121,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -167,6 +173,7 @@ let package = Package(
                 "MeltWatchCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/MeltWatchTestKit",
@@ -177,7 +184,7 @@ let package = Package(
         .testTarget(name: "MeltWatchDecodeTests", dependencies: ["MeltWatchDecode"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchRingTests", dependencies: ["MeltWatchRing"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchRulesTests", dependencies: ["MeltWatchRules"], swiftSettings: swiftSettings),
-        .testTarget(name: "MeltWatchJournalTests", dependencies: ["MeltWatchJournal"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeltWatchJournalTests", dependencies: ["MeltWatchJournal", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchConfigTests", dependencies: ["MeltWatchConfig"], swiftSettings: swiftSettings),
         // Includes a headless-Chromium screenshot of the HTML report (skipped when chromium is absent).
         .testTarget(
@@ -193,12 +200,15 @@ let package = Package(
         ),
         .testTarget(
             name: "MeltWatchMQTTTests",
-            dependencies: ["MeltWatchMQTT", "MeltWatchTestKit"],
+            dependencies: ["MeltWatchMQTT", "MeltWatchTestKit", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MeltWatchAlarmsTests",
-            dependencies: ["MeltWatchAlarms", "MeltWatchJournal", "MeltWatchTestKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "MeltWatchAlarms", "MeltWatchJournal", "MeltWatchTestKit",
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // End to end: real mosquitto, the real `meltwatch` binary, a real HTTP receiver.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeltWatchCore
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 import Synchronization
 
@@ -28,11 +29,11 @@ public final class AlarmDelivery: Service {
     public let failingAlarmAfter: Duration
     private let systemAlarm: SystemAlarmSink
     private let heartbeat: HeartbeatSource
-    private let stopping = Atomic<Bool>(false)
-    private let deliveredCount = Atomic<Int>(0)
-    private let failedAttempts = Atomic<Int>(0)
+    private let stopping = Synchronization.Atomic<Bool>(false)
+    private let deliveredCount = Synchronization.Atomic<Int>(0)
+    private let failedAttempts = Synchronization.Atomic<Int>(0)
     /// Per channel (same index): the last sequence delivered.
-    private let positions: Mutex<[Int64]>
+    private let positions: NIOLockedValueBox<[Int64]>
 
     /// Creates the service; nothing is sent until ``run()``. Cursors are read now.
     public init(channels: [any DeliveryChannel], log: EventLog, cursorDirectory: String, policy: RetryPolicy = RetryPolicy(),
@@ -54,7 +55,7 @@ public final class AlarmDelivery: Service {
             start.append(cursor)
             log.pin(c.name, at: cursor)
         }
-        positions = Mutex(start)
+        positions = NIOLockedValueBox(start)
     }
 
     /// The lowest delivered sequence over all channels (what the outbox must still hold in memory).
@@ -66,7 +67,7 @@ public final class AlarmDelivery: Service {
     /// Events stored but not yet delivered, summed over channels (`meltwatch_webhook_pending`).
     public var pending: Int {
         let last = log.lastSequence
-        return positions.withLock { $0.reduce(0) { $0 + Int(max(0, last - $1)) } }
+        return positions.withLockedValue { $0.reduce(0) { $0 + Int(max(0, last - $1)) } }
     }
     /// Events delivered (2xx), over all channels.
     public var delivered: Int { deliveredCount.load(ordering: .relaxed) }
@@ -102,7 +103,7 @@ public final class AlarmDelivery: Service {
         let (bell, doorbell) = log.subscribe()
         defer { log.unsubscribe(bell) }
         var bells = doorbell.makeAsyncIterator()
-        var cursor = positions.withLock { $0[i] }
+        var cursor = positions.withLockedValue { $0[i] }
         var savedCursor = cursor
         var lastSave = ContinuousClock.now
         var lastHeartbeat = ContinuousClock.now
@@ -185,7 +186,7 @@ public final class AlarmDelivery: Service {
                     }
                 }
                 cursor = stored.sequence
-                positions.withLock { [cursor] in $0[i] = cursor }
+                positions.withLockedValue { [cursor] in $0[i] = cursor }
                 log.pin(channel.name, at: cursor)
                 lastHeartbeat = .now  // any event shows the monitor alive
                 save(force: false)
@@ -220,7 +221,7 @@ public final class HeartbeatSource: Sendable {
     private let boot: Int
     private let configHash: String
     private let equipment: String
-    private let count = Atomic<Int>(0)
+    private let count = Synchronization.Atomic<Int>(0)
     private let clock: @Sendable () -> EventTime
 
     /// Creates a source for a daemon started at `boot` (epoch seconds).

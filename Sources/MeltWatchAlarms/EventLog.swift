@@ -1,4 +1,5 @@
 import MeltWatchCore
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// The stored alarm events in memory, in sequence order, for the delivery channels and the SSE
@@ -17,20 +18,20 @@ public final class EventLog: Sendable {
         var pins: [String: Int64] = [:]
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     public let retained: Int
-    private let streamsEnded = Atomic<Bool>(false)
+    private let streamsEnded = Synchronization.Atomic<Bool>(false)
 
     /// A log holding `initial` (restored from the outbox).
     public init(initial: [StoredEvent] = [], retained: Int = EventLog.defaultRetained) {
-        state = Mutex(State(events: initial))
+        state = NIOLockedValueBox(State(events: initial))
         self.retained = retained
     }
 
     /// Adds stored events (in sequence order) and wakes every reader.
     public func append(_ events: [StoredEvent]) {
         guard !events.isEmpty else { return }
-        let bells = state.withLock { s -> [AsyncStream<Void>.Continuation] in
+        let bells = state.withLockedValue { s -> [AsyncStream<Void>.Continuation] in
             s.events.append(contentsOf: events)
             let excess = s.events.count - retained
             if excess > retained / 2 {
@@ -47,7 +48,7 @@ public final class EventLog: Sendable {
 
     /// Up to `limit` events after sequence `after`, oldest first.
     public func events(after: Int64, limit: Int = 256) -> [StoredEvent] {
-        state.withLock { s in
+        state.withLockedValue { s in
             // Binary search: the events are in sequence order.
             var lo = 0, hi = s.events.count
             while lo < hi {
@@ -59,15 +60,15 @@ public final class EventLog: Sendable {
     }
 
     /// The sequence of the latest event (0 when there is none).
-    public var lastSequence: Int64 { state.withLock { $0.events.last?.sequence ?? 0 } }
+    public var lastSequence: Int64 { state.withLockedValue { $0.events.last?.sequence ?? 0 } }
 
     /// The oldest sequence still held (nil when empty): an SSE client asking for older events missed some.
-    public var firstSequence: Int64? { state.withLock { $0.events.first?.sequence } }
+    public var firstSequence: Int64? { state.withLockedValue { $0.events.first?.sequence } }
 
     /// A doorbell: the stream yields after every append (coalesced). Call ``unsubscribe(_:)`` when done.
     public func subscribe() -> (id: Int, doorbell: AsyncStream<Void>) {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let id = state.withLock { s in
+        let id = state.withLockedValue { s in
             let id = s.nextBell
             s.nextBell += 1
             s.bells[id] = continuation
@@ -78,12 +79,12 @@ public final class EventLog: Sendable {
 
     /// Removes a doorbell and ends its stream.
     public func unsubscribe(_ id: Int) {
-        state.withLock { $0.bells.removeValue(forKey: id) }?.finish()
+        state.withLockedValue { $0.bells.removeValue(forKey: id) }?.finish()
     }
 
     /// Rings every doorbell without an event (a channel's timer: heartbeat, shutdown).
     public func ringAll() {
-        for bell in state.withLock({ Array($0.bells.values) }) { bell.yield() }
+        for bell in state.withLockedValue({ Array($0.bells.values) }) { bell.yield() }
     }
 
     /// Tells long-lived readers that only serve people (SSE streams) to end: the daemon is stopping,
@@ -98,6 +99,6 @@ public final class EventLog: Sendable {
 
     /// Records that `channel` delivered everything up to `sequence`.
     public func pin(_ channel: String, at sequence: Int64) {
-        state.withLock { $0.pins[channel] = sequence }
+        state.withLockedValue { $0.pins[channel] = sequence }
     }
 }

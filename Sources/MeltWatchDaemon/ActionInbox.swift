@@ -1,6 +1,6 @@
 import MeltWatchAlarms
 import MeltWatchCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Alarm actions on their way into the ordered stream: the duty API (any thread) submits, the ingest
 /// thread journals each one and puts a ticket in the ring at that point, the engine thread takes it
@@ -21,11 +21,11 @@ final class ActionInbox: Sendable {
         var closed: AlarmActionError?
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Queues an action; `reply` (optional) gets the outcome on the engine thread.
     func submit(_ action: AlarmAction, reply: Reply? = nil) {
-        let refused = state.withLock { s -> AlarmActionError? in
+        let refused = state.withLockedValue { s -> AlarmActionError? in
             if let closed = s.closed { return closed }
             s.queue.append((s.nextTicket, action, reply))
             s.nextTicket += 1
@@ -48,7 +48,7 @@ final class ActionInbox: Sendable {
 
     /// Ingest thread: takes the queued actions, stamped with `time`, to journal them.
     func drain(at time: EventTime) -> [(ticket: Int, action: AlarmAction)] {
-        state.withLock { s in
+        state.withLockedValue { s in
             guard !s.queue.isEmpty else { return [] }
             let taken = s.queue
             s.queue.removeAll()
@@ -59,12 +59,12 @@ final class ActionInbox: Sendable {
 
     /// Engine thread: the action behind a ticket.
     func take(_ ticket: Int) -> Held? {
-        state.withLock { $0.held.removeValue(forKey: ticket) }
+        state.withLockedValue { $0.held.removeValue(forKey: ticket) }
     }
 
     /// Refuses everything from now on (the journal failed) and answers whoever waits.
     func close(_ error: AlarmActionError) {
-        let waiting = state.withLock { s -> [Reply] in
+        let waiting = state.withLockedValue { s -> [Reply] in
             s.closed = error
             let replies = s.queue.compactMap(\.reply) + s.held.values.compactMap(\.reply)
             s.queue.removeAll()
@@ -77,7 +77,7 @@ final class ActionInbox: Sendable {
 
 /// A one-shot result slot shared between the engine thread and a waiting request.
 private final class ReplyBox: Sendable {
-    private let slot = Mutex<Result<AlarmRecord?, AlarmActionError>?>(nil)
-    func resolve(_ r: Result<AlarmRecord?, AlarmActionError>) { slot.withLock { $0 = r } }
-    var result: Result<AlarmRecord?, AlarmActionError>? { slot.withLock { $0 } }
+    private let slot = NIOLockedValueBox<Result<AlarmRecord?, AlarmActionError>?>(nil)
+    func resolve(_ r: Result<AlarmRecord?, AlarmActionError>) { slot.withLockedValue { $0 = r } }
+    var result: Result<AlarmRecord?, AlarmActionError>? { slot.withLockedValue { $0 } }
 }

@@ -4,7 +4,7 @@ import MeltWatchConfig
 import MeltWatchCore
 import MeltWatchRules
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Where the engine thread's alarm work goes: events into the outbox (durable), then into the event
 /// log (delivery channels, SSE); the alarm book and the signals into boards the duty API reads.
@@ -14,11 +14,11 @@ final class AlarmOutput: Sendable {
     private let outbox: Outbox
     private let logger: Logger
     private let counters: IngestCounters
-    private let board: Mutex<AlarmBook>
+    private let board: NIOLockedValueBox<AlarmBook>
     /// Static facts of every configured signal, by ``SignalID`` (replaced by a reload), and per
     /// signal what the engine last knew.
-    private let signals: Mutex<(catalog: [ConfiguredSignal], snapshot: [SignalSnapshot])>
-    private let lastSignalRefresh = Mutex<Int64>(0)
+    private let signals: NIOLockedValueBox<(catalog: [ConfiguredSignal], snapshot: [SignalSnapshot])>
+    private let lastSignalRefresh = NIOLockedValueBox<Int64>(0)
 
     /// One signal as the duty room's overview shows it.
     struct SignalSnapshot: Sendable {
@@ -35,8 +35,8 @@ final class AlarmOutput: Sendable {
         self.outbox = outbox
         self.logger = logger
         self.counters = counters
-        board = Mutex(book)
-        self.signals = Mutex((signals, Self.unknown(signals)))
+        board = NIOLockedValueBox(book)
+        self.signals = NIOLockedValueBox((signals, Self.unknown(signals)))
     }
 
     private static func unknown(_ signals: [ConfiguredSignal]) -> [SignalSnapshot] {
@@ -46,8 +46,8 @@ final class AlarmOutput: Sendable {
     /// A reload replaced the configured signals (engine thread, at the reload's point in the stream):
     /// the board shows the new list at once, then the engine's state of it.
     func reconfigure(signals catalog: [ConfiguredSignal], engine: Engine) {
-        signals.withLock { $0 = (catalog, Self.unknown(catalog)) }
-        lastSignalRefresh.withLock { $0 = 0 }
+        signals.withLockedValue { $0 = (catalog, Self.unknown(catalog)) }
+        lastSignalRefresh.withLockedValue { $0 = 0 }
         refreshSignals(engine)
     }
 
@@ -68,17 +68,17 @@ final class AlarmOutput: Sendable {
             ])
             Counter(label: "meltwatch_alarm_events_total", dimensions: [("class", e.alarmClass.rawValue), ("event", e.kind.rawValue)]).increment()
         }
-        board.withLock { $0 = book }
+        board.withLockedValue { $0 = book }
         log.append(stored)
     }
 
     /// The alarm book as of the engine thread's latest change.
-    var book: AlarmBook { board.withLock { $0 } }
+    var book: AlarmBook { board.withLockedValue { $0 } }
 
     /// Copies the engine's view of every signal, at most once a second (engine thread, on ticks).
     func refreshSignals(_ engine: Engine) {
         let now = WallClock.milliseconds()
-        let due = lastSignalRefresh.withLock { last -> Bool in
+        let due = lastSignalRefresh.withLockedValue { last -> Bool in
             guard now - last >= 1000 else { return false }
             last = now
             return true
@@ -91,12 +91,12 @@ final class AlarmOutput: Sendable {
         for (i, s) in states.enumerated() {
             snapshot.append(SignalSnapshot(value: s.value, quality: s.quality, time: s.time, health: health[i]))
         }
-        signals.withLock { $0.snapshot = snapshot }
+        signals.withLockedValue { $0.snapshot = snapshot }
     }
 
     /// `GET /api/signals`: every configured signal with its last value, event time, quality and health.
     func signalsJSON() -> String {
-        let (catalog, snapshot) = signals.withLock { $0 }
+        let (catalog, snapshot) = signals.withLockedValue { $0 }
         var w = JSONWriter()
         w.beginArray()
         for (i, c) in catalog.enumerated() where i < snapshot.count {

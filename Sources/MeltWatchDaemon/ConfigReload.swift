@@ -4,8 +4,8 @@ import MeltWatchCore
 import MeltWatchDecode
 import MeltWatchRules
 import Metrics
+import NIOConcurrencyHelpers
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 /// A configuration reload, prepared off the hot path: validated, compared with the running
@@ -70,16 +70,16 @@ final class ConfigReloader: Sendable {
 
     let path: String
     private let logger: Logger
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     init(path: String, running config: MeltWatchConfig, hash: String, logger: Logger) {
         self.path = path
         self.logger = logger
-        state = Mutex(State(accepted: config, acceptedHash: hash, live: LiveConfig(config, hash: hash)))
+        state = NIOLockedValueBox(State(accepted: config, acceptedHash: hash, live: LiveConfig(config, hash: hash)))
     }
 
     /// The configuration in force (what the duty API shows).
-    var live: LiveConfig { state.withLock { $0.live } }
+    var live: LiveConfig { state.withLockedValue { $0.live } }
 
     /// Reads and checks the file; queues an accepted reload for the ingest thread.
     @discardableResult
@@ -118,7 +118,7 @@ final class ConfigReloader: Sendable {
             return .invalid(error.description)
         }
         let hash = Daemon.configHash(bytes)
-        let running = state.withLock { ($0.accepted, $0.acceptedHash) }
+        let running = state.withLockedValue { ($0.accepted, $0.acceptedHash) }
         if hash == running.1 { return .unchanged }
         var changed: [String] = []
         if config.broker != running.0.broker { changed.append("broker") }
@@ -135,7 +135,7 @@ final class ConfigReloader: Sendable {
             return .invalid("\(error)")
         }
         let prepared = PreparedReload(config: config, bytes: bytes, hash: hash, model: config.engineModel(configHash: hash), decoder: decoder)
-        state.withLock {
+        state.withLockedValue {
             $0.accepted = config
             $0.acceptedHash = hash
             $0.pending = prepared  // a later reload before the ingest thread took this one replaces it
@@ -145,7 +145,7 @@ final class ConfigReloader: Sendable {
 
     /// Ingest thread: the reload to journal and switch to now, with its ticket for the ring.
     func takePending(at time: EventTime) -> (ticket: Int, reload: PreparedReload)? {
-        state.withLock { s in
+        state.withLockedValue { s in
             guard var r = s.pending else { return nil }
             s.pending = nil
             r.time = time
@@ -158,12 +158,12 @@ final class ConfigReloader: Sendable {
 
     /// Engine thread: the reload behind a ring marker.
     func take(_ ticket: Int) -> PreparedReload? {
-        state.withLock { $0.held.removeValue(forKey: ticket) }
+        state.withLockedValue { $0.held.removeValue(forKey: ticket) }
     }
 
     /// Engine thread: the reload is in force.
     func applied(_ r: PreparedReload, _ result: EngineReload) {
-        state.withLock { $0.live = LiveConfig(r.config, hash: r.hash) }
+        state.withLockedValue { $0.live = LiveConfig(r.config, hash: r.hash) }
         logger.notice("config reloaded", metadata: [
             "config.hash": "\(r.hash)", "engine.equipment_kept": "\(result.carried.count)",
             "engine.equipment_fresh": "\(result.fresh.joined(separator: ","))",

@@ -3,8 +3,8 @@ import MeltWatchAlarms
 import MeltWatchCore
 import MeltWatchDecode
 import MeltWatchRing
+import NIOConcurrencyHelpers
 import Prometheus
-import Synchronization
 
 /// The daemon's version, shown by `--version` and `GET /api/status`.
 public enum MeltWatchVersion {
@@ -36,7 +36,7 @@ final class DaemonMetrics: Sendable {
     private let pending: Prometheus.Gauge
     private let brokerConnected: Prometheus.Gauge
     private let journalWritable: Prometheus.Gauge
-    private let synced = Mutex<[String: Int]>([:])
+    private let synced = NIOLockedValueBox<[String: Int]>([:])
 
     init(counters: IngestCounters, ring: SPSCRing<EngineInput>, delivery: AlarmDelivery, journalDirectory: String) {
         let r = Self.registry
@@ -70,7 +70,7 @@ final class DaemonMetrics: Sendable {
 
     /// The registry's text after bringing every metric up to date.
     func render() -> String {
-        synced.withLock { last in
+        synced.withLockedValue { last in
             func advance(_ key: String, _ counter: Prometheus.Counter, to value: Int) {
                 let delta = value - (last[key] ?? 0)
                 if delta > 0 { counter.increment(by: Int64(delta)) }

@@ -2,7 +2,7 @@ import Foundation
 import MeltWatchAlarms
 import MeltWatchCore
 import MeltWatchMQTT
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The optional MQTT alarm topic (`duty.mqtt_topic_prefix`): every event, the same bytes as the
 /// webhooks get, published at QoS 1 to `<prefix>/<plant>/<equipment>` on the plant broker. An event
@@ -16,7 +16,7 @@ final class MQTTAlarmChannel: DeliveryChannel {
     private let username: String?
     private let password: String?
     private let tls: TLSFiles?
-    private let publisher = Mutex<Publisher?>(nil)
+    private let publisher = NIOLockedValueBox<Publisher?>(nil)
     private let acknowledgementTimeout: Duration = .seconds(10)
 
     init(prefix: String, address: BrokerAddress, clientID: String, username: String?, password: String?, tls: TLSFiles?) {
@@ -51,7 +51,7 @@ final class MQTTAlarmChannel: DeliveryChannel {
 
     /// The publisher, connecting (on a thread of its own: libmosquitto's connect blocks) if needed.
     private func connected() async -> Publisher? {
-        if let p = publisher.withLock({ $0 }) { return p }
+        if let p = publisher.withLockedValue({ $0 }) { return p }
         let (address, clientID, username, password, tls) = (address, clientID, username, password, tls)
         let p: Publisher? = await withCheckedContinuation { done in
             Thread {
@@ -59,12 +59,12 @@ final class MQTTAlarmChannel: DeliveryChannel {
                                                       tls: tls, connectTimeoutMilliseconds: 5_000))
             }.start()
         }
-        publisher.withLock { $0 = p }
+        publisher.withLockedValue { $0 = p }
         return p
     }
 
     private func drop() {
-        publisher.withLock { p in
+        publisher.withLockedValue { p in
             p?.close()
             p = nil
         }

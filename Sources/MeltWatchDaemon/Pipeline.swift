@@ -6,8 +6,8 @@ import MeltWatchDecode
 import MeltWatchMQTT
 import MeltWatchRing
 import MeltWatchRules
+import NIOConcurrencyHelpers
 import ServiceLifecycle
-import Synchronization
 
 /// The two dedicated threads of the hot path and the ring between them, as one `Service`:
 ///
@@ -169,16 +169,16 @@ final class Pipeline: Service {
 
 /// A one-shot completion flag a thread sets on exit and async code awaits.
 final class ThreadExit: Sendable {
-    private let state = Mutex<(done: Bool, error: (any Error)?)>((false, nil))
+    private let state = NIOLockedValueBox<(done: Bool, error: (any Error)?)>((false, nil))
 
-    func signal(_ error: (any Error)?) { state.withLock { $0 = (true, error) } }
+    func signal(_ error: (any Error)?) { state.withLockedValue { $0 = (true, error) } }
 
-    var isDone: Bool { state.withLock { $0.done } }
+    var isDone: Bool { state.withLockedValue { $0.done } }
 
     @discardableResult
     func wait() async -> (any Error)? {
         while true {
-            let s = state.withLock { $0 }
+            let s = state.withLockedValue { $0 }
             if s.done { return s.error }
             try? await Task.sleep(for: .milliseconds(10))
         }

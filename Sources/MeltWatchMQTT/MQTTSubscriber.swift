@@ -1,5 +1,6 @@
 import CMosquitto
 import Glibc
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// One MQTT message as received, copied out of libmosquitto's memory.
@@ -129,7 +130,7 @@ struct TLSPending: Sendable {
 
 /// Lets another thread ask the loop to stop; the loop notices within one poll timeout.
 public final class LoopControl: Sendable {
-    private let stop = Atomic<Bool>(false)
+    private let stop = Synchronization.Atomic<Bool>(false)
 
     /// Creates a control in the running state.
     public init() {}
@@ -140,7 +141,7 @@ public final class LoopControl: Sendable {
     /// True once a stop was requested.
     public var isStopRequested: Bool { stop.load(ordering: .acquiring) }
 
-    private let abandoned = Atomic<Bool>(false)
+    private let abandoned = Synchronization.Atomic<Bool>(false)
 
     /// Asks the loop to return at once without writing anything more to the broker: the
     /// acknowledgements of the batch being handled stay unsent, so the broker redelivers it. For a
@@ -153,12 +154,12 @@ public final class LoopControl: Sendable {
     /// True once ``abandon()`` was called.
     public var isAbandoned: Bool { abandoned.load(ordering: .acquiring) }
 
-    private let topics = Mutex<[String]?>(nil)
+    private let topics = NIOLockedValueBox<[String]?>(nil)
 
     /// Asks the loop to subscribe to exactly `topics` from now on (a configuration reload): new
     /// ones are subscribed, dropped ones unsubscribed, and a reconnect subscribes the new list.
-    public func resubscribe(_ topics: [String]) { self.topics.withLock { $0 = topics } }
+    public func resubscribe(_ topics: [String]) { self.topics.withLockedValue { $0 = topics } }
 
     /// The topic list a ``resubscribe(_:)`` asked for, once.
-    func takeTopics() -> [String]? { topics.withLock { t in defer { t = nil }; return t } }
+    func takeTopics() -> [String]? { topics.withLockedValue { t in defer { t = nil }; return t } }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import MeltWatchCore
 import MeltWatchTestKit
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import MeltWatchAlarms
@@ -176,11 +176,11 @@ private final class Rig: Sendable {
             policy: RetryPolicy(initial: .milliseconds(20), maximum: .milliseconds(100), requestTimeout: .seconds(2)),
             heartbeat: heartbeat, heartbeatEvent: HeartbeatSource(boot: 1_700_000_000, configHash: "sha256:x", clock: { EventTime(milliseconds: 0) }),
             failingAlarmAfter: failingAfter, logger: Logger(label: "test"),
-            systemAlarm: { rule, raise, subject, _ in raised.list.withLock { $0.append((rule, raise, subject)) } }
+            systemAlarm: { rule, raise, subject, _ in raised.list.withLockedValue { $0.append((rule, raise, subject)) } }
         )
     }
 
-    var alarms: [(rule: String, raise: Bool, subject: String)] { raised.list.withLock { $0 } }
+    var alarms: [(rule: String, raise: Bool, subject: String)] { raised.list.withLockedValue { $0 } }
 
     /// Appends events as the outbox would, numbered on from the log's last.
     @discardableResult
@@ -201,7 +201,7 @@ private final class Rig: Sendable {
 }
 
 private final class RaisedAlarms: Sendable {
-    let list = Mutex<[(rule: String, raise: Bool, subject: String)]>([])
+    let list = NIOLockedValueBox<[(rule: String, raise: Bool, subject: String)]>([])
 }
 
 private func temporaryDirectory() throws -> String {

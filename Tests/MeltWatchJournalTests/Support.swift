@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import MeltWatchCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 @testable import MeltWatchJournal
 
@@ -64,15 +64,15 @@ final class FaultyFileSystem: JournalFileSystem {
     }
 
     private let real = POSIXFileSystem()
-    private let faults = Mutex<[Fault]>([])
-    private let counts = Mutex<(writes: Int, syncs: Int)>((0, 0))
+    private let faults = NIOLockedValueBox<[Fault]>([])
+    private let counts = NIOLockedValueBox<(writes: Int, syncs: Int)>((0, 0))
 
     /// Queues faults, consumed in order by the calls they apply to.
-    func inject(_ f: Fault...) { faults.withLock { $0 += f } }
-    var syncs: Int { counts.withLock { $0.syncs } }
+    func inject(_ f: Fault...) { faults.withLockedValue { $0 += f } }
+    var syncs: Int { counts.withLockedValue { $0.syncs } }
 
     private func take(_ match: (Fault) -> Bool) -> Fault? {
-        faults.withLock { list in
+        faults.withLockedValue { list in
             guard let i = list.firstIndex(where: match) else { return nil }
             return list.remove(at: i)
         }
@@ -83,7 +83,7 @@ final class FaultyFileSystem: JournalFileSystem {
     }
 
     func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SystemCallError) -> Int {
-        counts.withLock { $0.writes += 1 }
+        counts.withLockedValue { $0.writes += 1 }
         switch take({ if case .syncError = $0 { return false } else { return true } }) {
         case .writeError(let e)?: throw SystemCallError(call: "write", path: path, errno: e)
         case .shortWrite(let n)?: return try real.write(fd, UnsafeRawBufferPointer(rebasing: bytes[0..<min(n, bytes.count)]), path: path)
@@ -96,7 +96,7 @@ final class FaultyFileSystem: JournalFileSystem {
     }
 
     func dataSync(_ fd: Int32, path: String) throws(SystemCallError) {
-        counts.withLock { $0.syncs += 1 }
+        counts.withLockedValue { $0.syncs += 1 }
         if case .syncError(let e)? = take({ if case .syncError = $0 { return true } else { return false } }) {
             throw SystemCallError(call: "fdatasync", path: path, errno: e)
         }

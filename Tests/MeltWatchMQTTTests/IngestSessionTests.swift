@@ -1,5 +1,6 @@
 import Foundation
 import MeltWatchTestKit
+import NIOConcurrencyHelpers
 import Synchronization
 import Testing
 
@@ -7,20 +8,20 @@ import Testing
 
 /// Collects what the loop hands over, for assertions from the test's thread.
 private final class Collector: IngestSession.Handler, @unchecked Sendable {
-    // @unchecked: all state is behind the Mutex; the loop thread writes, the test thread reads.
-    let state = Mutex<(messages: [MQTTMessage], events: [MQTTEvent], batches: Int)>(([], [], 0))
+    // @unchecked: all state is behind the lock; the loop thread writes, the test thread reads.
+    let state = NIOLockedValueBox<(messages: [MQTTMessage], events: [MQTTEvent], batches: Int)>(([], [], 0))
 
     func handle(batch: inout [MQTTMessage]) {
         let b = batch
-        state.withLock { $0.messages += b; $0.batches += 1 }
+        state.withLockedValue { $0.messages += b; $0.batches += 1 }
     }
 
     func tick() {}
 
-    func event(_ event: MQTTEvent) { state.withLock { $0.events.append(event) } }
+    func event(_ event: MQTTEvent) { state.withLockedValue { $0.events.append(event) } }
 
-    var messages: [MQTTMessage] { state.withLock { $0.messages } }
-    var events: [MQTTEvent] { state.withLock { $0.events } }
+    var messages: [MQTTMessage] { state.withLockedValue { $0.messages } }
+    var events: [MQTTEvent] { state.withLockedValue { $0.events } }
 
     func waitFor(_ seconds: Double = 15, _ condition: (Collector) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
@@ -38,13 +39,13 @@ private final class Collector: IngestSession.Handler, @unchecked Sendable {
 /// the loop has read the messages but not yet written their acknowledgements.
 private final class CrashingCollector: IngestSession.Handler, @unchecked Sendable {
     // @unchecked: `session` is set before the loop starts and used only on the loop thread;
-    // everything else is behind the Mutex.
-    let state = Mutex<(batches: [[String]], events: [MQTTEvent])>(([], []))
+    // everything else is behind the lock.
+    let state = NIOLockedValueBox<(batches: [[String]], events: [MQTTEvent])>(([], []))
     var session: IngestSession?
 
     func handle(batch: inout [MQTTMessage]) {
         let payloads = batch.map { String(decoding: $0.payload, as: UTF8.self) }
-        let first = state.withLock { s -> Bool in
+        let first = state.withLockedValue { s -> Bool in
             s.batches.append(payloads)
             return s.batches.count == 1
         }
@@ -52,17 +53,17 @@ private final class CrashingCollector: IngestSession.Handler, @unchecked Sendabl
     }
 
     func tick() {}
-    func event(_ event: MQTTEvent) { state.withLock { $0.events.append(event) } }
+    func event(_ event: MQTTEvent) { state.withLockedValue { $0.events.append(event) } }
 }
 
 /// Abandons the loop inside the first batch, as the daemon does when the journal fails.
 private final class AbandoningCollector: IngestSession.Handler, @unchecked Sendable {
-    // @unchecked: `control` is Sendable and set before the loop starts; the rest is behind the Mutex.
-    let batches = Mutex<[[String]]>([])
+    // @unchecked: `control` is Sendable and set before the loop starts; the rest is behind the lock.
+    let batches = NIOLockedValueBox<[[String]]>([])
     var control: LoopControl?
 
     func handle(batch: inout [MQTTMessage]) {
-        batches.withLock { $0.append(batch.map { String(decoding: $0.payload, as: UTF8.self) }) }
+        batches.withLockedValue { $0.append(batch.map { String(decoding: $0.payload, as: UTF8.self) }) }
         control?.abandon()
     }
 
@@ -94,7 +95,7 @@ private final class RunningSession: @unchecked Sendable {
 }
 
 private final class DoneFlag: Sendable {
-    let value = Atomic<Bool>(false)
+    let value = Synchronization.Atomic<Bool>(false)
 }
 
 private func options(_ broker: MosquittoBroker, clientID: String, topics: [String]) -> SubscriberOptions {
@@ -180,7 +181,7 @@ struct IngestSessionTests {
         let deadline = Date().addingTimeInterval(20)
         var batches: [[String]] = []
         while Date() < deadline {
-            batches = handler.state.withLock { $0.batches }
+            batches = handler.state.withLockedValue { $0.batches }
             if batches.count >= 2, Set(batches.dropFirst().joined()).isSuperset(of: batches[0]) { break }
             Thread.sleep(forTimeInterval: 0.02)
         }
@@ -188,7 +189,7 @@ struct IngestSessionTests {
         #expect(!batches[0].isEmpty)
         // Every message of the cut-off batch comes again: its PUBACK had not left when the handler ran.
         #expect(Set(batches.dropFirst().joined()).isSuperset(of: batches[0]))
-        #expect(handler.state.withLock { $0.events }.contains { if case .connectionLost = $0 { true } else { false } })
+        #expect(handler.state.withLockedValue { $0.events }.contains { if case .connectionLost = $0 { true } else { false } })
     }
 
     @Test("abandon() inside a batch returns at once without writing: the batch's acknowledgements never leave")
@@ -210,7 +211,7 @@ struct IngestSessionTests {
         handler.control = control
         try session!.run(control: control, handler: handler)  // returns by itself after the first batch
         #expect(control.isAbandoned)
-        let abandoned = handler.batches.withLock { $0 }
+        let abandoned = handler.batches.withLockedValue { $0 }
         try #require(abandoned.count == 1 && !abandoned[0].isEmpty)
         session = nil  // the socket closes with nothing more written
 

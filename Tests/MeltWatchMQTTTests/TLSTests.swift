@@ -1,5 +1,6 @@
 import Foundation
 import MeltWatchTestKit
+import NIOConcurrencyHelpers
 import Synchronization
 import Testing
 
@@ -7,16 +8,16 @@ import Testing
 
 /// Collects messages and connection events from an ingest loop on its own thread.
 private final class TLSCollector: IngestSession.Handler, @unchecked Sendable {
-    // @unchecked: all state is behind the Mutex; the loop thread writes, the test thread reads.
-    let state = Mutex<(messages: [String], events: [MQTTEvent])>(([], []))
+    // @unchecked: all state is behind the lock; the loop thread writes, the test thread reads.
+    let state = NIOLockedValueBox<(messages: [String], events: [MQTTEvent])>(([], []))
     func handle(batch: inout [MQTTMessage]) {
         let texts = batch.map { String(decoding: $0.payload, as: UTF8.self) }
-        state.withLock { $0.messages += texts }
+        state.withLockedValue { $0.messages += texts }
     }
     func tick() {}
-    func event(_ event: MQTTEvent) { state.withLock { $0.events.append(event) } }
-    var messages: [String] { state.withLock { $0.messages } }
-    var events: [MQTTEvent] { state.withLock { $0.events } }
+    func event(_ event: MQTTEvent) { state.withLockedValue { $0.events.append(event) } }
+    var messages: [String] { state.withLockedValue { $0.messages } }
+    var events: [MQTTEvent] { state.withLockedValue { $0.events } }
     var connected: Bool { events.contains { if case .connected = $0 { true } else { false } } }
     var subscribed: Bool { events.contains { if case .subscribed = $0 { true } else { false } } }
     var failures: [String] { events.compactMap { if case .connectionLost(let e, _) = $0 { "\(e)" } else { nil } } }
@@ -36,7 +37,7 @@ private final class TLSSession: @unchecked Sendable {
     // @unchecked: the session is used by the loop thread only; the control and flag are Sendable.
     let control = LoopControl()
     let collector = TLSCollector()
-    private let done = Atomic<Bool>(false)
+    private let done = Synchronization.Atomic<Bool>(false)
 
     init(_ options: SubscriberOptions) throws {
         let session = try IngestSession(options: options)

@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import Logging
-import ServiceLifecycle
+import NIOConcurrencyHelpers
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// A real HTTP server on 127.0.0.1 that records every webhook POST, for end-to-end tests.
@@ -24,14 +25,14 @@ public final class WebhookReceiver: Sendable {
         }
     }
 
-    private let deliveries = Mutex<[Delivery]>([])
-    private let remainingFailures: Atomic<Int>
-    private let failureStatus = Atomic<Int>(500)
-    private let remainingHangs = Atomic<Int>(0)
-    private let hangMilliseconds = Atomic<Int>(0)
-    private let portBox = Atomic<Int>(0)
-    private let task = Mutex<Task<Void, any Error>?>(nil)
-    private let group = Mutex<ServiceGroup?>(nil)
+    private let deliveries = NIOLockedValueBox<[Delivery]>([])
+    private let remainingFailures: Synchronization.Atomic<Int>
+    private let failureStatus = Synchronization.Atomic<Int>(500)
+    private let remainingHangs = Synchronization.Atomic<Int>(0)
+    private let hangMilliseconds = Synchronization.Atomic<Int>(0)
+    private let portBox = Synchronization.Atomic<Int>(0)
+    private let task = NIOLockedValueBox<Task<Void, any Error>?>(nil)
+    private let group = NIOLockedValueBox<ServiceGroup?>(nil)
 
     /// Starts listening; returns when the port is bound.
     public init(failFirst: Int = 0, port: Int = 0) async throws {
@@ -45,7 +46,7 @@ public final class WebhookReceiver: Sendable {
                 // A receiver that takes too long: recorded as 599 (never counted as accepted),
                 // answered only after the sender's timeout.
                 remainingHangs.subtract(1, ordering: .relaxed)
-                deliveries.withLock {
+                deliveries.withLockedValue {
                     $0.append(Delivery(path: request.uri.path, headers: headers, body: Array(buffer: body), status: 599))
                 }
                 try? await Task.sleep(for: .milliseconds(hangMilliseconds.load(ordering: .relaxed)))
@@ -54,7 +55,7 @@ public final class WebhookReceiver: Sendable {
             let fail = remainingFailures.load(ordering: .relaxed) > 0
             if fail { remainingFailures.subtract(1, ordering: .relaxed) }
             let status = fail ? failureStatus.load(ordering: .relaxed) : 204
-            deliveries.withLock {
+            deliveries.withLockedValue {
                 $0.append(Delivery(path: request.uri.path, headers: headers, body: Array(buffer: body), status: status))
             }
             return Response(status: .init(code: status))
@@ -75,10 +76,10 @@ public final class WebhookReceiver: Sendable {
             logger: logger
         )
         let serviceGroup = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-        group.withLock { $0 = serviceGroup }
+        group.withLockedValue { $0 = serviceGroup }
         // If the server ends before it listens (the port is still taken), the stream finishes
         // without a port and init throws instead of waiting for ever.
-        task.withLock { $0 = Task {
+        task.withLockedValue { $0 = Task {
             defer { ready.continuation.finish() }
             try await serviceGroup.run()
         } }
@@ -109,7 +110,7 @@ public final class WebhookReceiver: Sendable {
     public var url: String { "http://127.0.0.1:\(port)/alarms" }
 
     /// Every request so far, in arrival order.
-    public var all: [Delivery] { deliveries.withLock { $0 } }
+    public var all: [Delivery] { deliveries.withLockedValue { $0 } }
     /// Requests answered with success.
     public var accepted: [Delivery] { all.filter { $0.status < 300 } }
 
@@ -126,14 +127,14 @@ public final class WebhookReceiver: Sendable {
 
     /// Starts stopping the server (for `defer`); ``shutdown()`` waits until the port is free.
     public func stop() {
-        guard let g = group.withLock({ $0 }) else { return }
+        guard let g = group.withLockedValue({ $0 }) else { return }
         Task { await g.triggerGracefulShutdown() }
     }
 
     /// Stops the server and waits until it has closed its listening socket.
     public func shutdown() async {
-        guard let g = group.withLock({ $0 }) else { return }
+        guard let g = group.withLockedValue({ $0 }) else { return }
         await g.triggerGracefulShutdown()
-        _ = try? await task.withLock({ $0 })?.value
+        _ = try? await task.withLockedValue({ $0 })?.value
     }
 }
