@@ -1,6 +1,7 @@
 # Shared helpers for scripts/*.sh (sourced, not run).
 
-step() { printf '\n==> %s\n' "$*" >&2; }
+# A step's heading, with the minutes since the script started (CI must finish within 90).
+step() { printf '\n==> [%d min] %s\n' "$((SECONDS / 60))" "$*" >&2; }
 
 # Installs libmosquitto-dev, mosquitto and the tools the scripts use, when missing; extra Debian
 # package names may be given (the tests add chromium and a CJK font for the report screenshot).

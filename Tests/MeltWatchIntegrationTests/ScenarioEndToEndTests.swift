@@ -20,7 +20,15 @@ struct ScenarioEndToEndTests {
     /// the longest a timer-driven event can trail its readings) plus delivery.
     static let quietSeconds = 2.0
 
-    @Test("the duty room receives exactly the scenario's expected alarms", arguments: Scenario.all.map(\.name))
+    /// Under a sanitizer (scripts/test.sh runs the suite under ThreadSanitizer and AddressSanitizer
+    /// too) every scenario would take the daemon through the same code again at several times the
+    /// cost; these cover its paths: an interlock late and one failed, timers (stale), chattering,
+    /// and two plant models with many equipment, per-tag reporting and a cast.
+    static let sanitizerScenarios = ["lance-leak-late-interlock", "gateway-dying", "co-chattering", "casting-water-loss",
+                                     "steel-shop-leak", "casting-shop-water-loss"]
+
+    @Test("the duty room receives exactly the scenario's expected alarms",
+          arguments: Sanitizer.any ? sanitizerScenarios : Scenario.all.map(\.name))
     func scenario(name: String) async throws {
         let started = Date()
         let scenario = try #require(Scenario.named(name))
@@ -86,6 +94,11 @@ struct ScenarioEndToEndTests {
         let live = h.receiver.accepted.map { String(decoding: $0.body, as: UTF8.self) }
         #expect(replayed.split(separator: "\n").map { withoutEmittedAt(String($0)) } == live.map(withoutEmittedAt),
                 "replay differs from live:\n\(replayed)\nlive:\n\(live.joined(separator: "\n"))")
+    }
+
+    @Test("the scenarios run under a sanitizer exist")
+    func sanitizerScenariosExist() {
+        for name in Self.sanitizerScenarios { #expect(Scenario.named(name) != nil, "\(name)") }
     }
 
     @Test("--list-scenarios names every scenario with its expected alarms generated from the data")
