@@ -147,8 +147,11 @@ public struct AlarmBook: Sendable {
             // A clear for an alarm the book no longer holds (closed by a restart) changes nothing.
             guard var r = open[key], r.active else { return }
             r.active = false
-            if e.state == .suppressed {
-                // Suppressed by design (the rule's gate closed): no acknowledgement needed.
+            if e.state == .suppressed, derivedState(r) == .normal {
+                // The rule's gate closed under an alarm already acknowledged (or shelved, or out of
+                // service): suppressed by design, closed. An unacknowledged one returns (rtn-unacked)
+                // and still needs its acknowledgement: the cast that stopped because the cooling water
+                // failed must still be acknowledged by someone (domain.md).
                 emit(&r, .cleared, at: e.eventTime, content: e, state: .suppressed, into: &out)
             } else {
                 emit(&r, .cleared, at: e.eventTime, content: e, into: &out)
@@ -294,6 +297,11 @@ public struct AlarmBook: Sendable {
         guard var r = open[id] else { return .failure(record(id) == nil ? missing(id) : AlarmActionError(.conflict, "alarm \(id) is already back to normal")) }
         guard !r.latched else {
             return .failure(AlarmActionError(.conflict, "alarm \(id) is latched (\(r.last.rule)): acknowledge it, it cannot be shelved (联锁失效不可搁置)"))
+        }
+        guard r.last.priority != .emergency else {
+            // ISA-18.2: shelving is for nuisance alarms; an emergency alarm that is a nuisance has a
+            // wrong limit, and the fix is in the config, not on the duty room's screen.
+            return .failure(AlarmActionError(.conflict, "alarm \(id) is an emergency alarm and cannot be shelved: acknowledge it, and if it is a nuisance correct its limit in the config (紧急报警不可搁置)"))
         }
         r.shelvedBy = who
         r.shelvedUntil = time.adding(milliseconds: Int64(minutes) * 60_000)

@@ -4,9 +4,11 @@ import Testing
 @testable import MeltWatchAlarms
 
 /// The rule engine's event for `rule` on equipment `eq` (activation `n`) at second `s`.
+/// Emergency priority unless `priority` says otherwise (emergency alarms cannot be shelved).
 private func rule(_ kind: AlarmEvent.Kind, _ rule: String = "flow-difference", n: Int = 1, at s: Int64, eq: String = "bof1-lance",
-                  cls: AlarmEvent.AlarmClass = .process, message: String = "进出水流量差 4.1 m3/h > 3.0 m3/h") -> AlarmEvent {
-    AlarmEvent(kind: kind, state: kind == .raised ? .activeUnacked : .rtnUnacked, alarmClass: cls, rule: rule, priority: .emergency,
+                  cls: AlarmEvent.AlarmClass = .process, message: String = "进出水流量差 4.1 m3/h > 3.0 m3/h",
+                  priority: AlarmEvent.Priority = .emergency) -> AlarmEvent {
+    AlarmEvent(kind: kind, state: kind == .raised ? .activeUnacked : .rtnUnacked, alarmClass: cls, rule: rule, priority: priority,
                plant: "baotou-steel", equipment: eq, activation: n, ordinal: kind == .raised ? 1 : 2, signals: ["inlet_flow", "outlet_flow"],
                value: 4.1, limit: 3.0, unit: "m3/h", basis: "令10 第四条(四)", message: message,
                eventTime: t(s), configHash: "sha256:rules")
@@ -112,7 +114,7 @@ struct AlarmBookTests {
     func shelveExpires(minutes: Int) {
         var d = Desk()
         d.tick(0)
-        d.engine(rule(.raised, at: 1))
+        d.engine(rule(.raised, at: 1, priority: .high))
         d.act(.shelve(alarmID: id1, operator: "张三", minutes: minutes, reason: "检修中的流量计"), at: 10)
         #expect(d.book.open[id1]?.state == .shelved)
         let expiry = 10 + Int64(minutes) * 60
@@ -127,7 +129,7 @@ struct AlarmBookTests {
     @Test("shelve limits: 0 and more than a day are refused, a reason is required", arguments: [0, 1441, -5])
     func shelveLimits(minutes: Int) {
         var d = Desk()
-        d.engine(rule(.raised, at: 1))
+        d.engine(rule(.raised, at: 1, priority: .high))
         #expect(d.error(d.act(.shelve(alarmID: id1, operator: "张三", minutes: minutes, reason: "r"), at: 2)) == .invalid)
         #expect(d.error(d.act(.shelve(alarmID: id1, operator: "张三", minutes: 30, reason: " "), at: 2)) == .invalid)
         #expect(d.book.open[id1]?.state == .activeUnacked)
@@ -136,9 +138,9 @@ struct AlarmBookTests {
     @Test("a shelved alarm whose condition clears goes back to normal without acknowledgement")
     func shelvedClears() {
         var d = Desk()
-        d.engine(rule(.raised, at: 1))
+        d.engine(rule(.raised, at: 1, priority: .high))
         d.act(.shelve(alarmID: id1, operator: "张三", minutes: 30, reason: "r"), at: 2)
-        d.engine(rule(.cleared, at: 3))
+        d.engine(rule(.cleared, at: 3, priority: .high))
         #expect(d.trail == ["raised/active-unacked", "shelved/shelved", "cleared/normal"])
     }
 
@@ -173,15 +175,49 @@ struct AlarmBookTests {
         #expect(d.error(d.act(.returnToService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", note: nil), at: 6)) == .conflict)
     }
 
-    @Test("suppressed by design (the rule's gate closed): closed at once, no acknowledgement")
+    @Test("the gate closes under an acknowledged alarm: suppressed by design, closed at once")
     func suppressed() {
         var d = Desk()
         d.engine(rule(.raised, at: 1))
-        var clear = rule(.cleared, at: 2)
+        d.act(.acknowledge(alarmID: id1, operator: "张三", note: nil), at: 2)
+        var clear = rule(.cleared, at: 3)
         clear.state = .suppressed
         d.engine(clear)
-        #expect(d.trail == ["raised/active-unacked", "cleared/suppressed"])
+        #expect(d.trail == ["raised/active-unacked", "acknowledged/active-acked", "cleared/suppressed"])
         #expect(d.book.open.isEmpty)
+    }
+
+    @Test("the gate closes under an unacknowledged emergency alarm: it returns (rtn-unacked), escalates and still needs its acknowledgement")
+    func gateClosedUnacknowledged() {
+        var d = Desk()
+        d.tick(0)
+        d.engine(rule(.raised, "cooling-flow-low", at: 1, eq: "cast1"))  // the cast stopped because the water failed
+        var clear = rule(.cleared, "cooling-flow-low", at: 2, eq: "cast1")
+        clear.state = .suppressed
+        d.engine(clear)
+        let id = "baotou-steel:cast1:cooling-flow-low:1"
+        #expect(d.trail == ["raised/active-unacked", "cleared/rtn-unacked"])
+        #expect(d.book.open[id]?.needsAcknowledgement == true)
+        d.tick(400)
+        #expect(d.trail.last == "escalated/rtn-unacked")
+        d.act(.acknowledge(alarmID: id, operator: "张三", note: "铸造已停止"), at: 401)
+        #expect(d.trail.last == "acknowledged/normal")
+        #expect(d.book.open.isEmpty)
+    }
+
+    @Test("emergency alarms cannot be shelved: 409 naming why, the alarm unchanged; high ones can")
+    func emergencyNotShelvable() throws {
+        var d = Desk()
+        d.engine(rule(.raised, at: 1))
+        let refused = d.act(.shelve(alarmID: id1, operator: "张三", minutes: 30, reason: "误报"), at: 2)
+        guard case .failure(let e) = refused else { Issue.record("an emergency alarm was shelved"); return }
+        #expect(e.code == .conflict)
+        #expect(e.message.contains("emergency") && e.message.contains("紧急报警不可搁置"))
+        #expect(d.book.open[id1]?.state == .activeUnacked)
+        d.engine(rule(.raised, "outlet-temp-high", at: 3, priority: .high))
+        let high = "baotou-steel:bof1-lance:outlet-temp-high:1"
+        #expect(d.error(d.act(.shelve(alarmID: high, operator: "张三", minutes: 30, reason: "探头标定"), at: 4)) == nil)
+        #expect(d.book.open[high]?.state == .shelved)
     }
 
     @Test("system alarms: one per rule and subject while active; cleared by the daemon; numbered on")
