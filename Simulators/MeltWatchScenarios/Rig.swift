@@ -28,6 +28,13 @@ public struct Rig: Sendable {
             if case .number(let d)? = TemplateCatalog.named(template)?.param(name)?.defaultValue { return d }
             return nil
         }
+
+        /// A choice parameter: the rig's value, else the template's documented default.
+        public func choice(_ name: String) -> String? {
+            if let s = params.last(where: { $0.key == name }) { return s.value }
+            if case .choice(let c)? = TemplateCatalog.named(template)?.param(name)?.defaultValue { return c }
+            return nil
+        }
     }
 
     public var plant: String

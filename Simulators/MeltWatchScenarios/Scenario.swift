@@ -100,10 +100,11 @@ public struct FaultContext: Sendable {
     /// The equipment's `on_delay_s` in seconds (0 when the template has none).
     public var onDelaySeconds: Double { params["on_delay_s"] ?? 0 }
 
-    /// When a monitor trips for a fault that starts at `faultStart`: the first scan showing it, plus
-    /// the on-delay. Interlock feedbacks are scripted relative to this.
+    /// When the plant's interlock trips for a fault that starts at `faultStart`: the first scan showing
+    /// it. The PLC sees the excursion itself, not MeltWatch's on-delay (which only spares the duty room
+    /// nuisance alarms), so interlock feedbacks are scripted relative to this, and latency counts from it.
     public func trip(faultStart: Double) -> SimTime {
-        grid.scan(atOrAfter: SimTime(seconds: faultStart)) + onDelaySeconds
+        grid.scan(atOrAfter: SimTime(seconds: faultStart))
     }
 }
 

@@ -3,7 +3,10 @@
 extension Scenario {
     static let casting = "aluminium.dc-casting"
     static let castID = "cast1"
-    static let platformNotice = "地方通知: 联锁动作与铸造平台停止下降联锁"
+    /// The Xinzhou notice's questions (domain.md's basis table).
+    static let platformNotice = "忻应急发〔2024〕216号: 各联锁动作是否与铸造平台停止下降联锁"
+    static let delayNotice = "忻应急发〔2024〕216号: 联锁动作是否长时间延迟"
+    static let coolingClause = "令10 第五条(六)"
 
     static let aluminium: [Scenario] = [
         castingWaterLoss, castingPressureLoss, castingLevelJump, castingLevelBand, castingStartBadSensor,
@@ -24,9 +27,9 @@ extension Scenario {
         ],
         rig: .aluminium,
         expected: { run in
-            let trip = run.seen(10) + run.param(castID, "on_delay_s")
+            let trip = run.seen(10)
             return [
-                ExpectedAlarm("cooling-flow-low", .raised, on: casting, at: trip),
+                ExpectedAlarm("cooling-flow-low", .raised, on: casting, at: trip + run.param(castID, "on_delay_s")),
                 ExpectedAlarm("cooling-flow-low", .cleared, on: casting, at: run.seen(25)),
             ] + castingInterlock(run, trip: trip, shutoff: 0.5, drain: 0.8, platform: nil)
         },
@@ -50,9 +53,9 @@ extension Scenario {
         ],
         rig: .aluminium,
         expected: { run in
-            let trip = run.seen(10) + run.param(castID, "on_delay_s")
+            let trip = run.seen(10)
             return [
-                ExpectedAlarm("cooling-pressure-low", .raised, on: casting, at: trip),
+                ExpectedAlarm("cooling-pressure-low", .raised, on: casting, at: trip + run.param(castID, "on_delay_s")),
                 ExpectedAlarm("cooling-pressure-low", .cleared, on: casting, at: run.seen(25)),
             ] + castingInterlock(run, trip: trip, shutoff: 0.5, drain: 0.8, platform: 3.5)
         },
@@ -85,7 +88,7 @@ extension Scenario {
                 ExpectedAlarm("level-jump", .raised, on: casting, at: jump),
                 // The rise leaves the one-second window a second later.
                 ExpectedAlarm("level-jump", .cleared, on: casting, at: run.grid.scan(atOrAfter: jump + 1)),
-            ] + castingInterlock(run, trip: jump, shutoff: 0.5, drain: 0.8, platform: 1.0)
+            ] + castingInterlock(run, trip: jump, shutoff: 0.5, drain: 0.8, platform: 1.0, clause: levelClause(run))
         },
         fault: { equipment, t, scan in
             guard equipment.template == casting else { return }
@@ -96,11 +99,13 @@ extension Scenario {
         }
     )
 
-    /// The outlet launder overfills, later the junction runs low; each trips, the interlock acts in time.
+    /// The outlet launder overfills (an alarm, no trip: only the junction level is interlocked), later
+    /// the junction runs low, which trips; the interlock acts in time.
     static let castingLevelBand = Scenario(
         name: "casting-level-band",
         summary: "outlet launder level 170 mm (level_high 160) from t=10 s to t=15 s, junction level 30 mm (level_low 40) from "
-            + "t=20 s to t=25 s, while casting past the level gate; the interlock acts within 1 s (level_rate_max 0: jumps off)",
+            + "t=20 s to t=25 s, while casting past the level gate; the junction trips the interlock, which acts within 1 s "
+            + "(level_rate_max 0: jumps off)",
         duration: 30,
         phases: [
             .init(0, "casting: outlet ≈ 120 mm, junction ≈ 100 mm"),
@@ -112,20 +117,18 @@ extension Scenario {
         rig: Rig.aluminium.param(castID, "level_rate_max", "0"),
         expected: { run in
             let delay = run.param(castID, "on_delay_s")
-            let trip = run.seen(10) + delay
             return [
-                ExpectedAlarm("level-high", .raised, on: casting, at: trip),
+                ExpectedAlarm("level-high", .raised, on: casting, at: run.seen(10) + delay),
                 ExpectedAlarm("level-high", .cleared, on: casting, at: run.seen(15)),
                 ExpectedAlarm("level-low", .raised, on: casting, at: run.seen(20) + delay),
                 ExpectedAlarm("level-low", .cleared, on: casting, at: run.seen(25)),
-            ] + castingInterlock(run, trip: trip, shutoff: 0.5, drain: 0.8, platform: 1.0)
-            // The second trip finds every action already done: ok, latency 0, no alarm.
+            ] + castingInterlock(run, trip: run.seen(20), shutoff: 0.5, drain: 0.8, platform: 1.0, clause: levelClause(run))
         },
         fault: { equipment, t, scan in
             guard equipment.template == casting else { return }
             if t.within(10..<15) { scan.values["level_outlet"] = .number(170) }
             if t.within(20..<25) { scan.values["level_junction"] = .number(30) }
-            respondCasting(scan: &scan, at: t, trip: equipment.trip(faultStart: 10), shutoff: 0.5, drain: 0.8, platform: 1.0)
+            respondCasting(scan: &scan, at: t, trip: equipment.trip(faultStart: 20), shutoff: 0.5, drain: 0.8, platform: 1.0)
         }
     )
 
@@ -235,13 +238,27 @@ extension Scenario {
         if let platform, t >= trip + platform { scan.values["platform_stopped"] = .bool(true) }
     }
 
-    /// The interlock alarms of a casting trip; a late or missing platform stop cites the local notice.
-    static func castingInterlock(_ run: ScenarioRun, trip: SimTime, shutoff: Double?, drain: Double?, platform: Double?) -> [ExpectedAlarm] {
+    /// The interlock alarms of a casting trip at `trip` (the excursion start). A late action cites the
+    /// notice's question on delay; a failure cites the trip's `clause` when an action it interlocks
+    /// failed, and the platform notice when the platform kept descending — both, joined by "；".
+    static func castingInterlock(_ run: ScenarioRun, trip: SimTime, shutoff: Double?, drain: Double?, platform: Double?,
+                                 clause: String = coolingClause) -> [ExpectedAlarm] {
         var alarms = interlockOutcome(run, template: casting, equipment: castID, trip: trip,
                                       feedbacks: [("shutoff_closed", shutoff), ("drain_open", drain), ("platform_stopped", platform)])
-        for i in alarms.indices where alarms[i].rule == "interlock-late" || alarms[i].causeContains.contains("platform_stopped") {
-            alarms[i].basis = platformNotice
+        for i in alarms.indices {
+            if alarms[i].rule == "interlock-late" { alarms[i].basis = delayNotice }
+            guard alarms[i].rule == "interlock-failed" else { continue }
+            let missing = alarms[i].causeContains
+            var bases: [String] = []
+            if missing.contains(where: { $0 != "platform_stopped" }) { bases.append(clause) }
+            if missing.contains("platform_stopped") { bases.append(platformNotice) }
+            alarms[i].basis = bases.joined(separator: "；")
         }
         return alarms
+    }
+
+    /// The clause a junction-level trip cites: 第五条(八) for a fixed furnace, (九) for a tilting one.
+    static func levelClause(_ run: ScenarioRun) -> String {
+        run.rig.equipment(castID).choice("furnace") == "tilting" ? "令10 第五条(九)" : "令10 第五条(八)"
     }
 }

@@ -23,9 +23,9 @@ extension Scenario {
             ],
             rig: .blastFurnace,
             expected: { run in
-                let trip = run.seen(10) + run.param(topID, "on_delay_s")
+                let trip = run.seen(10)
                 return [
-                    ExpectedAlarm("top-pressure-high", .raised, on: blastFurnaceTop, at: trip),
+                    ExpectedAlarm("top-pressure-high", .raised, on: blastFurnaceTop, at: trip + run.param(topID, "on_delay_s")),
                     ExpectedAlarm("top-pressure-high", .cleared, on: blastFurnaceTop, at: run.seen(15)),
                 ] + interlockOutcome(run, template: blastFurnaceTop, equipment: topID, trip: trip, feedbacks: [("bleeder_open", bleeder)])
             },

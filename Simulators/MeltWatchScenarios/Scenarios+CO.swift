@@ -3,7 +3,31 @@ extension Scenario {
     static let coDetector = "steel.co-detector"
     static let coID = "co-1"
 
-    static let co: [Scenario] = [coLeak, coRate, coChattering]
+    static let co: [Scenario] = [coLeak, coRate, coChattering, coDetectorFault]
+
+    /// The detector's own fault output (a dead cell, a failed self-test): `detector-fault` while it is
+    /// true, whatever the concentration reads; the clean-air reading at 0 ppm raises nothing.
+    static let coDetectorFault = Scenario(
+        name: "co-detector-fault",
+        summary: "a CO detector in clean air (0 ppm) reports its fault output from t=10 s to t=20 s",
+        duration: 30,
+        phases: [
+            .init(0, "clean air: CO 0 ppm, fault output false"),
+            .init(10, "DETECTOR FAULT: the detector is not measuring"),
+            .init(20, "fault cleared (cell replaced)"),
+        ],
+        expected: { run in
+            [
+                ExpectedAlarm("detector-fault", .raised, on: coDetector, at: run.seen(10)),
+                ExpectedAlarm("detector-fault", .cleared, on: coDetector, at: run.seen(20)),
+            ]
+        },
+        fault: { equipment, t, scan in
+            guard equipment.template == coDetector else { return }
+            scan.values["co"] = .number(0)
+            scan.values["fault"] = .bool(t.within(10..<20))
+        }
+    )
 
     static let coLeak = Scenario(
         name: "co-leak",

@@ -96,9 +96,9 @@ extension Scenario {
         publish: .perTag,
         expected: { run in
             let panel = "eaf1-wall-2", platform = "co-bof1-platform"
-            let trip = run.seen(60) + run.param(panel, "on_delay_s")
+            let trip = run.seen(60)
             return [
-                ExpectedAlarm("flow-difference", .raised, on: wce, at: trip).only(panel),
+                ExpectedAlarm("flow-difference", .raised, on: wce, at: trip + run.param(panel, "on_delay_s")).only(panel),
                 ExpectedAlarm("flow-difference", .cleared, on: wce, at: run.seen(90)).only(panel),
                 ExpectedAlarm("co-level-1", .raised, on: coDetector, at: run.seen(120)).only(platform),
                 ExpectedAlarm("co-level-1", .cleared, on: coDetector, at: run.seen(150)).only(platform),
@@ -109,9 +109,10 @@ extension Scenario {
             if equipment.equipment == "eaf1-wall-2", t.within(60..<90), let inlet = scan.number("inlet_flow") {
                 scan.values["outlet_flow"] = .number(inlet - 6.5)
             }
-            // Every element of the arc furnace reports the furnace's feedbacks: it stays down after the trip.
+            // Every element of the arc furnace reports the furnace's feedbacks: it stays down after the trip,
+            // which the PLC makes on the excursion itself.
             if equipment.equipment.hasPrefix("eaf1-") {
-                let trip = equipment.grid.scan(atOrAfter: SimTime(seconds: 60)) + 2
+                let trip = equipment.grid.scan(atOrAfter: SimTime(seconds: 60))
                 if t >= trip + 0.8 { scan.values["power_off"] = .bool(true) }
                 if t >= trip + 3.1 { scan.values["electrodes_raised"] = .bool(true) }
             }
@@ -146,7 +147,8 @@ extension Scenario {
         name: "casting-overflow",
         summary: "station 2 (tilting furnace) casting past the level gate: the junction level rises 7.5 mm/s from 100 mm at "
             + "t=30 s to 175 mm (level_high 160); the furnace tilts back +0.6 s, the shut-off closes +0.9 s, the platform stops "
-            + "+1.4 s after the trip (ok), the cast is aborted +2 s; station 1 starts its own cast meanwhile",
+            + "+1.4 s after the level crossed 160 mm (ok), the cast is aborted 2 s after the alarm; station 1 starts its own "
+            + "cast meanwhile",
         duration: 90,
         phases: [
             .init(0, "station 2 casting (cast ≈ 0.8 m), station 1 in pre-check"),
@@ -158,20 +160,22 @@ extension Scenario {
         baseline: .models(cycleStarts: ["cast1": 180, "cast2": 1000]),
         publish: .perTag,
         expected: { run in
-            let trip = run.grid.scan(after: SimTime(seconds: 38)) + run.param("cast2", "on_delay_s")
+            let raised = run.grid.scan(after: SimTime(seconds: 38)) + run.param("cast2", "on_delay_s")
             return [
-                ExpectedAlarm("level-high", .raised, on: casting, at: trip).only("cast2"),
-                ExpectedAlarm("level-high", .cleared, on: casting, at: run.grid.scan(atOrAfter: trip + 2)).only("cast2"),
+                ExpectedAlarm("level-high", .raised, on: casting, at: raised).only("cast2"),
+                ExpectedAlarm("level-high", .cleared, on: casting, at: run.grid.scan(atOrAfter: raised + 2)).only("cast2"),
             ]
         },
         fault: { equipment, t, scan in
             guard equipment.equipment == "cast2", t >= 30 else { return }
-            let trip = equipment.grid.scan(after: SimTime(seconds: 38)) + equipment.onDelaySeconds
-            if t < trip + 2 {
+            // The PLC trips on the first scan over 160 mm; the duty room's alarm follows its on-delay.
+            let trip = equipment.grid.scan(after: SimTime(seconds: 38))
+            let abort = trip + equipment.onDelaySeconds + 2
+            if t < abort {
                 scan.values["level_junction"] = .number(min(175, 100 + 7.5 * (t.seconds - 30)))
             } else {
                 // Aborted: no metal flows, the launders drain.
-                let drained = (trip + 2).seconds - t.seconds
+                let drained = abort.seconds - t.seconds
                 scan.values["casting_active"] = .bool(false)
                 scan.values["level_junction"] = .number(175 * exp2(drained / 10))
                 scan.values["level_outlet"] = .number(120 * exp2(drained / 10))
@@ -203,9 +207,9 @@ extension Scenario {
         baseline: .models(cycleStarts: ["cast1": 1000, "cast2": 2100]),
         publish: .perTag,
         expected: { run in
-            let trip = run.seen(30) + run.param(castID, "on_delay_s")
+            let trip = run.seen(30)
             return ([
-                ExpectedAlarm("cooling-flow-low", .raised, on: casting, at: trip),
+                ExpectedAlarm("cooling-flow-low", .raised, on: casting, at: trip + run.param(castID, "on_delay_s")),
                 ExpectedAlarm("cooling-flow-low", .cleared, on: casting, at: run.seen(60)),
             ] + castingInterlock(run, trip: trip, shutoff: 0.5, drain: 0.8, platform: nil)).map { $0.only(castID) }
         },

@@ -98,10 +98,10 @@ extension Scenario {
             .init(25, "leak stopped"),
         ],
         expected: { run in
-            let trip = run.seen(10) + run.param(lance, "on_delay_s")
-            let bad = run.grid.scan(atOrAfter: trip + 1)
+            let raised = run.seen(10) + run.param(lance, "on_delay_s")
+            let bad = run.grid.scan(atOrAfter: raised + 1)
             return [
-                ExpectedAlarm("flow-difference", .raised, on: wce, at: trip),
+                ExpectedAlarm("flow-difference", .raised, on: wce, at: raised),
                 ExpectedAlarm("flow-difference", .cleared, on: wce, at: run.seen(25)),
                 .device(.badQuality, .raised, on: wce, signal: "lance_raised", at: bad),
                 .device(.badQuality, .cleared, on: wce, signal: "lance_raised", at: run.seen(16)),
@@ -113,7 +113,8 @@ extension Scenario {
             if t.within(10..<25), let inlet = scan.number("inlet_flow") { scan.values["outlet_flow"] = .number(inlet - 5.5) }
             let trip = equipment.trip(faultStart: 10)
             respond(equipment, scan: &scan, at: t, trip: trip, tilt: 0.8, lance: nil)
-            if t >= trip + 1, t < 16 { scan.quality["lance_raised"] = .bad }
+            // Bad 1 s after the alarm raised, while the check waits for the lance.
+            if t >= trip + equipment.onDelaySeconds + 1, t < 16 { scan.quality["lance_raised"] = .bad }
         }
     )
 

@@ -30,11 +30,11 @@ extension Scenario {
                 .init(25, "leak stopped: outlet flow back to inlet − 0.4 m3/h"),
             ],
             expected: { run in
-                let trip = run.seen(10) + run.param(Self.lance, "on_delay_s")
+                let excursion = run.seen(10)
                 return [
-                    ExpectedAlarm("flow-difference", .raised, on: wce, at: trip),
+                    ExpectedAlarm("flow-difference", .raised, on: wce, at: excursion + run.param(Self.lance, "on_delay_s")),
                     ExpectedAlarm("flow-difference", .cleared, on: wce, at: run.seen(25)),
-                ] + interlockOutcome(run, trip: trip, feedbacks: [("tilt_locked", tilt), ("lance_raised", lance)])
+                ] + interlockOutcome(run, trip: excursion, feedbacks: [("tilt_locked", tilt), ("lance_raised", lance)])
             },
             fault: { equipment, t, scan in
                 guard equipment.template == wce else { return }
@@ -58,10 +58,10 @@ extension Scenario {
         ],
         expected: { run in
             let delay = run.param(lance, "on_delay_s")
-            let trip = run.seen(20) + delay
+            let trip = run.seen(20)
             return [
                 ExpectedAlarm("outlet-temp-high", .raised, on: wce, at: run.seen(10) + delay),
-                ExpectedAlarm("outlet-temp-high-high", .raised, on: wce, at: trip),
+                ExpectedAlarm("outlet-temp-high-high", .raised, on: wce, at: trip + delay),
                 ExpectedAlarm("outlet-temp-high", .cleared, on: wce, at: run.seen(30)),
                 ExpectedAlarm("outlet-temp-high-high", .cleared, on: wce, at: run.seen(30)),
             ] + interlockOutcome(run, trip: trip, feedbacks: [("tilt_locked", 0.8), ("lance_raised", 1.2)])
@@ -141,7 +141,7 @@ extension Scenario {
         if let lance, t >= trip + lance { scan.values["lance_raised"] = .bool(true) }
     }
 
-    /// The interlock alarms for a trip at `trip` whose feedbacks turn true the given seconds later
+    /// The interlock alarms for a trip at `trip` (the excursion start) whose feedbacks turn true the given seconds later
     /// (nil: never): none when all come within `interlock_warn_s`, `interlock-late` raised and returned
     /// at the last one when later, `interlock-failed` at trip + `interlock_deadline_s` naming the
     /// missing ones otherwise (latched: no clear).

@@ -77,6 +77,11 @@ public struct MeltWatchConfig: Sendable {
     public struct Plant: Sendable {
         public var id: String
         public var name: String
+        /// `industry`: the ledger's 行业类别 and the clause CO detectors cite; when the file omits it,
+        /// inferred from the templates (``Industry/inferred(fromTemplates:)``).
+        public var industry: Industry = .steel
+        /// `region`: the ledger's 所在市(县、区), free text.
+        public var region: String? = nil
         public var equipment: [Equipment]
     }
 
@@ -169,7 +174,8 @@ extension MeltWatchConfig {
     public func engineModel(configHash: String) -> EngineModel {
         EngineModel(
             equipment: allEquipment.map {
-                EngineEquipment(plant: $0.plant.id, id: $0.equipment.id, template: $0.equipment.template, params: $0.equipment.params)
+                EngineEquipment(plant: $0.plant.id, id: $0.equipment.id, template: $0.equipment.template, params: $0.equipment.params,
+                                industry: $0.plant.industry)
             },
             signals: signals.map { s in
                 let eq = allEquipment[s.equipmentIndex].equipment

@@ -193,7 +193,7 @@ extension Validator {
         var out: [MeltWatchConfig.Plant] = []
         for (i, item) in seq.enumerated() {
             let path = "plants[\(i)]"
-            guard let m = mapping(item, at: path, allowed: ["id", "name", "equipment"]) else { continue }
+            guard let m = mapping(item, at: path, allowed: ["id", "name", "industry", "region", "equipment"]) else { continue }
             guard let id = requiredString(m, "id", at: path, parent: item) else { continue }
             if !Validator.isIdentifier(id) { error(m["id"], "\(path).id '\(id)' must match [a-z0-9-]+") }
             if !seen.insert(id).inserted { error(m["id"], "\(path).id '\(id)' is used by another plant; plant ids must be unique") }
@@ -216,7 +216,17 @@ extension Validator {
             } else {
                 error(item, "\(path).equipment is required: the equipment this plant monitors")
             }
-            out.append(.init(id: id, name: name, equipment: equipment))
+            var industry = Industry.inferred(fromTemplates: equipment.map(\.template.name))
+            if let node = m["industry"], let word = string(node, at: "\(path).industry") {
+                if let i = Industry(rawValue: word) {
+                    industry = i
+                } else {
+                    let allowed = Industry.allCases.map(\.rawValue).joined(separator: ", ")
+                    error(node, "\(path).industry '\(word)' is not one of \(allowed) (the ledger's 行业类别; it decides the CO detectors' basis)")
+                }
+            }
+            let region = string(m["region"], at: "\(path).region")
+            out.append(.init(id: id, name: name, industry: industry, region: region, equipment: equipment))
         }
         return out
     }

@@ -31,7 +31,7 @@ extension AuditReport {
         h += "<style>\n\(Self.css)</style>\n</head>\n<body>\n"
         h += header()
         h += section(1, ledgerTable, intro: "每条报警即一条隐患记录；判定依据为《工贸企业重大事故隐患判定标准》（应急管理部令 2023 年第 10 号）条款或地方通知原文。 (One row per alarm; the basis is quoted verbatim.)", rowClass: ledgerRowClass)
-        h += section(2, interlockTable, intro: "联锁响应时间：自触发至最后一个预期反馈到位 (ms)。中位数与 P95 采用最近秩法（nearest rank），均为实测值；失效次数计入动作次数，但无响应时间。 (Latency from trip to the last expected feedback; nearest-rank percentiles over ok and late trips; failed trips are counted but have no latency.)", rowClass: { row in
+        h += section(2, interlockTable, intro: "联锁响应时间：自触发（越限开始，而非报警延时结束）至最后一个预期反馈到位 (ms)。中位数与 P95 采用最近秩法（nearest rank），均为实测值；失效次数计入动作次数，但无响应时间。 (Latency from the trip — the start of the excursion, not the end of the alarm's on-delay — to the last expected feedback; nearest-rank percentiles over ok and late trips; failed trips are counted but have no latency.)", rowClass: { row in
             if case .integer(let failed) = row[5], failed > 0 { return "bad" }
             if case .integer(let late) = row[4], late > 0 { return "warn" }
             return nil

@@ -11,11 +11,11 @@ import MeltWatchCore
 /// (never cleared here; the duty room acknowledges it). Every trip's outcome is recorded, good ones
 /// included. A bleeder already open at the trip counts as done at the trip (latency 0).
 ///
-/// `on_delay_s` defaults to 0, unlike other templates: the check measures latency from the raise, and
-/// a bleeder that works relieves the pressure within seconds. With an on-delay, a working bleeder
-/// would end the excursion before the raise, so the trip would never be checked or counted, and a
-/// slow one would look faster by the delay. Set it only for a noisy transmitter, knowing this.
-/// No gate role: the template has no "furnace operating" signal, so frozen detection always applies.
+/// The trip instant is the start of the excursion (the first reading above the maximum), not the end
+/// of the on-delay, so an on-delay neither hides a slow bleeder nor loses a good trip: an excursion
+/// the bleeder ends before the on-delay runs out is still recorded as a trip with its latency.
+/// `on_delay_s` defaults to 0 all the same: the design maximum is a hard line.
+/// No gate role: frozen detection is off by default (`frozen_after_s: 0`), as on every ungated template.
 final class BlastFurnaceTop: EquipmentMonitor {
     static let basis = "令10 第四条(五)"
 
@@ -30,12 +30,12 @@ final class BlastFurnaceTop: EquipmentMonitor {
             ParamSpec(name: "top_pressure_max", kind: .number(unit: "kPa", minimum: 0), defaultValue: .number(250),
                       isSitePlaceholder: true, summary: "design maximum top pressure; above it trips the bleeder"),
             ParamSpec(name: "on_delay_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(0),
-                      isSitePlaceholder: false, summary: "how long the pressure must stay above the maximum before it trips; latency counts from then"),
+                      isSitePlaceholder: false, summary: "how long the pressure must stay above the maximum before it alarms; latency counts from the excursion start"),
             ParamSpec(name: "interlock_warn_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(2),
                       isSitePlaceholder: true, summary: "bleeder opening slower than this is interlock-late"),
             ParamSpec(name: "interlock_deadline_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(5),
                       isSitePlaceholder: true, summary: "bleeder not open by this is interlock-failed"),
-        ] + TemplateCatalog.healthParams,
+        ] + TemplateCatalog.healthParams(frozenAfterSeconds: 0),  // ungated: frozen off by default (domain.md)
         rules: [
             RuleSpec(id: "top-pressure-high", alarmClass: .process, priority: .emergency, basis: basis,
                      signals: ["top_pressure"], unit: "kPa",
@@ -124,7 +124,12 @@ extension BlastFurnaceTop {
                     pressure.cancelPending()
                     return
                 }
-                if let t = pressure.update(value.asDouble, at: time) { emit(t, into: &out) }
+                let wasPending = pressure.isPending
+                if let t = pressure.update(value.asDouble, at: time) {
+                    emit(t, into: &out)
+                } else if wasPending, !pressure.isPending, let start = pressure.excursionStart {
+                    interlock.excursionEnded(rule: Rule.topPressureHigh.rawValue, from: start, at: time, into: &out)
+                }
             case bleederRole:
                 interlock.reading(role: role, value: value, quality: quality, at: time, into: &out)
             default:
@@ -144,7 +149,7 @@ extension BlastFurnaceTop {
             case .raised(let at, let v):
                 out.append(RuleOutput(ruleIndex: Rule.topPressureHigh.rawValue, transition: .raised, time: at, value: v, limit: limit,
                                       message: "高炉炉顶压力 \(show(v)) kPa > 设计最高值 \(show(limit)) kPa，炉顶放散阀应联锁打开 (top pressure above the design maximum: the bleeder must open)"))
-                interlock.trip(rule: Rule.topPressureHigh.rawValue, at: at, into: &out)
+                interlock.trip(rule: Rule.topPressureHigh.rawValue, at: at, excursionStart: pressure.excursionStart, into: &out)
             case .cleared(let at, let v):
                 out.append(RuleOutput(ruleIndex: Rule.topPressureHigh.rawValue, transition: .cleared, time: at, value: v, limit: limit,
                                       message: "高炉炉顶压力 \(show(v)) kPa ≤ \(show(limit)) kPa，已恢复 (top pressure back within the design maximum)"))

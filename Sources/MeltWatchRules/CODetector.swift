@@ -6,9 +6,16 @@ import MeltWatchCore
 /// occupational exposure limit, 20 / 40 mg/m³ CO, which is 17.2 / 34.4 ppm at 20 °C and 101.325 kPa
 /// (ppm = mg/m³ × 24.06 / 28.01). `level_1`/`level_2` override the preset. Values stay in the
 /// detector's native ppm: nothing is converted silently. `co-rate` warns early when the concentration
-/// rises faster than `rate_max` ppm/min over the last minute (0 = off).
+/// rises faster than `rate_max` ppm/min over the last minute (0 = off). `detector-fault` reports the
+/// detector's own fault output: while it is true the detector is not measuring (令10 第十四条).
+///
+/// `frozen` is off by default (`frozen_after_s: 0`): in clean air a detector reads a flat 0 ppm for
+/// days, which is its normal state. The basis is the steel clause 第四条(六), or 第五条(十一) in a
+/// nonferrous (aluminium) plant (``RuleSpec/basisByIndustry``).
 final class CODetector: EquipmentMonitor {
     static let basis = "令10 第四条(六)"
+    static let nonferrousBasis = "令10 第五条(十一)"
+    static let byIndustry: [Industry: String] = [.aluminium: nonferrousBasis]
 
     static let presets: [String: (level1: Double, level2: Double, source: String)] = [
         "gb6222": (24, 160, "GB 6222"),
@@ -35,19 +42,25 @@ final class CODetector: EquipmentMonitor {
                       isSitePlaceholder: true, summary: "rise faster than this is co-rate; 0 = off"),
             ParamSpec(name: "on_delay_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(0),
                       isSitePlaceholder: false, summary: "how long a level must hold before it alarms"),
-        ] + TemplateCatalog.healthParams,
+        ] + TemplateCatalog.healthParams(frozenAfterSeconds: 0),
         rules: [
             RuleSpec(id: "co-level-1", alarmClass: .process, priority: .high, basis: basis, signals: ["co"], unit: "ppm",
-                     summary: "CO ≥ level 1 (preset or `level_1`) for `on_delay_s`; clears below level − `deadband`"),
+                     summary: "CO ≥ level 1 (preset or `level_1`) for `on_delay_s`; clears below level − `deadband`",
+                     basisByIndustry: byIndustry),
             RuleSpec(id: "co-level-2", alarmClass: .process, priority: .emergency, basis: basis, signals: ["co"], unit: "ppm",
-                     summary: "CO ≥ level 2 (preset or `level_2`) for `on_delay_s`; clears below level − `deadband`"),
+                     summary: "CO ≥ level 2 (preset or `level_2`) for `on_delay_s`; clears below level − `deadband`",
+                     basisByIndustry: byIndustry),
             RuleSpec(id: "co-rate", alarmClass: .process, priority: .medium, basis: basis, signals: ["co"], unit: "ppm/min",
-                     summary: "CO rose faster than `rate_max` ppm/min over the last 60 s (0 = off): early warning"),
+                     summary: "CO rose faster than `rate_max` ppm/min over the last 60 s (0 = off): early warning",
+                     basisByIndustry: byIndustry),
+            RuleSpec(id: "detector-fault", alarmClass: .device, priority: .high, basis: "令10 第十四条", signals: ["fault"], unit: nil,
+                     summary: "the detector's `fault` output is true: it is not measuring; clears when the output returns to false"),
         ],
         makeMonitor: { CODetector(params: $0) }
     )
 
     private static let coRole = spec.roles.index("co")
+    private static let faultRole = spec.roles.index("fault")
 
     /// All mutable state in one value: each call makes one exclusive access to it instead of a
     /// runtime check per field. Release builds skip even that one check (`@exclusivity(unchecked)`).
@@ -76,8 +89,10 @@ extension CODetector {
     /// The detector's levels, rate check and the source named in their messages.
     private struct State {
         /// Copied once: a `static let` is a lazy-initialisation check per use.
-        let coRole = CODetector.coRole
+        let coRole = CODetector.coRole, faultRole = CODetector.faultRole
         var levels: [LimitMonitor]
+        /// True while `detector-fault` is raised.
+        var faulted = false
         let source: String
         /// `co-rate`: rise over a one-minute window faster than `rate_max` ppm/min; nil when off (0).
         var rate: RateMonitor?
@@ -112,6 +127,16 @@ extension CODetector {
         }
 
         mutating func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+            if role == faultRole {
+                // A bad fault output says nothing either way: sensor health reports it.
+                guard quality != .bad, value.asDouble.isFinite, value.asBool != faulted else { return }
+                faulted = value.asBool
+                out.append(RuleOutput(
+                    ruleIndex: 3, transition: faulted ? .raised : .cleared, time: time, value: nil, limit: nil,
+                    message: faulted ? "一氧化碳检测报警器故障输出，检测失效 (detector fault: not measuring)"
+                        : "一氧化碳检测报警器故障已消除 (detector fault cleared)"))
+                return
+            }
             guard role == coRole else { return }
             guard quality != .bad, value.asDouble.isFinite else {
                 for i in levels.indices { levels[i].cancelPending() }

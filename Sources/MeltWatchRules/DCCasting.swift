@@ -8,16 +8,19 @@ import MeltWatchCore
 ///   `on_delay_s`, or falling faster than `cooling_pressure_drop_max` / `cooling_flow_drop_max` per
 ///   second over the last second (0 = off), while casting. Trip.
 /// - `level-high`, `level-low`, `level-jump`: the outlet-launder or junction level out of
-///   [`level_low`, `level_high`] for `on_delay_s`, or changing faster than `level_rate_max` mm/s over
-///   the last second, while casting and `cast_length >= level_gate_mm` (the start of a cast is
-///   unsteady by nature). One alarm per rule for both levels: raised by the first, cleared with the
-///   last. Trip.
-/// - Interlock: a trip must be followed within `interlock_deadline_s` by every expected action —
+///   [`level_low`, `level_high`] for `on_delay_s`, or changing faster than `level_rate_max` mm/s
+///   (``RateMonitor``), while casting; `level-low` and `level-jump` also wait for `cast_length >=
+///   level_gate_mm` (the start of a cast is unsteady by nature), `level-high` does not (an overflow is
+///   dangerous from the first millimetre). One alarm per rule for both levels: raised by the first,
+///   cleared with the last. Only a junction deviation trips (第五条(八)/(九) interlock the junction level).
+/// - Interlock: a trip — counted from the start of the excursion, not the end of the on-delay — must
+///   be followed within `interlock_deadline_s` by every expected action —
 ///   fixed furnace: `shutoff_closed`, `drain_open`; tilting: `furnace_tilted_back`, `shutoff_closed`
 ///   (`expect` overrides) — and always `platform_stopped` (Nantong 2024: the platform kept
-///   descending). `interlock-late` and `interlock-failed` as in ``InterlockWatch``. A platform that
-///   did not stop, or any late action, cites the local notice; other failures cite the clause of the
-///   trip (cooling 第五条(六); level: fixed 第五条(八), tilting 第五条(九)).
+///   descending). `interlock-late` and `interlock-failed` as in ``InterlockWatch``. A late action cites
+///   the Xinzhou notice's question on delay; a failure cites the trip's clause (cooling 第五条(六);
+///   junction level: fixed 第五条(八), tilting 第五条(九)) when an action it interlocks failed, and the
+///   notice on the platform stop when the platform kept descending, both joined by "；".
 /// - `interlock-bypassed`: the bypass flag while casting (令10 第十四条).
 /// - `casting-permissive`: casting starts while a sensor of this station is stale, frozen or bad, an
 ///   interlock is bypassed, or the emergency water reports not ready ("casting is not allowed with a
@@ -25,13 +28,16 @@ import MeltWatchCore
 /// - `mode-not-auto`: casting and not in automatic mode for `on_delay_s`.
 /// - `mechanical-lock-open`: fixed furnace, casting, lock not engaged for `on_delay_s`.
 ///
-/// Unknown `casting_active` counts as casting for the limits (a missed cooling loss is worse than a
-/// spurious one), and unknown `cast_length` leaves the level gate open. A bad or non-finite reading
-/// is no evidence: it cancels pending on-delays (sensor health reports the fault).
+/// Gates fail open: `casting_active` that never reported, is bad or stale counts as casting (a missed
+/// cooling loss is worse than a spurious one), and such a `cast_length` leaves the level gate open;
+/// the last good value is not kept. A bad or non-finite measurement is no evidence: it cancels
+/// pending on-delays (sensor health reports the fault).
 final class DCCasting: EquipmentMonitor {
     static let coolingBasis = "令10 第五条(六)"
     static let levelBasis = "令10 第五条(七)"
-    static let platformBasis = "地方通知: 联锁动作与铸造平台停止下降联锁"
+    /// The Xinzhou notice (seed 001), by the question it asks: never a bare "地方通知".
+    static let platformBasis = "忻应急发〔2024〕216号: 各联锁动作是否与铸造平台停止下降联锁"
+    static let lateBasis = "忻应急发〔2024〕216号: 联锁动作是否长时间延迟"
     static let faultBasis = "令10 第十四条"
 
     static let spec = TemplateSpec(
@@ -79,9 +85,9 @@ final class DCCasting: EquipmentMonitor {
             ParamSpec(name: "on_delay_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(1),
                       isSitePlaceholder: true, summary: "how long a condition must hold before it alarms"),
             ParamSpec(name: "interlock_warn_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(2),
-                      isSitePlaceholder: true, summary: "interlock slower than this is interlock-late"),
+                      isSitePlaceholder: true, summary: "interlock slower than this, from the start of the excursion, is interlock-late"),
             ParamSpec(name: "interlock_deadline_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(5),
-                      isSitePlaceholder: true, summary: "interlock not complete by this is interlock-failed"),
+                      isSitePlaceholder: true, summary: "interlock not complete this long after the start of the excursion is interlock-failed"),
         ] + TemplateCatalog.healthParams,
         rules: [
             RuleSpec(id: "cooling-pressure-low", alarmClass: .process, priority: .emergency, basis: coolingBasis,
@@ -92,14 +98,14 @@ final class DCCasting: EquipmentMonitor {
                      summary: "while casting: flow < `cooling_flow_min` for `on_delay_s`, or falling faster than `cooling_flow_drop_max` per second over the last second. Trips the interlock check"),
             RuleSpec(id: "level-high", alarmClass: .process, priority: .emergency, basis: levelBasis,
                      signals: ["level_outlet", "level_junction", "cast_length"], unit: "mm",
-                     summary: "outlet or junction level > `level_high` for `on_delay_s`, while casting and `cast_length` ≥ `level_gate_mm`; one alarm for both levels. Trips the interlock check"),
+                     summary: "outlet or junction level > `level_high` for `on_delay_s`, while casting (not gated by cast length: an overflow is dangerous from the first millimetre); one alarm for both levels. A junction deviation trips the interlock check"),
             RuleSpec(id: "level-low", alarmClass: .process, priority: .high, basis: levelBasis,
                      signals: ["level_outlet", "level_junction", "cast_length"], unit: "mm",
-                     summary: "outlet or junction level < `level_low` for `on_delay_s`, gated as `level-high`. Trips the interlock check"),
+                     summary: "outlet or junction level < `level_low` for `on_delay_s`, while casting and `cast_length` ≥ `level_gate_mm`. A junction deviation trips the interlock check"),
             RuleSpec(id: "level-jump", alarmClass: .process, priority: .high, basis: levelBasis,
                      signals: ["level_outlet", "level_junction", "cast_length"], unit: "mm/s",
-                     summary: "outlet or junction level changed faster than `level_rate_max` mm/s over the last second, gated as `level-high`. Trips the interlock check"),
-            RuleSpec(id: "interlock-late", alarmClass: .interlock, priority: .high, basis: platformBasis,
+                     summary: "outlet or junction level changed faster than `level_rate_max` mm/s (against the last reading at or before a 1 s window), gated as `level-low`. A junction jump trips the interlock check"),
+            RuleSpec(id: "interlock-late", alarmClass: .interlock, priority: .high, basis: lateBasis,
                      signals: feedbackRoles, unit: "s",
                      summary: "after a trip, the last expected action (fixed: `shutoff_closed` + `drain_open`; tilting: `furnace_tilted_back` + `shutoff_closed`; or `expect`; always `platform_stopped`) came later than `interlock_warn_s` (`latency_ms`); raised and returned at once"),
             RuleSpec(id: "interlock-failed", alarmClass: .interlock, priority: .emergency, basis: coolingBasis,
@@ -141,6 +147,11 @@ final class DCCasting: EquipmentMonitor {
     private struct Part {
         var rule: Rule
         var part: Int
+
+        /// Whether this part's raise trips the interlock check: cooling (limit and drop) always, a level
+        /// rule only for the junction (part 1): 第五条(八)/(九) interlock the junction level, and an
+        /// outlet-launder deviation alarms (第五条(七)) without a trip.
+        var trips: Bool { rule.trips && (!rule.isLevel || part == 1) }
     }
 
     private static let limitParts: [Part] = [
@@ -245,13 +256,22 @@ extension DCCasting {
                 lateRule: Rule.interlockLate.rawValue, failedRule: Rule.interlockFailed.rawValue
             )
             let levelInterlockBasis = fixedFurnace ? "令10 第五条(八)" : "令10 第五条(九)"
+            let clauseActions = expected.filter { $0 != "platform_stopped" }
             interlock.basis = { outcome, trigger in
-                guard case .failed(let cause, _) = outcome else { return DCCasting.platformBasis }
-                if cause.contains("platform_stopped") { return DCCasting.platformBasis }
-                return Rule(rawValue: trigger)?.isLevel == true ? levelInterlockBasis : DCCasting.coolingBasis
+                guard case .failed(let cause, _) = outcome else { return DCCasting.lateBasis }
+                // The trip's clause when an action it interlocks failed, the notice when the platform
+                // kept descending; both, joined by "；", when both did.
+                var bases: [String] = []
+                if clauseActions.contains(where: { cause.contains($0) }) {
+                    bases.append(Rule(rawValue: trigger)?.isLevel == true ? levelInterlockBasis : DCCasting.coolingBasis)
+                }
+                if cause.contains("platform_stopped") { bases.append(DCCasting.platformBasis) }
+                return bases.isEmpty ? nil : bases.joined(separator: "；")
             }
         }
 
+        /// Unknown (never reported, bad, stale) counts as casting, and an unknown cast length as past
+        /// the level gate: a gate whose state is unknown is open (domain.md), never its last good value.
         var castingGate: Bool { casting ?? true }
         var levelGateOpen: Bool { castingGate && (castLength ?? .infinity) >= levelGate }
 
@@ -259,7 +279,9 @@ extension DCCasting {
 
         mutating func advance(to time: EventTime, into out: inout [RuleOutput]) {
             for i in limits.indices {
-                if let t = limits[i].advance(to: time) { part(DCCasting.limitParts[i], t, into: &out) }
+                if let t = limits[i].advance(to: time) {
+                    part(DCCasting.limitParts[i], t, excursionStart: limits[i].excursionStart, into: &out)
+                }
             }
             interlock.advance(to: time, into: &out)
         }
@@ -272,17 +294,11 @@ extension DCCasting {
                 values[slot] = usable
                 evaluateMeasurement(slot, at: time, into: &out)
             case castingRole:
-                guard let v = usable else { return }
-                let starting = v != 0 && casting != true
-                casting = v != 0
-                for slot in 0..<4 { evaluateMeasurement(slot, at: time, into: &out) }
-                evaluateFlags(at: time, into: &out)
+                let starting = usable.map { $0 != 0 } == true && casting != true
+                setCasting(usable.map { $0 != 0 }, at: time, into: &out)
                 if starting { checkPermissive(start: true, at: time, into: &out) }
-                if !castingGate { checkPermissive(start: false, at: time, into: &out) }
             case lengthRole:
-                guard let v = usable else { return }
-                castLength = v
-                for slot in 2..<4 { evaluateMeasurement(slot, at: time, into: &out) }
+                setCastLength(usable, at: time, into: &out)
             case modeRole, lockRole, bypassRole, emergencyWaterRole:
                 guard let v = usable else { return }
                 switch role {
@@ -300,30 +316,59 @@ extension DCCasting {
 
         mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
             faults[role] = healthy ? nil : (fault ?? "unhealthy")
+            if !healthy, role == castingRole, casting != nil { setCasting(nil, at: time, into: &out) }
+            if !healthy, role == lengthRole, castLength != nil { setCastLength(nil, at: time, into: &out) }
             interlock.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
             checkPermissive(start: false, at: time, into: &out)
         }
 
-        /// Re-evaluates one measurement (pressure, flow, outlet or junction level) against its gate.
+        /// The casting gate's new state (nil: unknown, so open); every rule behind it is re-evaluated.
+        private mutating func setCasting(_ value: Bool?, at time: EventTime, into out: inout [RuleOutput]) {
+            casting = value
+            for slot in 0..<4 { evaluateMeasurement(slot, at: time, into: &out) }
+            evaluateFlags(at: time, into: &out)
+            if !castingGate { checkPermissive(start: false, at: time, into: &out) }
+        }
+
+        /// The level gate's cast length (nil: unknown, so past the gate).
+        private mutating func setCastLength(_ value: Double?, at time: EventTime, into out: inout [RuleOutput]) {
+            castLength = value
+            for slot in 2..<4 { evaluateMeasurement(slot, at: time, into: &out) }
+        }
+
+        /// Re-evaluates one measurement (pressure, flow, outlet or junction level) against its gates.
+        /// Pressure and flow apply while casting, and so does `level-high` (an overflow is dangerous from
+        /// the first millimetre); `level-low` and `level-jump` wait for the cast length gate as well.
         private mutating func evaluateMeasurement(_ slot: Int, at time: EventTime, into out: inout [RuleOutput]) {
             // Limits of the slot: pressure 0, flow 1; a level has its high (2, 3) and low (4, 5) check.
             let first = slot, second = slot >= 2 ? slot + 2 : slot
-            let open = slot < 2 ? castingGate : levelGateOpen
-            guard open else {
-                closeGate(limit: first, at: time, into: &out)
-                if second != first { closeGate(limit: second, at: time, into: &out) }
+            let firstOpen = castingGate
+            let secondOpen = slot < 2 ? castingGate : levelGateOpen
+            if !firstOpen { closeGate(limit: first, at: time, into: &out) }
+            if second != first, !secondOpen { closeGate(limit: second, at: time, into: &out) }
+            if !secondOpen {
                 if let r = rates[slot], r.isActive { part(DCCasting.rateParts[slot], .cleared(at: time, value: 0), into: &out) }
                 rates[slot]?.reset()
-                return
             }
             guard let v = values[slot] else {
                 limits[first].cancelPending()
                 limits[second].cancelPending()
                 return
             }
-            if let t = limits[first].update(v, at: time) { part(DCCasting.limitParts[first], t, into: &out) }
-            if second != first, let t = limits[second].update(v, at: time) { part(DCCasting.limitParts[second], t, into: &out) }
-            if let t = rates[slot]?.update(v, at: time) { part(DCCasting.rateParts[slot], t, into: &out) }
+            if firstOpen { update(limit: first, v, at: time, into: &out) }
+            if second != first, secondOpen { update(limit: second, v, at: time, into: &out) }
+            if secondOpen, let t = rates[slot]?.update(v, at: time) { part(DCCasting.rateParts[slot], t, into: &out) }
+        }
+
+        /// Feeds limit `i`; a trip excursion that ends within its on-delay may still be an interlock trip.
+        private mutating func update(limit i: Int, _ v: Double, at time: EventTime, into out: inout [RuleOutput]) {
+            let p = DCCasting.limitParts[i]
+            let wasPending = p.trips && limits[i].isPending
+            if let t = limits[i].update(v, at: time) {
+                part(p, t, excursionStart: limits[i].excursionStart, into: &out)
+            } else if wasPending, !limits[i].isPending, let start = limits[i].excursionStart {
+                interlock.excursionEnded(rule: p.rule.rawValue, from: start, at: time, into: &out)
+            }
         }
 
         private mutating func closeGate(limit i: Int, at time: EventTime, into out: inout [RuleOutput]) {
@@ -374,8 +419,11 @@ extension DCCasting {
                                   message: stopped ? "铸造已停止，许可报警解除 (casting stopped)" : "安全装置已恢复正常 (safety devices healthy again)"))
         }
 
-        /// Folds one part's transition into its rule: raised with the first active part, cleared with the last.
-        private mutating func part(_ p: Part, _ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
+        /// Folds one part's transition into its rule: raised with the first active part, cleared with
+        /// the last. A tripping part's raise starts the interlock check from `excursionStart` even when
+        /// its rule is already active (the outlet level alarmed first; the junction then tripped).
+        private mutating func part(_ p: Part, _ t: LimitMonitor.Transition, excursionStart: EventTime? = nil,
+                                   into out: inout [RuleOutput]) {
             let r = p.rule.rawValue
             let wasActive = activeParts[r] != 0
             let bit = UInt8(1) << UInt8(p.part)
@@ -384,10 +432,9 @@ extension DCCasting {
             case .cleared: activeParts[r] &= ~bit
             }
             let isActive = activeParts[r] != 0
-            guard wasActive != isActive else { return }
-            out.append(output(p, t))
-            if p.rule.trips, case .raised(let at, _) = t {
-                interlock.trip(rule: r, at: at, into: &out)
+            if wasActive != isActive { out.append(output(p, t)) }
+            if p.trips, case .raised(let at, _) = t {
+                interlock.trip(rule: r, at: at, excursionStart: excursionStart, into: &out)
             }
         }
 

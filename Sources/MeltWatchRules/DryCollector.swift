@@ -124,6 +124,10 @@ final class DryCollector: EquipmentMonitor {
     func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
         state.reading(role: role, value: value, quality: quality, at: time, into: &out)
     }
+
+    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
+        state.health(role: role, healthy: healthy, at: time, into: &out)
+    }
 }
 
 extension DryCollector {
@@ -136,8 +140,11 @@ extension DryCollector {
         let airlockRole = DryCollector.airlockRole, explosionProtectionRole = DryCollector.explosionProtectionRole
         let sparkRole = DryCollector.sparkRole
         var diffPressure: Double?
-        /// Unknown counts as running, as the engine's gate does.
-        var fanRunning = true
+        /// The fan gate's last good value; nil while unknown (never reported, bad, stale). An unknown
+        /// gate is open (domain.md): the pressure rules are evaluated; `collector-not-running` needs a
+        /// known fan state (the fan signal's own device alarm reports the rest).
+        var fan: Bool?
+        var fanRunning: Bool { fan ?? true }
         var processRunning: Bool?
         var limits: [LimitMonitor]
         /// `hopper-temp-rate`; nil when `hopper_temp_rate_max` is 0.
@@ -183,11 +190,7 @@ extension DryCollector {
                 update(.hopperTempHigh, value.asDouble, at: time, into: &out)
                 if let t = rate?.update(value.asDouble, at: time) { out.append(rateOutput(t)) }
             case fanRole:
-                guard usable else {
-                    limits[Rule.collectorNotRunning.rawValue].cancelPending()
-                    return
-                }
-                fanRunning = value.asBool
+                fan = usable ? value.asBool : nil
                 evaluateDiffPressure(at: time, into: &out)
                 evaluateNotRunning(at: time, into: &out)
             case processRole:
@@ -227,12 +230,20 @@ extension DryCollector {
             }
         }
 
+        /// The fan gate going unhealthy (stale) makes it unknown, so open.
+        mutating func health(role: Int, healthy: Bool, at time: EventTime, into out: inout [RuleOutput]) {
+            guard role == fanRole, !healthy, fan != nil else { return }
+            fan = nil
+            evaluateDiffPressure(at: time, into: &out)
+            evaluateNotRunning(at: time, into: &out)
+        }
+
         private mutating func evaluateNotRunning(at time: EventTime, into out: inout [RuleOutput]) {
-            guard let process = processRunning else {
+            guard let process = processRunning, let fan else {
                 limits[Rule.collectorNotRunning.rawValue].cancelPending()
                 return
             }
-            update(.collectorNotRunning, process && !fanRunning ? 1 : 0, at: time, into: &out)
+            update(.collectorNotRunning, process && !fan ? 1 : 0, at: time, into: &out)
         }
 
         private mutating func update(_ rule: Rule, _ value: Double, at time: EventTime, into out: inout [RuleOutput]) {

@@ -7,10 +7,14 @@ import MeltWatchCore
 extension EngineCore {
     static let deviceBasis = "令10 第十四条"
 
-    /// True unless the equipment's gate signal last said it is not operating (unknown counts as operating).
+    /// True unless the equipment's gate signal says it is not operating. A gate that is unknown —
+    /// never reported, bad, or stale — counts as operating (domain.md: an unknown gate is open); its
+    /// last good value is not kept as the gate's state.
     func isOperating(_ e: Int) -> Bool {
         let gate = gateSignals[e]
-        guard gate >= 0, let value = signals[gate].value else { return true }
+        guard gate >= 0, let value = signals[gate].value, signals[gate].quality != .bad, value.asDouble.isFinite else { return true }
+        let slot = Int(bindings[gate].healthSlot)
+        if slot >= 0, !health[slot].isHealthy { return true }
         return value.asBool
     }
 
@@ -32,8 +36,10 @@ extension EngineCore {
 
     private mutating func tickHealth(slot: Int, _ now: EventTime) {
         let e = Int(bindings[healthSignal[slot]].equipment)
-        let changes = health[slot].tick(daemonTime: now, operating: isOperating(e))
+        let wasOperating = isOperating(e)
+        let changes = health[slot].tick(daemonTime: now, operating: wasOperating)
         guard !changes.isEmpty else { return }
+        if isOperating(e) != wasOperating { healthSchedule.operatingChanged(e) }  // a stale gate is open
         clearOutputs()
         applyHealth(changes, slot: slot)
         publish(equipment: e)

@@ -7,13 +7,16 @@ public struct EngineEquipment: Sendable {
     public var template: TemplateSpec
     /// Parameters with defaults applied (config validation guarantees presence and types).
     public var params: [String: ParamValue]
+    /// The plant's industry: some rules cite a different clause in a nonferrous plant.
+    public var industry: Industry
 
     /// Creates an equipment definition.
-    public init(plant: String, id: String, template: TemplateSpec, params: [String: ParamValue]) {
+    public init(plant: String, id: String, template: TemplateSpec, params: [String: ParamValue], industry: Industry = .steel) {
         self.plant = plant
         self.id = id
         self.template = template
         self.params = params
+        self.industry = industry
     }
 }
 

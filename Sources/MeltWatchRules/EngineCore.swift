@@ -159,9 +159,8 @@ struct EngineCore {
         counters.readings += 1
         let binding = bindings[index]
         let e = Int(binding.equipment)
-        if gateSignals[e] == index, (previous.value?.asBool ?? true) != r.value.asBool {
-            healthSchedule.operatingChanged(e)  // every health of `e` sees the new state at the next tick
-        }
+        let isGate = gateSignals[e] == index
+        let wasOperating = isGate && isOperating(e)
         signals[index] = SignalState(value: r.value, quality: r.quality, time: r.time, sequence: r.sequence)
         if let tick = lastTick { offsets[e] = tick.milliseconds(since: r.time) }
         clearOutputs()
@@ -182,6 +181,9 @@ struct EngineCore {
             // A reading outside the instrument's range is as bad as one the gateway marks bad: the
             // rules get it as bad, so it cancels pending raises instead of tripping on a broken sensor.
             if health[slot].latestIsBad { quality = .bad }
+        }
+        if isGate, wasOperating != isOperating(e) {
+            healthSchedule.operatingChanged(e)  // every health of `e` sees the new state at the next tick
         }
         monitor.reading(role: Int(binding.role), value: r.value, quality: quality, at: r.time, into: &outputs)
         publish(equipment: e)
@@ -280,7 +282,7 @@ struct EngineCore {
                 kind: kind, state: state, alarmClass: spec.alarmClass, rule: spec.id, priority: spec.priority,
                 plant: eq.plant, equipment: eq.id, activation: track.activations, ordinal: track.ordinal,
                 signals: o.signals ?? spec.signals, value: o.value, limit: o.limit, unit: spec.unit,
-                latencyMilliseconds: o.latencyMilliseconds, cause: o.cause, basis: o.basis ?? spec.basis,
+                latencyMilliseconds: o.latencyMilliseconds, cause: o.cause, basis: o.basis ?? spec.basis(in: eq.industry),
                 message: o.message, eventTime: o.time, configHash: model.configHash
             )))
             if kind == .raised { noteRaise(equipment: e, rule: o.ruleIndex, at: o.time) }

@@ -20,6 +20,9 @@ struct InterlockWatch {
     private var feedbacks: [InterlockCheck.FeedbackState?]
     /// The rule whose raise started the running check.
     private(set) var trigger = 0
+    /// When the running (or latest) check started: the raise at the end of the on-delay, which can be
+    /// later than its trip time (the excursion start).
+    private var openedAt: EventTime?
     /// Overrides the basis of an outcome's alarm (e.g. a platform that did not stop); nil keeps the rule's.
     var basis: (@Sendable (_ outcome: InterlockCheck.Outcome, _ trigger: Int) -> String?)?
 
@@ -36,14 +39,39 @@ struct InterlockWatch {
     /// When ``advance(to:into:)`` must run if nothing arrives.
     var deadline: EventTime? { check.deadline }
 
-    /// A trip rule raised at `time`: starts a check unless one is running.
-    mutating func trip(rule: Int, at time: EventTime, into out: inout [RuleOutput]) {
+    /// A trip rule raised at `time` for an excursion that began at `excursionStart` (nil: at `time`):
+    /// starts a check from the excursion start unless one is running. A deadline that already passed
+    /// during the on-delay fails the check at once, at `time` (no event precedes the raise it answers).
+    mutating func trip(rule: Int, at time: EventTime, excursionStart: EventTime? = nil, into out: inout [RuleOutput]) {
         guard !check.isRunning else { return }
         trigger = rule
+        openedAt = time
+        let start = min(excursionStart ?? time, time)
         // Outcomes go to a local first: as an argument of a method on `self` the optimizer copied the
         // whole state before every call.
-        let outcome = check.trip(at: time, states: feedbacks)
-        if let outcome { record(outcome, trippedAt: time, into: &out) }
+        let outcome = check.trip(at: start, states: feedbacks)
+        if let outcome { record(outcome, trippedAt: start, into: &out) }
+        if start < time, check.isRunning, let overdue = check.advance(to: time) {
+            record(overdue, trippedAt: start, into: &out)
+        }
+    }
+
+    /// An excursion of trip rule `rule` from `start` ended at `end` before its on-delay ran out: no
+    /// alarm, but if every expected feedback is true now and one of them turned true during the
+    /// excursion, the plant's interlock acted on it, and that trip is recorded with its outcome (ok or
+    /// late, latency from `start`) like any other (domain.md).
+    mutating func excursionEnded(rule: Int, from start: EventTime, at end: EventTime, into out: inout [RuleOutput]) {
+        guard !check.isRunning, !check.expected.isEmpty else { return }
+        var acted = false
+        for f in feedbacks {
+            guard let f, f.healthy, f.value, let since = f.since, since <= end else { return }
+            if since >= start { acted = true }
+        }
+        guard acted else { return }
+        trigger = rule
+        openedAt = end
+        let outcome = check.trip(at: start, states: feedbacks)
+        if let outcome { record(outcome, trippedAt: start, into: &out) }
     }
 
     /// Fails a check whose deadline passed.
@@ -60,9 +88,14 @@ struct InterlockWatch {
         guard k >= 0 else { return }
         let healthy = quality != .bad && value.asDouble.isFinite
         let fault: String? = healthy ? nil : "bad-quality"
-        feedbacks[k] = InterlockCheck.FeedbackState(value: value.asBool, healthy: healthy, fault: fault)
+        let on = value.asBool
+        // When it turned true: kept while it stays true, so a check that starts later (at the end of
+        // an on-delay) can count from the excursion start.
+        let previous = feedbacks[k]
+        let since: EventTime? = on ? (previous?.value == true ? previous?.since ?? time : time) : nil
+        feedbacks[k] = InterlockCheck.FeedbackState(value: on, healthy: healthy, fault: fault, since: since)
         let trippedAt = check.trippedAt
-        let outcome = check.feedback(at: k, value: value.asBool, healthy: healthy, fault: fault, time: time)
+        let outcome = check.feedback(at: k, value: on, healthy: healthy, fault: fault, time: time)
         if let outcome { record(outcome, trippedAt: trippedAt, into: &out) }
     }
 
@@ -71,13 +104,15 @@ struct InterlockWatch {
         let k = feedbackIndex[role]
         guard k >= 0 else { return }
         let value = feedbacks[k]?.value ?? false
-        feedbacks[k] = InterlockCheck.FeedbackState(value: value, healthy: healthy, fault: fault)
+        feedbacks[k] = InterlockCheck.FeedbackState(value: value, healthy: healthy, fault: fault, since: feedbacks[k]?.since)
         guard !healthy else { return }
         let trippedAt = check.trippedAt
         let outcome = check.feedback(at: k, value: value, healthy: false, fault: fault, time: time)
         if let outcome { record(outcome, trippedAt: trippedAt, into: &out) }
     }
 
+    /// Reports an outcome; a failure decided at a deadline that passed before the raise that started
+    /// the check (an on-delay longer than the deadline) is reported at that raise.
     private func record(_ outcome: InterlockCheck.Outcome, trippedAt: EventTime?, into out: inout [RuleOutput]) {
         guard let trippedAt else { return }
         let warn = Double(check.warnMilliseconds) / 1000
@@ -99,7 +134,8 @@ struct InterlockWatch {
                                       limit: warn, message: message, latencyMilliseconds: latency, basis: basis,
                                       signals: check.expected))
             }
-        case .failed(let cause, let at):
+        case .failed(let cause, let decided):
+            let at = max(decided, openedAt ?? decided)
             out.append(RuleOutput(ruleIndex: failedRule, transition: .recorded, time: at, message: "", cause: cause,
                                   interlock: .init(kind: .failed, trippedAt: trippedAt, triggerRuleIndex: trigger)))
             out.append(RuleOutput(ruleIndex: failedRule, transition: .raised, time: at, value: nil, limit: deadline,

@@ -40,6 +40,10 @@ public struct LimitMonitor: Sendable, Equatable {
     private(set) var phase: Phase = .normal
     /// The last value seen, reported when a timer (not a reading) completes a transition.
     public private(set) var lastValue: Double = .nan
+    /// Event time of the first reading beyond the limit in the current (or latest) excursion: kept
+    /// through the on-delay and while active. An interlock check counts from here, not from the raise
+    /// (domain.md: the PLC sees the same excursion, and the on-delay only spares the duty room).
+    public private(set) var excursionStart: EventTime?
 
     /// Creates a monitor in the normal state.
     public init(direction: Direction, limit: Double, deadband: Double = 0, onDelayMilliseconds: Int64 = 0,
@@ -58,6 +62,13 @@ public struct LimitMonitor: Sendable, Equatable {
         case .active, .clearing: true
         case .normal, .pending: false
         }
+    }
+
+    /// True while a violation waits out its on-delay. A pending excursion that ends here without
+    /// raising was shorter than the on-delay (``excursionStart`` says when it began).
+    public var isPending: Bool {
+        if case .pending = phase { return true }
+        return false
     }
 
     /// When ``advance(to:)`` must be called if nothing arrives before then.
@@ -105,6 +116,7 @@ public struct LimitMonitor: Sendable, Equatable {
         case .normal:
             guard violates(value) else { return nil }
             phase = .pending(since: time)
+            excursionStart = time
             return advance(to: time)  // a zero on-delay raises at once
         case .pending:
             if !violates(value) { phase = .normal }

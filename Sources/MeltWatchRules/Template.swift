@@ -68,6 +68,38 @@ public struct RuleSpec: Sendable, Equatable {
     public var unit: String?
     /// When the rule raises and clears, for the template reference (docs/templates.md).
     public var summary: String = ""
+    /// The basis in a plant of another industry, where it differs (a CO detector in an aluminium plant
+    /// cites 第五条(十一), not the steel clause).
+    public var basisByIndustry: [Industry: String] = [:]
+
+    /// The basis an alarm of this rule cites in a plant of `industry`.
+    public func basis(in industry: Industry) -> String { basisByIndustry[industry] ?? basis }
+}
+
+/// A plant's industry (`plants[].industry`): the ledger's 行业类别, and which clause some rules cite.
+public enum Industry: String, Sendable, Equatable, Hashable, CaseIterable {
+    case steel
+    /// Aluminium, a nonferrous industry (Order No. 10 第五条).
+    case aluminium
+    case dust
+
+    /// The 行业类别 the regulator's ledger writes.
+    public var ledgerName: String {
+        switch self {
+        case .steel: "冶金（钢铁）"
+        case .aluminium: "有色（铝加工）"
+        case .dust: "粉尘涉爆"
+        }
+    }
+
+    /// The industry a plant's templates imply when the config does not say: aluminium when it casts
+    /// aluminium, steel when it has steel equipment, dust when it has only dust collectors; steel for an
+    /// empty plant.
+    public static func inferred(fromTemplates names: [String]) -> Industry {
+        if names.contains(where: { $0.hasPrefix("aluminium.") }) { return .aluminium }
+        if names.contains(where: { $0.hasPrefix("steel.") }) { return .steel }
+        return names.isEmpty ? .steel : .dust
+    }
 }
 
 /// An equipment template: its roles, parameters, rules, and how to build its monitor.
@@ -99,12 +131,19 @@ public enum TemplateCatalog {
     public static func named(_ name: String) -> TemplateSpec? { all.first { $0.name == name } }
 
     /// Sensor-health parameters every template accepts (domain.md, "Sensor health").
-    static let healthParams: [ParamSpec] = [
-        ParamSpec(name: "stale_after_s", kind: .number(unit: "s", minimum: 1), defaultValue: .number(30),
-                  isSitePlaceholder: false, summary: "no reading for this long makes a signal stale"),
-        ParamSpec(name: "frozen_after_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(600),
-                  isSitePlaceholder: false, summary: "unchanged value for this long while operating is frozen; 0 = off"),
-    ]
+    static let healthParams = healthParams(frozenAfterSeconds: 600)
+
+    /// The sensor-health parameters with `frozen_after_s` defaulting to `frozenAfterSeconds` (0 on
+    /// ungated templates such as CO detectors, whose flat clean-air reading is their normal state).
+    static func healthParams(frozenAfterSeconds: Double) -> [ParamSpec] {
+        [
+            ParamSpec(name: "stale_after_s", kind: .number(unit: "s", minimum: 1), defaultValue: .number(30),
+                      isSitePlaceholder: false, summary: "no reading for this long makes a signal stale"),
+            ParamSpec(name: "frozen_after_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(frozenAfterSeconds),
+                      isSitePlaceholder: false,
+                      summary: "unchanged value for this long while operating is frozen (never at the bottom of the role's `range`); 0 = off"),
+        ]
+    }
 }
 
 extension Dictionary where Key == String, Value == ParamValue {

@@ -6,9 +6,11 @@ import MeltWatchCore
 /// be leaking into the furnace), `outlet-temp-high` / `outlet-temp-high-high`, `inlet-flow-low`
 /// (while operating), `interlock-bypassed` (bypass while operating), and the interlock check: a trip
 /// (`flow-difference` or `outlet-temp-high-high` raising) must be followed by every expected feedback
-/// within `interlock_deadline_s` — later than `interlock_warn_s` is `interlock-late`, missing or
-/// unhealthy is `interlock-failed` (latched). Every trip's outcome is recorded, good ones included.
-/// Sensor-health alarms come with the full rule library.
+/// within `interlock_deadline_s` of the excursion's start (the first reading beyond the limit, not the
+/// end of the on-delay) — later than `interlock_warn_s` is `interlock-late`, missing or unhealthy is
+/// `interlock-failed` (latched). Every trip's outcome is recorded, good ones included, and so is an
+/// excursion shorter than the on-delay that the interlock answered. A `furnace_operating` gate that
+/// never reported, is bad or stale counts as operating (gates fail open).
 final class WaterCooledElement: EquipmentMonitor {
     static let basis = "令10 第四条(四)"
 
@@ -43,9 +45,9 @@ final class WaterCooledElement: EquipmentMonitor {
             ParamSpec(name: "inlet_flow_min", kind: .number(unit: "m3/h", minimum: 0), defaultValue: .number(0),
                       isSitePlaceholder: true, summary: "minimum inlet flow while operating; 0 = off"),
             ParamSpec(name: "interlock_warn_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(2),
-                      isSitePlaceholder: true, summary: "interlock slower than this is interlock-late"),
+                      isSitePlaceholder: true, summary: "interlock slower than this, from the start of the excursion, is interlock-late"),
             ParamSpec(name: "interlock_deadline_s", kind: .number(unit: "s", minimum: 0), defaultValue: .number(5),
-                      isSitePlaceholder: true, summary: "interlock not complete by this is interlock-failed"),
+                      isSitePlaceholder: true, summary: "interlock not complete this long after the start of the excursion is interlock-failed"),
         ] + TemplateCatalog.healthParams,
         rules: [
             RuleSpec(id: "flow-difference", alarmClass: .process, priority: .emergency, basis: basis,
@@ -132,8 +134,10 @@ extension WaterCooledElement {
         let bypassRole = WaterCooledElement.bypassRole
         var inletFlow: Double?
         var outletFlow: Double?
-        /// Unknown counts as operating: before the first gate reading, a low flow must still alarm.
-        var operating = true
+        /// The gate's last good value; nil while unknown (never reported, bad or stale), and an unknown
+        /// gate is open (domain.md): a low flow must still alarm when nobody can say the furnace stopped.
+        var gate: Bool?
+        var operating: Bool { gate ?? true }
         var bypassed = false
         /// One limit per rule, indexed by `Rule`; the bypass flag is watched as 1/0 against 0.5.
         var limits: [LimitMonitor]
@@ -189,8 +193,7 @@ extension WaterCooledElement {
                     limits[Rule.outletTempHighHigh.rawValue].cancelPending()
                 }
             case operatingRole:
-                guard quality != .bad else { return }
-                operating = value.asBool
+                gate = usable.map { $0 != 0 }
                 evaluateInletFlowLow(at: time, into: &out)
                 evaluateBypass(at: time, into: &out)
             case bypassRole:
@@ -202,16 +205,23 @@ extension WaterCooledElement {
             }
         }
 
-        /// An expected feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
+        /// An expected feedback going unhealthy (stale, frozen, bad) during a check fails it with that
+        /// cause; a gate going unhealthy is unknown, so open.
         mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
+            if role == operatingRole, !healthy, gate != nil {
+                gate = nil
+                evaluateInletFlowLow(at: time, into: &out)
+                evaluateBypass(at: time, into: &out)
+            }
             interlock.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
         }
 
-        /// Appends a rule's transition and, for a trip rule's raise, starts the interlock check.
+        /// Appends a rule's transition and, for a trip rule's raise, starts the interlock check from
+        /// the start of the excursion.
         private mutating func emit(_ rule: Rule, _ t: LimitMonitor.Transition, into out: inout [RuleOutput]) {
             out.append(output(rule, t))
             if rule.trips, case .raised(let at, _) = t {
-                interlock.trip(rule: rule.rawValue, at: at, into: &out)
+                interlock.trip(rule: rule.rawValue, at: at, excursionStart: limits[rule.rawValue].excursionStart, into: &out)
             }
         }
 
@@ -232,7 +242,13 @@ extension WaterCooledElement {
         }
 
         private mutating func update(_ rule: Rule, _ value: Double, at time: EventTime, into out: inout [RuleOutput]) {
-            if let t = limits[rule.rawValue].update(value, at: time) { emit(rule, t, into: &out) }
+            let wasPending = rule.trips && limits[rule.rawValue].isPending
+            if let t = limits[rule.rawValue].update(value, at: time) {
+                emit(rule, t, into: &out)
+            } else if wasPending, !limits[rule.rawValue].isPending, let start = limits[rule.rawValue].excursionStart {
+                // A trip excursion shorter than the on-delay: no alarm, but the interlock may have acted.
+                interlock.excursionEnded(rule: rule.rawValue, from: start, at: time, into: &out)
+            }
         }
 
         private func output(_ rule: Rule, _ t: LimitMonitor.Transition) -> RuleOutput {

@@ -1,7 +1,7 @@
 import MeltWatchCore
 
 /// `dust.wet-collector`: a wet dust collector (scrubber, water-film or water-bath collector), which
-/// must never run dry (地方通知: 湿式除尘不得干式运行).
+/// must never run dry (忻应急发〔2024〕216号: 湿式除尘干式运行).
 ///
 /// `running-dry` is one alarm for one condition: the fan runs and the water is missing, i.e. water
 /// flow below `water_flow_min` or level below `water_level_min` (strict `<`: exactly at a minimum is
@@ -24,7 +24,7 @@ import MeltWatchCore
 /// criterion does not show a shortage on its own, a pending raise is cancelled and an active alarm
 /// stays active (sensor-health alarms report the signal).
 final class WetCollector: EquipmentMonitor {
-    static let basis = "地方通知: 湿式除尘不得干式运行"
+    static let basis = "忻应急发〔2024〕216号: 湿式除尘干式运行"
 
     static let spec = TemplateSpec(
         name: "dust.wet-collector",
@@ -77,6 +77,10 @@ final class WetCollector: EquipmentMonitor {
     func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
         state.reading(role: role, value: value, quality: quality, at: time, into: &out)
     }
+
+    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
+        state.health(role: role, healthy: healthy, at: time, into: &out)
+    }
 }
 
 extension WetCollector {
@@ -88,8 +92,10 @@ extension WetCollector {
         let levelMinimum: Double
         var flow: Double?
         var level: Double?
-        /// Unknown counts as running, as the engine's gate does.
-        var fanRunning = true
+        /// The fan gate's last good value; nil while unknown (never reported, bad, stale), and an
+        /// unknown gate is open (domain.md): a scrubber running dry must alarm when nobody can say the fan stopped.
+        var fan: Bool?
+        var fanRunning: Bool { fan ?? true }
         /// The combined condition as 1/0 against 0.5.
         var dry: LimitMonitor
 
@@ -110,11 +116,16 @@ extension WetCollector {
             switch role {
             case flowRole: flow = usable
             case levelRole: level = usable
-            case fanRole:
-                guard let usable else { return }
-                fanRunning = usable != 0
+            case fanRole: fan = usable.map { $0 != 0 }
             default: return
             }
+            evaluate(at: time, into: &out)
+        }
+
+        /// The fan gate going unhealthy (stale) makes it unknown, so open.
+        mutating func health(role: Int, healthy: Bool, at time: EventTime, into out: inout [RuleOutput]) {
+            guard role == fanRole, !healthy, fan != nil else { return }
+            fan = nil
             evaluate(at: time, into: &out)
         }
 

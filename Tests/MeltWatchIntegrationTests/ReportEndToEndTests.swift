@@ -7,7 +7,7 @@ import Testing
 /// `meltwatch report` in all three formats.
 @Suite("meltwatch report from a recorded journal", .serialized)
 struct ReportEndToEndTests {
-    @Test("casting-water-loss: ledger row with the local notice, interlock table, evidence chart; CSV with BOM; JSON")
+    @Test("casting-water-loss: ledger row with the Xinzhou notice, interlock table, evidence chart; CSV with BOM; JSON")
     func castingWaterLossReport() async throws {
         let scenario = try #require(Scenario.named("casting-water-loss"))
         let h = try await Harness(plants: scenario.rig.plantsYAML)
@@ -32,12 +32,12 @@ struct ReportEndToEndTests {
             outputs[format] = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data(), as: UTF8.self)
         }
         let html = outputs["html"] ?? ""
-        #expect(html.contains("判定依据") && html.contains("地方通知: 联锁动作与铸造平台停止下降联锁"))
+        #expect(html.contains("判定依据") && html.contains("忻应急发〔2024〕216号: 各联锁动作是否与铸造平台停止下降联锁"))
         #expect(html.contains("cooling-flow-low") && html.contains("<svg"))
         #expect(html.contains("cast1"))
         let csv = outputs["csv"] ?? ""
         #expect(csv.hasPrefix("\u{FEFF}"))
-        #expect(csv.contains("地方通知: 联锁动作与铸造平台停止下降联锁"))
+        #expect(csv.contains("忻应急发〔2024〕216号: 各联锁动作是否与铸造平台停止下降联锁"))
         let json = try JSONSerialization.jsonObject(with: Data((outputs["json"] ?? "").utf8)) as? [String: Any]
         #expect(json != nil)
         #expect((outputs["json"] ?? "").contains("platform_stopped"))

@@ -30,7 +30,7 @@ enum Fixture {
                    eventTime: at(clock), configHash: configHash, operator: `operator`, note: note)
     }
 
-    static let castingBasis = "地方通知: 联锁动作与铸造平台停止下降联锁"
+    static let castingBasis = "忻应急发〔2024〕216号: 各联锁动作是否与铸造平台停止下降联锁"
     static let platformCause = "platform_stopped 未动作 (no feedback by deadline 5 s)"
     static let coolingMessage = "铸造中结晶器冷却水流量 82.5 m3/h < 最小值 100 m3/h (mould cooling water flow low while casting)"
     static let castingFeedbacks = ["shutoff_closed", "drain_open", "platform_stopped"]

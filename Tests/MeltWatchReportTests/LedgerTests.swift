@@ -14,7 +14,7 @@ struct LedgerTests {
         #expect(row.equipment == "dc1-station")
         #expect(row.description == "联锁未在 5 s 内动作：platform_stopped 未动作 (no feedback by deadline 5 s) (interlock failed)")
         #expect(row.evidence == "限值 5 s；原因：platform_stopped 未动作 (no feedback by deadline 5 s)")
-        #expect(row.basis == "地方通知: 联锁动作与铸造平台停止下降联锁")
+        #expect(row.basis == "忻应急发〔2024〕216号: 各联锁动作是否与铸造平台停止下降联锁")
         #expect(row.hazardType == .interlockFailure)
         #expect(row.hazardType.rawValue == "联锁失效")
         #expect(row.foundAt == Fixture.at("16:00:07"))

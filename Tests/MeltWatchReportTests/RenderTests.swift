@@ -50,7 +50,7 @@ struct RenderTests {
                         "报警负荷 <span class=\"en\">(Alarm load)</span>"] {
             #expect(html.contains(heading))
         }
-        #expect(html.contains("地方通知: 联锁动作与铸造平台停止下降联锁"))
+        #expect(html.contains("忻应急发〔2024〕216号: 各联锁动作是否与铸造平台停止下降联锁"))
         #expect(html.contains("测量值 82.5 m3/h，限值 100 m3/h"))
         #expect(html.contains("<td class=\"num\">2600</td>"))
     }
@@ -159,7 +159,7 @@ struct RenderTests {
         }
         let ledger = try #require(tables[1]["rows"] as? [[String: Any]])
         #expect(ledger[1]["index"] as? Int == 2)
-        #expect(ledger[1]["basis"] as? String == "地方通知: 联锁动作与铸造平台停止下降联锁")
+        #expect(ledger[1]["basis"] as? String == "忻应急发〔2024〕216号: 各联锁动作是否与铸造平台停止下降联锁")
         #expect(ledger[1]["found_at"] as? String == "2026-11-23 16:00:07")
         let interlocks = try #require(tables[2]["rows"] as? [[String: Any]])
         #expect(interlocks[0]["p95_ms"] as? Int == 2600)

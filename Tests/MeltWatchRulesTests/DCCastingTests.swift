@@ -80,9 +80,10 @@ struct DCCastingTests {
 
     @Test("cooling loss trips the interlock: fixed furnace expects shut-off, drain and platform stop")
     func interlockOK() {
+        // The flow falls below its minimum at 1 s (the trip); the alarm raises at 2 s (on-delay 1 s).
         let (events, log) = run(casting + [
-            r(1, "cooling_flow", 50), r(2, "cooling_flow", 50),
-            b(2.4, "shutoff_closed", true), b(2.6, "drain_open", true), b(3.8, "platform_stopped", true),
+            r(1, "cooling_flow", 50), b(1.4, "shutoff_closed", true), b(1.6, "drain_open", true),
+            r(2, "cooling_flow", 50), b(2.8, "platform_stopped", true),
         ])
         #expect(log.contains("interlock ok cooling-flow-low 1800"))
         let raised = events.first { $0.rule == "cooling-flow-low" }
@@ -93,23 +94,23 @@ struct DCCastingTests {
         #expect(!events.contains { $0.rule.hasPrefix("interlock") })
     }
 
-    @Test("the platform keeps descending: interlock-failed at the deadline, citing the local notice")
+    @Test("the platform keeps descending: interlock-failed at the deadline from the excursion start, citing the notice")
     func platformNeverStops() {
         let (events, log) = run(casting + [
             r(1, "cooling_flow", 50), r(2, "cooling_flow", 50),
             b(2.4, "shutoff_closed", true), b(2.6, "drain_open", true), b(6.9, "platform_stopped", false), tick(9),
         ])
         let failed = events.first { $0.rule == "interlock-failed" }
-        #expect(failed?.eventTime == t(7))
+        #expect(failed?.eventTime == t(6))  // the flow fell below its minimum at 1 s; deadline 5 s
         #expect(failed?.cause?.contains("platform_stopped") == true)
         #expect(failed?.cause?.contains("shutoff_closed") == false)
-        #expect(failed?.basis == "地方通知: 联锁动作与铸造平台停止下降联锁")
+        #expect(failed?.basis == "忻应急发〔2024〕216号: 各联锁动作是否与铸造平台停止下降联锁")
         #expect(failed?.alarmClass == .interlock && failed?.priority == .emergency)
         #expect(log.contains { $0.hasPrefix("interlock failed cooling-flow-low platform_stopped") })
     }
 
-    @Test("a late action is interlock-late with its latency; the deadline itself is still in time", arguments: [
-        (4.5, "late", 2500.0), (7.0, "late", 5000), (4.0, "ok", 2000),
+    @Test("a late action is interlock-late with its latency from the excursion; the deadline itself is still in time", arguments: [
+        (3.5, "late", 2500.0), (6.0, "late", 5000), (3.0, "ok", 2000),
     ])
     func lateAction(platformAt: Double, kind: String, latency: Double) {
         let (events, log) = run(casting + [
@@ -121,7 +122,7 @@ struct DCCastingTests {
         if kind == "late" {
             #expect(late.map(\.kind) == [.raised, .cleared])
             #expect(late.first?.latencyMilliseconds == Int64(latency))
-            #expect(late.first?.basis == "地方通知: 联锁动作与铸造平台停止下降联锁")
+            #expect(late.first?.basis == "忻应急发〔2024〕216号: 联锁动作是否长时间延迟")
         } else {
             #expect(late.isEmpty)
         }
@@ -139,11 +140,12 @@ struct DCCastingTests {
         #expect(events.first?.rule == "level-high" && events.first?.basis == "令10 第五条(七)")
     }
 
-    @Test("level rules wait for the gate: cast length at least level_gate_mm, while casting", arguments: [
-        (299.0, [String]()), (300.0, ["level-high raised@2.0"]),
+    @Test("level-low waits for the gate (cast length at least level_gate_mm); level-high, an overflow, does not", arguments: [
+        (299.0, 20.0, [String]()), (300.0, 20.0, ["level-low raised@2.0"]), (299.0, 200.0, ["level-high raised@2.0"]),
     ])
-    func levelGate(length: Double, expected: [String]) {
-        let got = run(casting + [r(0.5, "cast_length", length), r(1, "level_outlet", 200), r(2, "level_outlet", 200)], ["level_rate_max": .number(0)])
+    func levelGate(length: Double, level: Double, expected: [String]) {
+        let got = run(casting + [r(0.5, "cast_length", length), r(1, "level_outlet", level), r(2, "level_outlet", level)],
+                      ["level_rate_max": .number(0)])
             .log.filter { $0.hasPrefix("level") }
         #expect(got == expected)
     }
@@ -173,7 +175,8 @@ struct DCCastingTests {
         let raised = events.first { $0.rule == "cooling-pressure-low" }
         #expect(raised?.eventTime == t(1.5))
         #expect(raised?.value == 220)
-        #expect(raised?.message.contains("骤降 70.0 kPa/s > 50.0 kPa/s") == true, "\(raised?.message ?? "")")
+        // Against the last reading at or before the window's start (300 kPa at 0 s): 80 kPa in 1.5 s.
+        #expect(raised?.message.contains("骤降 53.33 kPa/s > 50.0 kPa/s") == true, "\(raised?.message ?? "")")
     }
 
     @Test("casting-permissive: a cast starts with a bad sensor or a bypassed interlock", arguments: [

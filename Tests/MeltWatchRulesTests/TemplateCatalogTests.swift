@@ -10,7 +10,9 @@ import Testing
 private let domainBases: Set<String> = [
     "令10 第四条(四)", "令10 第四条(五)", "令10 第四条(六)", "令10 第五条(六)", "令10 第五条(七)", "令10 第五条(八)",
     "令10 第五条(九)", "令10 第五条(十一)", "令10 第十一条(三)", "令10 第十一条(四)", "令10 第十一条(六)",
-    "令10 第十一条(十)", "令10 第十四条", "地方通知: 联锁动作与铸造平台停止下降联锁", "地方通知: 湿式除尘不得干式运行",
+    "令10 第十一条(十)", "令10 第十四条",
+    "忻应急发〔2024〕216号: 各联锁动作是否与铸造平台停止下降联锁", "忻应急发〔2024〕216号: 联锁动作是否长时间延迟",
+    "忻应急发〔2024〕216号: 设置的报警联锁参数值是否符合现场实际", "忻应急发〔2024〕216号: 湿式除尘干式运行",
 ]
 
 /// The repository's root, from this file's real path (the test tree may be reached through a symlink).
@@ -42,6 +44,9 @@ struct TemplateCatalogTests {
         for t in TemplateCatalog.all {
             for r in t.rules {
                 #expect(domainBases.contains(r.basis), "\(t.name) \(r.id): basis '\(r.basis)'")
+                for (industry, basis) in r.basisByIndustry {
+                    #expect(domainBases.contains(basis), "\(t.name) \(r.id) in \(industry): basis '\(basis)'")
+                }
                 #expect(!r.summary.isEmpty, "\(t.name) \(r.id) has no summary")
             }
         }

@@ -42,16 +42,21 @@ final class Harness {
 
     /// Defaults from the spec, `params` overriding them; `health` judges every role as the daemon does
     /// (stale 30 s, frozen 600 s), otherwise health is off so tests see only the template's rules.
-    init(_ spec: TemplateSpec, params: [String: Double] = [:], health: Bool = false) {
+    init(_ spec: TemplateSpec, params: [String: Double] = [:], choices: [String: String] = [:], health: Bool = false,
+         industry: Industry = .steel) {
         self.spec = spec
         var resolved = Dictionary(uniqueKeysWithValues: spec.params.compactMap { p in p.defaultValue.map { (p.name, $0) } })
         for (name, v) in params {
             precondition(spec.param(name) != nil, "no param \(name)")
             resolved[name] = .number(v)
         }
+        for (name, v) in choices {
+            precondition(spec.param(name) != nil, "no param \(name)")
+            resolved[name] = .choice(v)
+        }
         let roles = spec.roles
         let model = EngineModel(
-            equipment: [EngineEquipment(plant: "p", id: "e1", template: spec, params: resolved)],
+            equipment: [EngineEquipment(plant: "p", id: "e1", template: spec, params: resolved, industry: industry)],
             signals: roles.indices.map { r in
                 EngineSignal(equipment: 0, role: r, health: health ? HealthSettings(
                     staleAfterMilliseconds: 30_000, frozenAfterMilliseconds: 600_000, range: nil,

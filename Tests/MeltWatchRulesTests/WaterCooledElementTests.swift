@@ -108,32 +108,38 @@ struct WaterCooledElementTests {
 
     @Test("interlock: every trip's outcome is recorded; late raises and returns interlock-late; missing fails at the deadline",
           arguments: [
-              // BOF expects tilt_locked + lance_raised; warn 2 s, deadline 5 s; trip at t=2.
-              ([(3.0, "tilt_locked"), (3.5, "lance_raised")], ["interlock ok 1500"]),
-              ([(3.0, "tilt_locked"), (4.0, "lance_raised")], ["interlock ok 2000"]),           // exactly at warn: ok
-              ([(3.0, "tilt_locked"), (4.001, "lance_raised")],
-               ["interlock late 2001", "interlock-late raised@4.001", "interlock-late cleared@4.001"]),
-              ([(3.0, "tilt_locked"), (7.0, "lance_raised")],                                   // exactly at deadline: late
-               ["interlock late 5000", "interlock-late raised@7.0", "interlock-late cleared@7.0"]),
-              ([(3.0, "tilt_locked"), (7.001, "lance_raised")],
-               ["interlock failed lance_raised 未动作 (no feedback by deadline 5 s)", "interlock-failed raised@7.0"]),
+              // BOF expects tilt_locked + lance_raised; warn 2 s, deadline 5 s. The excursion starts at
+              // t=0 and the alarm raises at t=2 (on-delay): latency and deadline count from t=0.
+              ([(1.0, "tilt_locked"), (1.5, "lance_raised")], ["interlock ok 1500"]),
+              ([(1.0, "tilt_locked"), (2.0, "lance_raised")], ["interlock ok 2000"]),           // exactly at warn: ok
+              ([(1.0, "tilt_locked"), (2.001, "lance_raised")],
+               ["interlock late 2001", "interlock-late raised@2.001", "interlock-late cleared@2.001"]),
+              ([(3.0, "tilt_locked"), (5.0, "lance_raised")],                                   // exactly at deadline: late
+               ["interlock late 5000", "interlock-late raised@5.0", "interlock-late cleared@5.0"]),
+              ([(3.0, "tilt_locked"), (5.001, "lance_raised")],
+               ["interlock failed lance_raised 未动作 (no feedback by deadline 5 s)", "interlock-failed raised@5.0"]),
           ] as [([(Double, String)], [String])])
     func interlockTiming(feedbacks: [(Double, String)], expected: [String]) {
-        let steps = leak + feedbacks.map { ($0.0, $0.1, Value.bool(true)) }
+        // In time order, as a gateway sends them (a stable sort keeps the leak's readings first at a tie).
+        let steps = (leak + feedbacks.map { ($0.0, $0.1, Value.bool(true)) }).enumerated()
+            .sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element)
         let got = run(steps).filter { !$0.hasPrefix("flow-difference") }
         #expect(got == expected)
     }
 
-    @Test("no feedback at all: interlock-failed fires on a clock tick at the deadline, with the cause")
+    @Test("no feedback at all: interlock-failed fires on a clock tick at the deadline from the excursion start, with the cause")
     func interlockFailsByTick() {
-        let got = run(leak + [(0, "tick", .bool(false)), (7.5, "tick", .bool(false)), (8.1, "tick", .bool(false))])
-        #expect(got.contains("interlock-failed raised@7.0"))
+        let got = run(leak + [(0, "tick", .bool(false)), (5.5, "tick", .bool(false)), (8.1, "tick", .bool(false))])
+        #expect(got.contains("interlock-failed raised@5.0"))
         #expect(got.contains { $0.hasPrefix("interlock failed") && $0.contains("未动作") })
     }
 
     @Test("EAF expects power_off and electrodes_raised")
     func eafFeedbacks() {
-        let got = run(leak + [(2.5, "power_off", .bool(true)), (3.0, "electrodes_raised", .bool(true))], furnace: "eaf")
+        let steps: [(Double, String, Value)] = [(0, "inlet_flow", .number(120)), (0, "outlet_flow", .number(110)),
+                                                (0.5, "power_off", .bool(true)), (1.0, "electrodes_raised", .bool(true)),
+                                                (2, "outlet_flow", .number(110))]
+        let got = run(steps, furnace: "eaf")
         #expect(got == ["flow-difference raised@2.0", "interlock ok 1000"])
     }
 

@@ -63,7 +63,7 @@ struct WetCollectorTests {
         #expect(raised.eventTime == Harness.time(3))
         #expect(raised.priority == .high)
         #expect(raised.alarmClass == .process)
-        #expect(raised.basis == "地方通知: 湿式除尘不得干式运行")
+        #expect(raised.basis == "忻应急发〔2024〕216号: 湿式除尘干式运行")
         #expect(raised.signals == ["water_flow", "water_level", "fan_running"])
         #expect(raised.value == 12.5)
         #expect(raised.limit == 50)

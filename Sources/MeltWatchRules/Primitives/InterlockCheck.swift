@@ -11,8 +11,10 @@ import MeltWatchCore
 ///   passes it, so ``deadline`` is trip + deadline + 1 ms (the engine calls ``advance(to:)`` before
 ///   applying a reading, and a reading at trip + deadline must still count). The failure carries the
 ///   deadline itself as its event time.
-/// - A feedback already true at the trip (or reported true with an event time before the trip)
-///   counts as done at the trip, latency 0: the action had already happened.
+/// - The trip time is the start of the excursion (domain.md), which can lie before the moment the
+///   check starts (the end of the alarm's on-delay): a feedback that turned true in between counts
+///   at the event time it turned true (``FeedbackState/since``), and one already true at the trip
+///   (or reported true with an event time before it) counts as done at the trip, latency 0.
 /// - Latency is the event time of the last expected feedback to turn true minus the trip time;
 ///   latency ≤ warn is ok, warn < latency ≤ deadline is late.
 /// - An expected feedback that is unhealthy (stale, frozen, bad) before it has turned true fails the
@@ -42,12 +44,15 @@ public struct InterlockCheck: Sendable, Equatable {
         public var healthy: Bool
         /// Which health fault makes it unhealthy (e.g. `stale`), named in the failure cause.
         public var fault: String?
+        /// While `value` is true: the event time it turned true (nil: unknown, taken as the trip).
+        public var since: EventTime?
 
         /// Describes one feedback; `fault` only matters when `healthy` is false.
-        public init(value: Bool, healthy: Bool = true, fault: String? = nil) {
+        public init(value: Bool, healthy: Bool = true, fault: String? = nil, since: EventTime? = nil) {
             self.value = value
             self.healthy = healthy
             self.fault = fault
+            self.since = since
         }
     }
 
@@ -124,7 +129,7 @@ public struct InterlockCheck: Sendable, Equatable {
             if !s.healthy {
                 unhealthy.append(Self.unhealthyCause(role, s.fault))
             } else if s.value {
-                check.doneAt[i] = time
+                check.doneAt[i] = max(time, s.since ?? time)
             }
         }
         let now: Outcome?

@@ -2,21 +2,22 @@ import MeltWatchCore
 
 /// A rate-of-change check over a trailing window (CO ppm/min, launder level mm/s, hopper K/min).
 ///
-/// Rule: on each reading at time `t`, take the oldest stored sample with time ≥ `t − window`
-/// (the window is inclusive at both ends) and the change `value − oldest.value`. The monitor raises
-/// when that change exceeds `maxPerSecond × window` in the watched direction, and clears on the
-/// first reading where it no longer does. Comparing against the whole window's allowance never
-/// over-reads the rate on a short span, so no minimum span fraction is needed: two samples at
-/// different times within the window are enough, which lets a sudden jump raise on the very next
-/// reading instead of waiting for half a window of history. If no earlier sample lies in the window
-/// (a publishing gap longer than the window), no change is measurable and an active alarm clears
-/// with rate 0.
+/// Rule (domain.md, "Rates with sparse tags"): on each reading at time `t`, take the reference — the
+/// last stored sample at or before the window's start `t − window`, or, while the history is shorter
+/// than the window, the oldest one — and measure the rate as `(value − reference.value) / max(window,
+/// t − reference.time)`. The monitor raises when that rate exceeds `maxPerSecond` in the watched
+/// direction, and clears on the first reading where it no longer does.
 ///
-/// Memory is bounded: at most ``capacity`` samples. Samples older than the window are dropped, and a
+/// Gateways report every few seconds or by exception, so the window is often empty: a level going
+/// 100 → 155 mm between readings 2 s apart is 27.5 mm/s whatever the window, not "no change". With
+/// dense readings the span is the window (plus at most one sample spacing), as before. Only the first
+/// reading has nothing to compare with: it concludes nothing and leaves the state as it is.
+///
+/// Memory is bounded: at most ``capacity`` samples. Samples before the reference are dropped, and a
 /// sample is stored only if it lies at least `window / (capacity − 2)` after the last stored one, so
-/// a window can never hold more than `capacity − 1` of them (no overflow, no data-dependent
-/// decimation). Every reading is still compared with the stored history; only the oldest-in-window
-/// sample's resolution is limited, to that spacing (40 ms for a 10 s window).
+/// the window holds at most `capacity − 1` of them besides the reference (no overflow, no
+/// data-dependent decimation). Every reading is still compared with the stored history; only the
+/// reference's resolution is limited, to that spacing (40 ms for a 10 s window).
 /// Readings older than the last one are ignored, and so are NaN and infinite values (sensor
 /// health reports those).
 public struct RateMonitor: Sendable, Equatable {
@@ -45,8 +46,7 @@ public struct RateMonitor: Sendable, Equatable {
     private var latest: EventTime?
     /// True while the alarm is raised.
     public private(set) var isActive = false
-    /// The latest measured change over the window divided by the window length, per second.
-    /// Signed (a fall is negative); NaN until two samples span part of a window.
+    /// The latest measured rate per second, signed (a fall is negative); NaN before two readings.
     public private(set) var lastRate: Double = .nan
 
     /// Creates a monitor with no history; a non-positive window becomes 1 ms.
@@ -62,9 +62,6 @@ public struct RateMonitor: Sendable, Equatable {
         return max(1, (windowMilliseconds + slots - 1) / slots)
     }
 
-    /// The change allowed within one whole window.
-    public var allowedChange: Double { maxPerSecond * Double(windowMilliseconds) / 1000 }
-
     /// The number of samples currently held (bounded by ``capacity``).
     public var sampleCount: Int { samples.count }
 
@@ -74,27 +71,26 @@ public struct RateMonitor: Sendable, Equatable {
         if let latest, time < latest { return nil }
         latest = time
         let windowStart = time.adding(milliseconds: -windowMilliseconds)
-        while let first = samples.first, first.time < windowStart { samples.removeFirst() }
+        // Keep the last sample at or before the window's start: it is the reference.
+        while samples.count >= 2, samples[1].time <= windowStart { samples.removeFirst() }
+        guard let reference = samples.first, reference.time < time else {
+            // The first reading (or a repeat of its time stamp): nothing to compare with, so no
+            // conclusion either way — an active alarm stays until a reading shows the rate back.
+            if samples.first == nil { samples.append(.init(time: time, value: value)) }
+            return nil
+        }
         if samples.last.map({ time.milliseconds(since: $0.time) >= storageSpacingMilliseconds }) ?? true {
             if samples.count == samples.capacity { samples.removeFirst() }  // unreachable by the spacing rule
             samples.append(.init(time: time, value: value))
         }
-
-        guard let oldest = samples.first, oldest.time < time else {
-            // Nothing earlier inside the window: no measurable change, so nothing shows a fast rate;
-            // a clear here reports rate 0 (a NaN value would not compare or encode usefully).
-            lastRate = .nan
-            guard isActive else { return nil }
-            isActive = false
-            return .cleared(at: time, value: 0)
-        }
-        let change = value - oldest.value
-        lastRate = tidy(change * 1000 / Double(windowMilliseconds))
-        let limit = allowedChange
+        let span = max(windowMilliseconds, time.milliseconds(since: reference.time))
+        let change = value - reference.value
+        lastRate = tidy(change * 1000 / Double(span))
+        let allowed = maxPerSecond * Double(span) / 1000
         let violates = switch direction {
-        case .rise: change > limit
-        case .fall: -change > limit
-        case .either: abs(change) > limit
+        case .rise: change > allowed
+        case .fall: -change > allowed
+        case .either: abs(change) > allowed
         }
         switch (isActive, violates) {
         case (false, true):

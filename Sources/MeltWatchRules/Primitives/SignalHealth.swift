@@ -37,7 +37,8 @@ public struct HealthTransition: Sendable, Equatable {
 ///   after the first tick (at that daemon time; there is no event time yet). Without it (optional
 ///   roles) staleness is only judged after the first reading.
 /// - `frozen`: the value stays within `epsilon` of where the run began for `frozenAfter` of event time
-///   while operating (`frozenAfter` 0 turns it off). The run needs continuous evidence: it restarts
+///   while operating (`frozenAfter` 0 turns it off). A value at the bottom of `range` never counts:
+///   a detector in clean air reads its range floor for days. The run needs continuous evidence: it restarts
 ///   when operating begins and after a stale or bad-quality spell, so an idle furnace's constant
 ///   temperature never counts. Raised at run start + `frozenAfter` by the first reading at or after
 ///   that time — only a reading shows the value unchanged: a gateway that falls silent is stale, not
@@ -158,6 +159,17 @@ public struct SignalHealth: Sendable, Equatable {
         guard case .number(let v) = value, frozenAfterMilliseconds > 0 else {
             anchor = nil
             runStart = nil
+            return out
+        }
+        if let r = range, v <= r.lowerBound + epsilon {
+            // At the bottom of the instrument's range (a CO detector in clean air, an empty sump) a
+            // flat line is the normal state, not a stuck transmitter: no frozen run there.
+            anchor = v
+            runStart = nil
+            if frozen {
+                frozen = false
+                out.append(.init(condition: .frozen, raised: false, at: eventTime, detail: "数值变化 (value changed to \(show(v)))"))
+            }
             return out
         }
         if let a = anchor, abs(v - a) <= epsilon {

@@ -11,25 +11,24 @@ private func monitor(_ direction: RateMonitor.Direction = .rise) -> RateMonitor 
     RateMonitor(maxPerSecond: 0.5, windowMilliseconds: 10_000, direction: direction)
 }
 
-@Suite("RateMonitor: change over a trailing window, bounded memory")
+@Suite("RateMonitor: change against the last reading at or before the window's start, bounded memory")
 struct RateMonitorTests {
     @Test("exactly the allowed change does not raise; more does, reporting the rate per second",
           arguments: [(5.0, nil), (5.5, LimitMonitor.Transition.raised(at: t(10_000), value: 0.55)), (6.0, .raised(at: t(10_000), value: 0.6))])
     func limitEdge(change: Double, expected: LimitMonitor.Transition?) {
         var m = monitor()
-        #expect(m.allowedChange == 5.0)
         #expect(m.update(100, at: t(0)) == nil)
         #expect(m.update(100 + change, at: t(10_000)) == expected)
     }
 
-    @Test("the window is inclusive: a sample exactly one window old counts, one a millisecond older does not",
-          arguments: [(Int64(10_000), true), (10_001, false)])
-    func windowEdge(at ms: Int64, raises: Bool) {
+    @Test("the rate is measured over max(window, time between the readings): sparse readings are not blind",
+          arguments: [(Int64(10_000), 6.0, 0.6), (10_001, 6.0, 0.59994), (20_000, 11.0, 0.55), (20_000, 10.0, nil), (2000, 6.0, 0.6)])
+    func sparseSpan(at ms: Int64, change: Double, rate: Double?) {
         var m = monitor()
         _ = m.update(100, at: t(0))
-        let r = m.update(106, at: t(ms))
-        #expect(r == (raises ? .raised(at: t(ms), value: 0.6) : nil))
-        #expect(m.isActive == raises)
+        let r = m.update(100 + change, at: t(ms))
+        #expect(r == rate.map { .raised(at: t(ms), value: $0) })
+        #expect(m.isActive == (rate != nil))
     }
 
     @Test("direction decides which change is bad",
@@ -54,27 +53,34 @@ struct RateMonitorTests {
         #expect(m.lastRate == 0.6)
     }
 
-    @Test("the alarm clears once the jump has left the window")
+    @Test("the alarm clears once the reference is past the jump")
     func clearsAfterWindow() {
         var m = monitor()
         _ = m.update(100, at: t(0))
         #expect(m.update(106, at: t(1000)) == .raised(at: t(1000), value: 0.6))
         #expect(m.update(106, at: t(5000)) == nil)
-        #expect(m.update(106, at: t(10_000)) == nil)  // sample at 0 is still in [0, 10 000]
-        #expect(m.update(106, at: t(10_001)) == .cleared(at: t(10_001), value: 0))
+        #expect(m.update(106, at: t(10_000)) == nil)  // the reference is still the reading at 0
+        #expect(m.update(106, at: t(10_999)) == nil)
+        #expect(m.update(106, at: t(11_000)) == .cleared(at: t(11_000), value: 0))  // now the one at 1 000
         #expect(!m.isActive)
     }
 
-    @Test("a publishing gap longer than the window clears: no change is measurable")
-    func gapClears() {
+    @Test("a publishing gap concludes from the readings on both sides of it, never \"no change\" from an empty window")
+    func gapMeasured() {
         var m = monitor()
         _ = m.update(100, at: t(0))
         _ = m.update(110, at: t(2000))
         #expect(m.isActive)
-        #expect(m.update(200, at: t(30_000)) == .cleared(at: t(30_000), value: 0))
-        #expect(m.lastRate.isNaN)
-        // The next reading measures against the one after the gap.
-        #expect(m.update(207, at: t(31_000)) == .raised(at: t(31_000), value: 0.7))
+        // 28 s without a reading, then 90 more: 3.2 per second over the gap, still far too fast.
+        #expect(m.update(200, at: t(30_000)) == nil)
+        #expect(m.isActive)
+        #expect(abs(m.lastRate - 90.0 / 28) < 1e-6)
+        // A slow change across a long gap is slow: the alarm clears.
+        #expect(m.update(201, at: t(60_000)) == .cleared(at: t(60_000), value: 0.033333))
+        // The first reading concludes nothing, so it cannot clear an alarm either.
+        var fresh = monitor()
+        #expect(fresh.update(100, at: t(0)) == nil)
+        #expect(fresh.lastRate.isNaN)
     }
 
     @Test("out-of-order, NaN and infinite readings are ignored")
@@ -106,7 +112,7 @@ struct RateMonitorTests {
             maxCount = max(maxCount, m.sampleCount)
         }
         #expect(maxCount <= RateMonitor.capacity)
-        #expect(maxCount == 251)
+        #expect(maxCount == 251)  // 250 spaced 40 ms apart within the window, and the reference before it
         #expect(raisedAt == t(9804))  // first ms where 0.51/s × t exceeds 5.0
         #expect(m.isActive)
     }
