@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need on a fresh Debian machine, builds, and runs every
-# test (unit, real-broker, end-to-end); then the whole suite again under ThreadSanitizer and under
-# AddressSanitizer (the daemons and simulators the tests start are built with the same sanitizer;
+# test (unit, real-broker, end-to-end); then the suite again under ThreadSanitizer and under
+# AddressSanitizer — every unit suite, the daemon-level integration suites and a representative set of
+# end-to-end scenarios (the daemons and simulators the tests start are built with the same sanitizer;
 # every report from any process fails the run); then a short run of each fuzz target (Fuzz/,
-# scripts/fuzz.sh).
+# scripts/fuzz.sh). About 40 minutes on 2 cores; each step's heading shows the minutes so far.
 #
-#   bash scripts/test.sh              # everything (~1 h on 2 cores)
+#   bash scripts/test.sh              # everything
 #   SKIP_TSAN=1 bash scripts/test.sh  # without the ThreadSanitizer pass (a second full build)
 #   SKIP_ASAN=1 bash scripts/test.sh  # without the AddressSanitizer pass (a third full build)
 #   SKIP_FUZZ=1 bash scripts/test.sh  # without the short libFuzzer run (scripts/fuzz.sh 20)
@@ -25,23 +26,40 @@ swift build --build-tests
 step "install script, staged: layout, credentials, upgrade, the shipped broker config and ACLs on a real mosquitto"
 bash scripts/check-install.sh "$(swift build --show-bin-path)"
 
-step "swift test"
-# Tests start their own mosquitto on 127.0.0.1 on free ports; run serially so timing-sensitive
-# broker tests do not compete for the 2 cores.
-swift test --skip-build --no-parallel
+# The end-to-end scenarios each start their own broker, daemon, simulator and receiver on free ports
+# and mostly wait; they play a few at a time (ScenarioEndToEndTests.admission) under --parallel. Every
+# other suite runs serially, so timing-sensitive broker tests do not compete for the 2 cores.
+scenarios=ScenarioEndToEndTests
 
-# The whole suite under a sanitizer, in its own build directory. Reports from every process (the
-# test runner, and each daemon and simulator a test starts) go to files in one directory; any file
-# there fails the step, and its report is printed. Under a sanitizer the end-to-end scenario test
-# plays a representative subset of the scenarios (ScenarioEndToEndTests.sanitizerScenarios).
+step "swift test: every suite but the end-to-end scenarios, serially"
+swift test --skip-build --no-parallel --skip "$scenarios"
+
+step "swift test: every simulator scenario end to end, three at a time"
+swift test --skip-build --parallel --filter "$scenarios"
+
+# The suite under a sanitizer, in its own build directory. Reports from every process (the test
+# runner, and each daemon and simulator a test starts) go to files in one directory; any file there
+# fails the step, and its report is printed. What a sanitizer can find is in code that runs threads or
+# touches memory by hand; long single-threaded logic tables (the plant models over hours, every
+# scenario through the engine, random schedule streams) only run 5-15 times slower under it, so they
+# are left to the plain pass, and so are the shards (two more daemons on the paths the other
+# integration suites cover). The end-to-end scenarios play a representative subset
+# (ScenarioEndToEndTests.sanitizerScenarios) two at a time.
+sanitizer_skip="$scenarios|PlantModelTests|ScenarioEngineTests|EngineHealthScheduleTests|ShardTests"
 sanitized_suite() {
   local sanitizer=$1 name=$2 scratch=$3 reports
   reports=$(mktemp -d /tmp/meltwatch-"$sanitizer".XXXXXX)
   local status=0
-  env TSAN_OPTIONS="log_path=$reports/report second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
-      ASAN_OPTIONS="log_path=$reports/report ${ASAN_OPTIONS:-}" \
-      LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp print_suppressions=0 ${LSAN_OPTIONS:-}" \
-      swift test --sanitize="$sanitizer" --scratch-path "$scratch" --no-parallel || status=$?
+  run_sanitized() {
+    env TSAN_OPTIONS="log_path=$reports/report second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
+        ASAN_OPTIONS="log_path=$reports/report ${ASAN_OPTIONS:-}" \
+        LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp print_suppressions=0 ${LSAN_OPTIONS:-}" \
+        swift test --sanitize="$sanitizer" --scratch-path "$scratch" "$@"
+  }
+  run_sanitized --no-parallel --skip "$sanitizer_skip" || status=$?
+  if [ "$status" -eq 0 ]; then
+    run_sanitized --skip-build --parallel --filter "$scenarios" || status=$?
+  fi
   local found
   found=$(find "$reports" -type f | sort)
   if [ -n "$found" ]; then
@@ -55,12 +73,12 @@ sanitized_suite() {
 }
 
 if [ "${SKIP_TSAN:-0}" != "1" ]; then
-  step "swift test --sanitize=thread: the whole suite under ThreadSanitizer"
+  step "swift test --sanitize=thread: unit and integration suites, six scenarios, under ThreadSanitizer"
   sanitized_suite thread ThreadSanitizer .build-tsan
 fi
 
 if [ "${SKIP_ASAN:-0}" != "1" ]; then
-  step "swift test --sanitize=address: the whole suite under AddressSanitizer and LeakSanitizer"
+  step "swift test --sanitize=address: unit and integration suites, six scenarios, under AddressSanitizer and LeakSanitizer"
   sanitized_suite address AddressSanitizer .build-asan
 fi
 
