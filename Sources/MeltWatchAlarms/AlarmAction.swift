@@ -13,8 +13,10 @@ public enum AlarmAction: Sendable, Equatable, Codable {
     case shelve(alarmID: String, operator: String, minutes: Int, reason: String)
     /// An operator ends a shelve early.
     case unshelve(alarmID: String, operator: String, note: String?)
-    /// Equipment goes into maintenance: its alarms are recorded as `out-of-service`, not annunciated.
-    case outOfService(plant: String, equipment: String, operator: String, reason: String)
+    /// Equipment goes into maintenance for `hours` (1–168; nil only in journals written before the
+    /// limit, taken as the longest): its alarms are recorded as `out-of-service`, not annunciated,
+    /// and it returns to service by itself when the time is up.
+    case outOfService(plant: String, equipment: String, operator: String, reason: String, hours: Int?)
     /// Equipment comes back from maintenance.
     case returnToService(plant: String, equipment: String, operator: String, note: String?)
     /// The daemon raises (or clears) an alarm about itself; `subject` tells apart alarms of one rule
@@ -23,6 +25,8 @@ public enum AlarmAction: Sendable, Equatable, Codable {
 
     /// Longest shelve an operator may set: a shelved alarm is a hidden hazard.
     public static let maximumShelveMinutes = 24 * 60
+    /// Longest maintenance an operator may set (7 days): out of service always ends by itself.
+    public static let maximumOutOfServiceHours = 168
 
     /// The action as journaled (JSON).
     public func encoded() -> [UInt8] {
@@ -40,7 +44,7 @@ public enum AlarmAction: Sendable, Equatable, Codable {
     public var operatorName: String? {
         switch self {
         case .acknowledge(_, let o, _), .shelve(_, let o, _, _), .unshelve(_, let o, _),
-             .outOfService(_, _, let o, _), .returnToService(_, _, let o, _): o
+             .outOfService(_, _, let o, _, _), .returnToService(_, _, let o, _): o
         case .system: nil
         }
     }

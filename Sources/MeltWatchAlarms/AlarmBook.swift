@@ -113,6 +113,7 @@ public struct AlarmBook: Sendable {
     public mutating func restore(_ r: AlarmRecord) {
         let n = "\(r.last.plant):\(r.last.equipment):\(r.last.rule)"
         numbering[n] = max(numbering[n] ?? 0, r.last.activation)
+        guard r.last.rule != Maintenance.rule else { return }  // an announcement: never held open
         if r.state == .normal || r.state == .suppressed {
             open[r.id] = nil
         } else {
@@ -164,9 +165,18 @@ public struct AlarmBook: Sendable {
 
     // MARK: The clock
 
-    /// The daemon clock reached `now`: shelves expire and unacknowledged alarms escalate.
+    /// The daemon clock reached `now`: maintenance periods and shelves expire, unacknowledged alarms escalate.
     public mutating func tick(_ now: EventTime, into out: inout Output) {
         clock = now
+        // Out of service always ends: at its end time the equipment returns by itself (keys sorted:
+        // dictionary order differs between processes, events must not).
+        for key in maintenance.keys.sorted() where maintenance[key]!.ends <= now {
+            let m = maintenance[key]!
+            let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            returnToService(plant: parts[0], equipment: parts[1], at: m.ends, operator: nil,
+                            note: "停用期满，自动恢复监测 (out of service ended at its end time)", into: &out)
+        }
         var due: [(time: EventTime, id: String, escalate: Bool)] = []
         for r in open.values {
             if let until = r.shelvedUntil, until <= now { due.append((until, r.id, false)) }
@@ -250,18 +260,29 @@ public struct AlarmBook: Sendable {
             r.shelvedUntil = nil
             r.shelveReason = nil
             return .success(emit(&r, .unshelved, at: time, operator: who, note: note, into: &out))
-        case .outOfService(let plant, let equipment, let who, let reason):
+        case .outOfService(let plant, let equipment, let who, let reason, let hours):
             guard !reason.trimmingSpaces.isEmpty else { return .failure(AlarmActionError(.invalid, "reason required (原因必填)")) }
-            maintenance["\(plant):\(equipment)"] = Maintenance(operator: who, reason: reason, since: time)
+            let limit = AlarmAction.maximumOutOfServiceHours
+            let hours = hours ?? limit  // journals from before the limit: the longest allowed
+            guard (1...limit).contains(hours) else {
+                return .failure(AlarmActionError(.invalid, "hours must be 1…\(limit): out of service always ends (停用时长 1–\(limit) 小时)"))
+            }
+            let key = "\(plant):\(equipment)"
+            if let m = maintenance[key] {
+                return .failure(AlarmActionError(.conflict, "\(plant)/\(equipment) is already out of service until \(m.ends.rfc3339) (by \(m.operator)): return it to service first"))
+            }
+            let n = (numbering["\(key):\(Maintenance.rule)"] ?? 0) + 1
+            numbering["\(key):\(Maintenance.rule)"] = n
+            let m = Maintenance(operator: who, reason: reason, since: time, until: time.adding(milliseconds: Int64(hours) * 3_600_000), number: n)
+            maintenance[key] = m
             out.maintenance = maintenance
+            announce(.outOfService, plant: plant, equipment: equipment, m, at: time, operator: who, note: reason, into: &out)
             restate(plant: plant, equipment: equipment, at: time, operator: who, note: reason, into: &out)
             return .success(nil)
         case .returnToService(let plant, let equipment, let who, let note):
-            guard maintenance.removeValue(forKey: "\(plant):\(equipment)") != nil else {
+            guard returnToService(plant: plant, equipment: equipment, at: time, operator: who, note: note, into: &out) else {
                 return .failure(AlarmActionError(.conflict, "\(plant)/\(equipment) is not out of service"))
             }
-            out.maintenance = maintenance
-            restate(plant: plant, equipment: equipment, at: time, operator: who, note: note, into: &out)
             return .success(nil)
         case .system(let rule, let raise, let subject, let message):
             return .success(system(rule: rule, raise: raise, subject: subject, message: message, at: time, into: &out))
@@ -311,8 +332,42 @@ public struct AlarmBook: Sendable {
 
     private static let maximumShelve = AlarmAction.maximumShelveMinutes
 
+    /// Ends the equipment's maintenance (an operator, or `nil`: its end time); false when it was in service.
+    @discardableResult
+    private mutating func returnToService(plant: String, equipment: String, at time: EventTime, operator who: String?,
+                                          note: String?, into out: inout Output) -> Bool {
+        guard let m = maintenance.removeValue(forKey: "\(plant):\(equipment)") else { return false }
+        out.maintenance = maintenance
+        announce(.inService, plant: plant, equipment: equipment, m, at: time, operator: who, note: note, into: &out)
+        restate(plant: plant, equipment: equipment, at: time, operator: who, note: note, into: &out)
+        return true
+    }
+
+    /// The event that tells the duty room a maintenance period began or ended: rule `out-of-service`,
+    /// `alarm_id` `<plant>:<equipment>:out-of-service:<n>` (n counts the equipment's periods), event 1
+    /// the start (state `out-of-service`), event 2 the end (state `normal`). Not an alarm: nothing to
+    /// acknowledge, so it is announced and filed, never held open.
+    private mutating func announce(_ kind: AlarmEvent.Kind, plant: String, equipment: String, _ m: Maintenance,
+                                   at time: EventTime, operator who: String?, note: String?, into out: inout Output) {
+        let start = kind == .outOfService
+        let hours = Double(m.ends.milliseconds(since: m.since)) / 3_600_000
+        let message = start
+            ? "设备停用检修至 \(m.ends.rfc3339)：\(m.reason)，期间报警不通知值班室 (out of service until \(m.ends.rfc3339): its alarms are recorded, not annunciated)"
+            : "设备恢复监测 (back in service after \(JSONWriter.format((hours * 100).rounded() / 100)) h out of service)"
+        let e = AlarmEvent(
+            kind: kind, state: start ? .outOfService : .normal, alarmClass: .device, rule: Maintenance.rule, priority: .medium,
+            plant: plant, equipment: equipment, activation: m.number ?? 1, ordinal: start ? 1 : 2, signals: [],
+            value: start ? hours : nil, limit: Double(AlarmAction.maximumOutOfServiceHours), unit: "h", cause: m.reason,
+            basis: SystemAlarms.basis, message: message, eventTime: time, configHash: settings.configHash,
+            operator: who, note: note
+        )
+        let r = AlarmRecord(last: e, raisedAt: m.since, raisedClock: nil, active: false, latched: false)
+        out.events.append(e)
+        out.records.append(r)
+    }
+
     /// Re-derives the state of every open alarm of the equipment after a maintenance switch.
-    private mutating func restate(plant: String, equipment: String, at time: EventTime, operator who: String, note: String?, into out: inout Output) {
+    private mutating func restate(plant: String, equipment: String, at time: EventTime, operator who: String?, note: String?, into out: inout Output) {
         let ids = open.values.filter { $0.last.plant == plant && $0.last.equipment == equipment }.map(\.id).sorted()
         for id in ids {
             var r = open[id]!

@@ -16,11 +16,22 @@ public struct AlarmKey: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String { "\(plant):\(equipment):\(rule)" }
 }
 
-/// Who put a piece of equipment out of service, why and when.
+/// Who put a piece of equipment out of service, why, when and until when.
 public struct Maintenance: Sendable, Codable, Equatable {
     public var `operator`: String
     public var reason: String
     public var since: EventTime
+    /// When it returns to service by itself; nil only in tables stored before out of service had an
+    /// end (read as `since` + the longest allowed, ``AlarmAction/maximumOutOfServiceHours``).
+    public var until: EventTime?
+    /// The maintenance period's number on this equipment (the `n` of its events' `alarm_id`).
+    public var number: Int?
+
+    /// The end of the maintenance period.
+    public var ends: EventTime { until ?? since.adding(milliseconds: Int64(AlarmAction.maximumOutOfServiceHours) * 3_600_000) }
+
+    /// The rule name of maintenance events: `<plant>:<equipment>:out-of-service:<n>`.
+    public static let rule = "out-of-service"
 }
 
 /// One alarm as the duty room sees it: its latest event and its lifecycle (ISA-18.2).
@@ -93,8 +104,33 @@ extension AlarmRecord {
         w.key("shelve_reason"); w.string(shelveReason)
         w.key("out_of_service_by"); w.string(maintenance?.operator)
         w.key("out_of_service_reason"); w.string(maintenance?.reason)
+        w.key("out_of_service_until"); w.string(maintenance?.ends.rfc3339)
         w.key("last_event_id"); w.string(e.eventID)
         w.key("config_hash"); w.string(e.configHash)
         w.endObject()
+    }
+}
+
+extension Maintenance {
+    /// `GET /api/equipment?state=out-of-service`: every equipment in maintenance, who, why, since and
+    /// until when, ordered by plant and equipment.
+    public static func listJSON(_ table: [String: Maintenance]) -> String {
+        var w = JSONWriter()
+        w.beginArray()
+        for key in table.keys.sorted() {
+            let m = table[key]!
+            let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
+            w.beginObject()
+            w.key("plant"); w.string(parts.first ?? key)
+            w.key("equipment"); w.string(parts.count > 1 ? parts[1] : "")
+            w.key("state"); w.string(AlarmEvent.State.outOfService.rawValue)
+            w.key("operator"); w.string(m.operator)
+            w.key("reason"); w.string(m.reason)
+            w.key("since"); w.string(m.since.rfc3339)
+            w.key("until"); w.string(m.ends.rfc3339)
+            w.endObject()
+        }
+        w.endArray()
+        return w.output
     }
 }

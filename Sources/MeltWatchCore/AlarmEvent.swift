@@ -4,6 +4,10 @@ public struct AlarmEvent: Sendable, Equatable, Codable {
     /// What happened to the alarm.
     public enum Kind: String, Sendable, CaseIterable, Codable {
         case raised, updated, cleared, acknowledged, shelved, unshelved, escalated, heartbeat
+        /// An equipment's maintenance began (who, why, until): its alarms are not annunciated.
+        case outOfService = "out-of-service"
+        /// An equipment's maintenance ended, by an operator or at its end time.
+        case inService = "in-service"
     }
 
     /// The alarm's state after this event (ISA-18.2).

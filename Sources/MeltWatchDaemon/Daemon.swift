@@ -127,7 +127,7 @@ public enum Daemon {
         let metrics = DaemonMetrics(counters: counters, ring: ring, delivery: delivery, journalDirectory: config.journal.dir)
         let tokens = try config.duty.tokensFile.map { try readTokens($0) }
         let startedAt = now
-        let api = DutyAPI(
+        var api = DutyAPI(
             alarms: { includeClosed in AlarmOutput.alarmsJSON(alarms.book, includeClosed: includeClosed, plantNames: reloader.live.plantNames) },
             alarm: { id in
                 let book = alarms.book, names = reloader.live.plantNames
@@ -156,6 +156,7 @@ public enum Daemon {
             tokens: tokens,
             logger: logger
         )
+        api.maintenance = { Maintenance.listJSON(alarms.book.maintenance) }
         let duty = DutyServer.application(
             host: config.duty.listenHost, port: config.duty.listenPort, api: api,
             readiness: {

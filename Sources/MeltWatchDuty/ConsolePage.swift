@@ -116,10 +116,10 @@ tr.shelve-form input[name="reason"] { width: 24em; }
   border: 2px solid #24583b; border-radius: 8px; margin-top: 8px; }
 #empty[hidden] { display: none; }
 
-#signals { margin-top: 26px; border-top: 2px solid var(--line); }
+#signals, #maintenance { margin-top: 26px; border-top: 2px solid var(--line); }
 #signal-summary td, #signal-summary th { text-align: right; font-variant-numeric: tabular-nums; }
 #signal-summary td:first-child, #signal-summary th:first-child { text-align: left; }
-#signal-list { font-size: 0.85em; }
+#signal-list, #maintenance-list { font-size: 0.85em; }
 .h-ok { color: var(--ok); } .h-stale { color: var(--high); } .h-frozen { color: var(--low); }
 .h-bad { color: var(--emergency); } .h-unknown { color: var(--muted); }
 .zero { color: #4a535d; }
@@ -158,6 +158,15 @@ tr.shelve-form input[name="reason"] { width: 24em; }
     </table>
     <div id="empty" hidden>无活动报警 <span class="en">no active alarms</span></div>
   </div>
+
+  <section id="maintenance">
+    <h2><b>停用检修设备</b> out of service <span id="maintenance-count"></span></h2>
+    <table id="maintenance-list">
+      <thead><tr><th>企业<small>plant</small></th><th>设备<small>equipment</small></th><th>经办人<small>by</small></th>
+        <th>原因<small>reason</small></th><th>起<small>since</small></th><th>至<small>until</small></th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </section>
 
   <section id="signals">
     <h2><b>信号健康</b> signal health <span id="signal-error"></span></h2>
@@ -321,6 +330,7 @@ async function fetchAlarms() {
     if (seq !== fetchSeq) return;   // an older, slower answer must not overwrite a newer one
     st.alarms = Array.isArray(list) ? list : [];
     st.alarmsLoaded = true;
+    fetchMaintenance();   // a maintenance switch restates the equipment's alarms: same moment
     st.alarmsFailed = false;
     renderAlarms();
   } catch (err) {
@@ -562,6 +572,23 @@ function renderSignals(list) {
   $("signal-list").tBodies[0].replaceChildren(...rows);
 }
 
+// ---------- out of service ----------
+// Equipment in maintenance is not annunciated: the wall must show which, by whom, and until when.
+async function fetchMaintenance() {
+  try {
+    const list = await getJSON("api/equipment?state=out-of-service");
+    const items = Array.isArray(list) ? list : [];
+    $("maintenance-count").textContent = items.length ? `(${items.length})` : "";
+    const rows = items.map((m) => el("tr", null,
+      el("td", null, st.plants[m.plant] || m.plant), el("td", null, m.equipment), el("td", null, m.operator),
+      el("td", null, m.reason), el("td", null, formatTime(m.since)), el("td", null, formatTime(m.until))));
+    if (!rows.length) rows.push(el("tr", null, el("td", { colspan: 6, class: "h-ok" }, "无停用设备 none")));
+    $("maintenance-list").tBodies[0].replaceChildren(...rows);
+  } catch (err) {
+    $("maintenance-count").textContent = `— 获取失败 cannot load (${err.message})`;
+  }
+}
+
 // ---------- status / clock ----------
 async function fetchStatus() {
   try {
@@ -602,6 +629,7 @@ soundButtonState();
 fetchStatus();
 fetchAlarms();
 fetchSignals();
+fetchMaintenance();
 setInterval(fetchSignals, 10000);
 setInterval(fetchAlarms, 30000);   // safety net: a lost event must not leave a wrong list on the wall for long
 setInterval(tick, 1000);

@@ -29,6 +29,8 @@ public struct DutyAPI: Sendable {
     public var render: @Sendable (AlarmRecord) -> String
     /// Whether the config has this equipment (maintenance switches).
     public var equipmentExists: @Sendable (_ plant: String, _ equipment: String) -> Bool
+    /// `GET /api/equipment?state=out-of-service`: the equipment in maintenance.
+    public var maintenance: @Sendable () -> String = { "[]" }
     /// Applies an action through the journal and the engine thread; answers once its events are stored.
     public var perform: @Sendable (AlarmAction) async -> Result<AlarmRecord?, AlarmActionError>
     /// `GET /api/signals`.
@@ -118,6 +120,11 @@ public enum DutyServer {
                 }
             }
         }
+        router.get("api/equipment") { request, _ -> Response in
+            let state = request.uri.queryParameters.get("state") ?? "out-of-service"
+            guard state == "out-of-service" else { return problem(.badRequest, "state must be out-of-service, not \(state)") }
+            return json(api.maintenance())
+        }
         router.post("api/equipment/:plant/:equipment/:verb") { request, context -> Response in
             let plant = decoded(context.parameters.get("plant") ?? ""), equipment = decoded(context.parameters.get("equipment") ?? "")
             let verb = context.parameters.get("verb") ?? ""
@@ -125,7 +132,10 @@ public enum DutyServer {
             return await write(request, api: api) { body in
                 let who = try body.string("operator")
                 switch verb {
-                case "out-of-service": return .outOfService(plant: plant, equipment: equipment, operator: who, reason: try body.string("reason"))
+                case "out-of-service":
+                    // Out of service always ends: the hours are required, 1–168 (the book checks the range).
+                    return .outOfService(plant: plant, equipment: equipment, operator: who, reason: try body.string("reason"),
+                                         hours: try body.integer("hours"))
                 case "in-service": return .returnToService(plant: plant, equipment: equipment, operator: who, note: try body.optionalString("note"))
                 default: throw AlarmActionError(.notFound, "unknown action \(verb) (out-of-service, in-service)")
                 }

@@ -164,15 +164,63 @@ struct AlarmBookTests {
     func outOfService() {
         var d = Desk()
         d.engine(rule(.raised, at: 1))
-        #expect(d.error(d.act(.outOfService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", reason: ""), at: 2)) == .invalid)
-        d.act(.outOfService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", reason: "换枪检修"), at: 2)
+        #expect(d.error(d.act(.outOfService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", reason: "", hours: 8), at: 2)) == .invalid)
+        d.act(.outOfService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", reason: "换枪检修", hours: 8), at: 2)
         d.engine(rule(.raised, "inlet-flow-low", at: 3))
         d.engine(rule(.cleared, at: 4))
         d.act(.returnToService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", note: "检修完毕"), at: 5)
-        #expect(d.trail == ["raised/active-unacked", "updated/out-of-service", "raised/out-of-service", "cleared/normal", "updated/active-unacked"])
+        #expect(d.trail == ["raised/active-unacked", "out-of-service/out-of-service", "updated/out-of-service", "raised/out-of-service",
+                            "cleared/normal", "in-service/normal", "updated/active-unacked"])
         #expect(d.events[1].operator == "张三" && d.events[1].note == "换枪检修")
+        #expect(d.events[2].operator == "张三" && d.events[2].note == "换枪检修")
         #expect(d.book.maintenance.isEmpty)
         #expect(d.error(d.act(.returnToService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", note: nil), at: 6)) == .conflict)
+    }
+
+    @Test("out of service always ends: 1–168 h, refused outside; at its end time the equipment returns by itself, as events")
+    func outOfServiceEnds() throws {
+        var d = Desk()
+        d.tick(0)
+        for hours in [0, 169, -1] {
+            #expect(d.error(d.act(.outOfService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", reason: "检修", hours: hours), at: 1)) == .invalid)
+        }
+        d.engine(rule(.raised, at: 1))
+        d.act(.outOfService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", reason: "换枪检修", hours: 2), at: 10)
+        let m = try #require(d.book.maintenance["baotou-steel:bof1-lance"])
+        #expect(m.until == t(10 + 7200))
+        #expect(d.error(d.act(.outOfService(plant: "baotou-steel", equipment: "bof1-lance", operator: "李四", reason: "再检修", hours: 1), at: 20)) == .conflict)
+        let start = try #require(d.events.first { $0.kind == .outOfService })
+        #expect(start.eventID == "baotou-steel:bof1-lance:out-of-service:1:1")
+        #expect(start.value == 2 && start.unit == "h" && start.cause == "换枪检修" && start.alarmClass == .device)
+        #expect(start.message.contains(t(7210).rfc3339))
+        #expect(Maintenance.listJSON(d.book.maintenance).contains("\"until\":\"\(t(7210).rfc3339)\""))
+        d.tick(7209)
+        #expect(!d.events.contains { $0.kind == .inService })
+        d.tick(7300)  // the clock passes the end time: back in service at the end time itself
+        let end = try #require(d.events.first { $0.kind == .inService })
+        #expect(end.eventID == "baotou-steel:bof1-lance:out-of-service:1:2")
+        #expect(end.eventTime == t(7210) && end.operator == nil && end.state == .normal)
+        #expect(d.book.maintenance.isEmpty)
+        #expect(d.book.open[id1]?.state == .activeUnacked)  // the alarm is annunciated again
+        // The next period is the next number; announcements are never held open or restored as alarms.
+        d.act(.outOfService(plant: "baotou-steel", equipment: "bof1-lance", operator: "张三", reason: "再检修", hours: 1), at: 7400)
+        #expect(d.events.last { $0.kind == .outOfService }?.alarmID == "baotou-steel:bof1-lance:out-of-service:2")
+        #expect(!d.book.open.keys.contains { $0.contains("out-of-service") })
+        var resumed = AlarmBook(settings: d.book.settings)
+        for (e, r) in zip(d.events, d.events.map { AlarmRecord(last: $0, raisedAt: $0.eventTime, active: false, latched: false) }) where e.rule == "out-of-service" {
+            resumed.restore(r)
+        }
+        #expect(resumed.open.isEmpty)
+    }
+
+    @Test("a maintenance journaled before out of service had an end is read as the longest allowed (168 h)")
+    func legacyOutOfService() throws {
+        let legacy = #"{"outOfService":{"plant":"p","equipment":"e","operator":"o","reason":"r"}}"#
+        let action = try #require(AlarmAction(encoded: Array(legacy.utf8)))
+        #expect(action == .outOfService(plant: "p", equipment: "e", operator: "o", reason: "r", hours: nil))
+        var d = Desk()
+        d.act(action, at: 0)
+        #expect(d.book.maintenance["p:e"]?.until == t(168 * 3600))
     }
 
     @Test("the gate closes under an acknowledged alarm: suppressed by design, closed at once")
@@ -241,7 +289,7 @@ struct AlarmBookTests {
         d.engine(rule(.raised, "interlock-failed", n: 2, at: 2, cls: .interlock))
         d.engine(rule(.raised, "co-level-1", at: 3, eq: "co-1"))
         d.engine(rule(.cleared, "co-level-1", at: 4, eq: "co-1"))
-        d.act(.outOfService(plant: "baotou-steel", equipment: "eaf-roof", operator: "张三", reason: "检修"), at: 5)
+        d.act(.outOfService(plant: "baotou-steel", equipment: "eaf-roof", operator: "张三", reason: "检修", hours: 8), at: 5)
         let snapshot = d.book.snapshot
         var resumed = AlarmBook(settings: d.book.settings, snapshot: snapshot)
         #expect(resumed.snapshot == snapshot)
@@ -278,7 +326,7 @@ struct AlarmBookTests {
     @Test("the operator action survives the journal: encoded and decoded unchanged", arguments: [
         AlarmAction.acknowledge(alarmID: "p:e:r:1", operator: "张三", note: nil),
         .shelve(alarmID: "p:e:r:1", operator: "张三", minutes: 30, reason: "检修 \"引号\""),
-        .outOfService(plant: "p", equipment: "e", operator: "o", reason: "r"),
+        .outOfService(plant: "p", equipment: "e", operator: "o", reason: "r", hours: 8),
         .system(rule: "broker-lost", raise: true, subject: "mqtt://127.0.0.1:1883", message: "断开"),
     ])
     func actionRoundTrip(action: AlarmAction) {

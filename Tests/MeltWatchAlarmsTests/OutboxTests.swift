@@ -30,23 +30,23 @@ struct OutboxTests {
             book.apply(raised("co-level-1", n: 1, at: 1000), into: &out)
             book.apply(raised("co-level-2", n: 1, at: 2000), into: &out)
             _ = book.perform(.acknowledge(alarmID: "p:e:co-level-1:1", operator: "张三", note: "现场确认"), at: t0, into: &out)
-            _ = book.perform(.outOfService(plant: "p", equipment: "f", operator: "李四", reason: "检修"), at: t0, into: &out)
+            _ = book.perform(.outOfService(plant: "p", equipment: "f", operator: "李四", reason: "检修", hours: 8), at: t0, into: &out)
             let (events, error) = outbox.store(out, emittedAt: t0)
             #expect(error == nil)
             stored = events
-            #expect(events.map(\.sequence) == [1, 2, 3])
+            #expect(events.map(\.sequence) == [1, 2, 3, 4])  // the fourth: the maintenance period's start
         }
         let (outbox, restored) = try Outbox.open(directory: dir, now: t0, settings: Self.settings)
-        #expect(outbox.nextSequence == 4)
-        #expect(restored.events.map(\.sequence) == [1, 2, 3])
+        #expect(outbox.nextSequence == 5)
+        #expect(restored.events.map(\.sequence) == [1, 2, 3, 4])
         #expect(restored.events.map(\.envelope.body) == stored.map(\.envelope.body))
         #expect(restored.snapshot.records == book.snapshot.records)
         #expect(restored.snapshot.maintenance == book.snapshot.maintenance)
         #expect(restored.snapshot.numbering == book.snapshot.numbering)
 
-        // Already delivered everywhere (cursor 3): nothing is kept but the recent window.
-        let (_, trimmed) = try Outbox.open(directory: dir, now: t0, settings: Self.settings, keepAfter: 3, keepRecent: 1)
-        #expect(trimmed.events.map(\.sequence) == [3])
+        // Already delivered everywhere (cursor 4): nothing is kept but the recent window.
+        let (_, trimmed) = try Outbox.open(directory: dir, now: t0, settings: Self.settings, keepAfter: 4, keepRecent: 1)
+        #expect(trimmed.events.map(\.sequence) == [4])
     }
 
     @Test("compaction after a start that found everything delivered: older segments go, the book and later events stay")

@@ -110,25 +110,39 @@ struct DutyRoomTests {
         // Out of service: the equipment's alarms are out-of-service until it returns.
         let equipment = h.api + "/api/equipment/baotou-steel/co-1"
         #expect(try await call("POST", h.api + "/api/equipment/baotou-steel/nope/out-of-service", json: #"{"operator":"张三","reason":"r"}"#, token: token).status == 404)
-        #expect(try await call("POST", equipment + "/out-of-service", json: #"{"operator":"王五","reason":"更换探头"}"#, token: token).status == 200)
+        // Out of service always ends: without hours, or beyond 168, it is refused.
+        #expect(try await call("POST", equipment + "/out-of-service", json: #"{"operator":"王五","reason":"更换探头"}"#, token: token).status == 400)
+        #expect(try await call("POST", equipment + "/out-of-service", json: #"{"operator":"王五","reason":"更换探头","hours":169}"#, token: token).status == 400)
+        #expect(try await call("POST", equipment + "/out-of-service", json: #"{"operator":"王五","reason":"更换探头","hours":8}"#, token: token).status == 200)
         alarms = try await waitForAlarms(h) { $0.first?["state"] as? String == "out-of-service" }
         #expect(alarms.first?["out_of_service_by"] as? String == "王五")
+        #expect(alarms.first?["out_of_service_until"] is String)
+        let listed = jsonArray(try await call("GET", h.api + "/api/equipment?state=out-of-service").body)
+        #expect(listed.map { "\($0["plant"] as? String ?? "")/\($0["equipment"] as? String ?? "") \($0["operator"] as? String ?? "")" }
+            == ["baotou-steel/co-1 王五"])
+        #expect(listed.first?["until"] is String && listed.first?["reason"] as? String == "更换探头")
         #expect(try await call("POST", equipment + "/in-service", json: #"{"operator":"王五"}"#, token: token).status == 200)
         alarms = try await waitForAlarms(h) { $0.first?["state"] as? String == "active-acked" }
         #expect(alarms.count == 1)
+        #expect(jsonArray(try await call("GET", h.api + "/api/equipment?state=out-of-service").body).isEmpty)
 
-        // Every change reached the webhook, in order, each event once.
+        // Every change reached the webhook, in order, each event once; the maintenance period's start
+        // and end are events of their own (rule out-of-service).
         let expected = ["raised/active-unacked", "escalated/active-unacked", "acknowledged/active-acked", "shelved/shelved",
-                        "unshelved/active-acked", "updated/out-of-service", "updated/active-acked"]
+                        "unshelved/active-acked", "out-of-service/out-of-service", "updated/out-of-service", "in-service/normal",
+                        "updated/active-acked"]
+        let maintenanceID = "baotou-steel:co-1:out-of-service:1"
+        let ids = (1...5).map { "\(level1):\($0)" } + ["\(maintenanceID):1", "\(level1):6", "\(maintenanceID):2", "\(level1):7"]
         let got = await h.receiver.waitFor { $0.count >= expected.count }
         #expect(got.map { "\($0.json["event"] as? String ?? "")/\($0.json["state"] as? String ?? "")" } == expected)
-        #expect(got.map { $0.json["event_id"] as? String } == (1...expected.count).map { "\(level1):\($0)" })
+        #expect(got.map { $0.json["event_id"] as? String } == ids)
         #expect(got[2].json["operator"] as? String == "张三" && got[2].json["note"] as? String == "现场已通风")
+        #expect(got[5].json["operator"] as? String == "王五" && got[5].json["cause"] as? String == "更换探头")
 
         // SSE: resuming after event 3 sends 4… at once, with their sequence ids.
         let stream = try await sse(h.api + "/api/events", lastEventID: 3, until: { $0.count == expected.count - 3 })
         #expect(stream.map(\.id) == (4...expected.count).map { Int64($0) })
-        #expect(stream.map { jsonObject($0.data)["event_id"] as? String } == (4...expected.count).map { "\(level1):\($0)" })
+        #expect(stream.map { jsonObject($0.data)["event_id"] as? String } == Array(ids.dropFirst(3)))
 
         // Signals and metrics.
         let signals = jsonArray(try await call("GET", h.api + "/api/signals").body)
