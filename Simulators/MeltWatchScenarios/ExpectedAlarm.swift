@@ -40,6 +40,9 @@ public struct ExpectedAlarm: Sendable, Hashable, CustomStringConvertible {
             facts = (spec.alarmClass, spec.priority, spec.basis)
         } else if let device = Self.deviceFacts[rule] {
             facts = device
+        } else if rule == TemplateCatalog.setpointRule.id {
+            let spec = TemplateCatalog.setpointRule
+            facts = (spec.alarmClass, spec.priority, spec.basis)
         } else {
             preconditionFailure("a scenario expects rule '\(rule)' of \(template), which this build does not implement")
         }

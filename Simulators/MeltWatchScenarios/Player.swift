@@ -37,9 +37,12 @@ public struct SimEquipment: Sendable {
             for r in eq.template.roles {
                 topics[r.name] = eq.signals[r.name]?.topic ?? MeltWatchConfig.defaultTopic(plant: plant.id, equipment: eq.id, role: r.name)
             }
+            // The PLC's setpoints, where the config audits them: published like any tag when a scenario sets them.
+            for sp in eq.setpoints { topics[sp.name] = sp.topic }
             let overridden = eq.signals.values.contains { $0.topic != nil }
             let batch = eq.template.name == "steel.water-cooled-element" && !overridden
-            return SimEquipment(plant: plant.id, id: eq.id, template: eq.template.name, roles: eq.template.roles.map(\.name),
+            return SimEquipment(plant: plant.id, id: eq.id, template: eq.template.name,
+                                roles: eq.template.roles.map(\.name) + eq.setpoints.map(\.name),
                                 params: params, choices: choices, topics: topics,
                                 batchTopic: batch ? "plants/\(plant.id)/\(eq.id)" : nil)
         }

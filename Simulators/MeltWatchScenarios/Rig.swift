@@ -21,6 +21,8 @@ public struct Rig: Sendable {
         public var params: [Setting]
         /// `signals.<role>:` overrides, per role in the order written.
         public var signals: [(role: String, settings: [Setting])]
+        /// `setpoints:` entries, each as its settings in the order written.
+        public var setpoints: [[Setting]] = []
 
         /// A numeric parameter: the rig's value, else the template's documented default.
         public func number(_ name: String) -> Double? {
@@ -125,6 +127,15 @@ public struct Rig: Sendable {
         return r
     }
 
+    /// This rig with a `setpoints:` entry added to `equipment` (values as YAML literals).
+    public func setpoint(_ equipment: String, _ settings: [(String, String)]) -> Rig {
+        var r = self
+        let i = r.index(equipment)
+        r.equipment[i].setpoints.append(settings.map { .init(key: $0.0, value: $0.1) })
+        r.changes.append("\(equipment) setpoint \(settings.first?.1 ?? "")")
+        return r
+    }
+
     /// The equipment with that id (it must exist).
     public func equipment(_ id: String) -> Equipment { equipment[index(id)] }
 
@@ -143,6 +154,10 @@ public struct Rig: Sendable {
             if !e.signals.isEmpty {
                 y += "        signals:\n"
                 for s in e.signals { y += "          \(s.role): \(flow(s.settings))\n" }
+            }
+            if !e.setpoints.isEmpty {
+                y += "        setpoints:\n"
+                for s in e.setpoints { y += "          - \(flow(s))\n" }
             }
         }
         return y

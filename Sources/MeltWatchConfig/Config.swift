@@ -93,6 +93,8 @@ public struct MeltWatchConfig: Sendable {
         public var params: [String: ParamValue]
         /// Per-role overrides from `signals:`.
         public var signals: [String: SignalOverride]
+        /// `setpoints:`: the PLC setpoints audited on this equipment.
+        public var setpoints: [Setpoint] = []
         /// The params the file sets; the others are the template's defaults.
         public var explicitParams: Set<String> = []
 
@@ -100,6 +102,15 @@ public struct MeltWatchConfig: Sendable {
         public var placeholderParams: [ParamSpec] {
             template.params.filter { $0.isSitePlaceholder && $0.defaultValue != nil && !explicitParams.contains($0.name) }
         }
+    }
+
+    /// One `setpoints:` entry: a PLC setpoint, where it is published, its approved value and tolerance.
+    public struct Setpoint: Sendable, Equatable {
+        public var name: String
+        public var topic: String
+        public var approved: Double
+        public var tolerance: Double
+        public var unit: String?
     }
 
     /// `signals.<role>` overrides.
@@ -152,6 +163,15 @@ extension MeltWatchConfig {
                     role: role.name, topic: topic, equipmentIndex: e, roleIndex: r
                 ))
             }
+            // Setpoints are signals of the equipment too (after its roles): routed, journaled and
+            // replayed like any reading; the engine audits them instead of feeding the rules.
+            let roles = item.equipment.template.roles.count
+            for (k, sp) in item.equipment.setpoints.enumerated() {
+                out.append(ConfiguredSignal(
+                    id: SignalID(Int32(out.count)), plant: item.plant.id, equipment: item.equipment.id,
+                    role: sp.name, topic: sp.topic, equipmentIndex: e, roleIndex: roles + k
+                ))
+            }
         }
         return out
     }
@@ -175,10 +195,15 @@ extension MeltWatchConfig {
         EngineModel(
             equipment: allEquipment.map {
                 EngineEquipment(plant: $0.plant.id, id: $0.equipment.id, template: $0.equipment.template, params: $0.equipment.params,
-                                industry: $0.plant.industry)
+                                industry: $0.plant.industry,
+                                setpoints: $0.equipment.setpoints.map {
+                                    .init(name: $0.name, source: $0.topic, approved: $0.approved, tolerance: $0.tolerance, unit: $0.unit)
+                                })
             },
             signals: signals.map { s in
                 let eq = allEquipment[s.equipmentIndex].equipment
+                // A setpoint's health is not judged: published on change, it may be silent for months.
+                guard s.roleIndex < eq.template.roles.count else { return EngineSignal(equipment: s.equipmentIndex, role: s.roleIndex) }
                 let override = eq.signals[s.role]
                 var staleAfter = 30.0, frozenAfter = 600.0
                 if case .number(let v)? = eq.params["stale_after_s"] { staleAfter = v }

@@ -248,6 +248,11 @@ struct Validator {
         !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
     }
 
+    /// A setpoint name: `[a-z0-9_-]+` (role names use `_`, and a setpoint sits beside them).
+    static func isSetpointName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F }
+    }
+
     /// An MQTT topic we can subscribe to literally: no wildcards, no empty levels at the ends, no NUL.
     static func isLiteralTopic(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.count <= 65_535 && !s.contains("+") && !s.contains("#") && !s.contains("\0")

@@ -4,7 +4,7 @@ import Yams
 
 extension Validator {
     mutating func equipment(_ node: Node, at path: String) -> MeltWatchConfig.Equipment? {
-        guard let m = mapping(node, at: path, allowed: ["id", "template", "params", "signals"]) else { return nil }
+        guard let m = mapping(node, at: path, allowed: ["id", "template", "params", "signals", "setpoints"]) else { return nil }
         guard let id = requiredString(m, "id", at: path, parent: node) else { return nil }
         if !Validator.isIdentifier(id) { error(m["id"], "\(path).id '\(id)' must match [a-z0-9-]+") }
         let epath = path
@@ -21,7 +21,52 @@ extension Validator {
         if case .mapping(let given)? = m["params"] {
             for (key, _) in given { if let name = key.string { explicit.insert(name) } }
         }
-        return .init(id: id, template: template, params: params, signals: signals, explicitParams: explicit)
+        let setpoints = self.setpoints(m["setpoints"], template: template, at: "\(epath).setpoints")
+        return .init(id: id, template: template, params: params, signals: signals, setpoints: setpoints, explicitParams: explicit)
+    }
+
+    /// `setpoints:`: the PLC's own alarm and interlock setpoints, each with its approved value and a
+    /// tolerance (domain.md "Setpoint audit"). A setpoint is read from a topic of MeltWatch's own JSON;
+    /// `tag:` names a tag of a declared gateway format, which this build does not read yet.
+    private mutating func setpoints(_ node: Node?, template: TemplateSpec, at path: String) -> [MeltWatchConfig.Setpoint] {
+        guard let node else { return [] }
+        guard case .sequence(let seq) = node else {
+            error(node, "\(path) must be a list of setpoints (name, topic, approved, tolerance, unit)")
+            return []
+        }
+        var out: [MeltWatchConfig.Setpoint] = []
+        var names = Set(template.roles.map(\.name))
+        for (k, item) in seq.enumerated() {
+            let spath = "\(path)[\(k)]"
+            guard let m = mapping(item, at: spath, allowed: ["name", "tag", "topic", "approved", "tolerance", "unit"]) else { continue }
+            guard let name = requiredString(m, "name", at: spath, parent: item) else { continue }
+            if !Validator.isSetpointName(name) {
+                error(m["name"], "\(spath).name '\(name)' must match [a-z0-9_-]+")
+            } else if !names.insert(name).inserted {
+                error(m["name"], "\(spath).name '\(name)' is already a role or setpoint of this equipment; names must be unique")
+            }
+            var topic: String?
+            if let t = string(m["topic"], at: "\(spath).topic") {
+                if Validator.isLiteralTopic(t) { topic = t } else {
+                    error(m["topic"], "\(spath).topic '\(t)' must be a literal topic (no + or #, not starting with $)")
+                }
+            }
+            if m["tag"] != nil {
+                error(m["tag"], "\(spath).tag binds a tag of a declared gateway format (plants[].gateways), which this build does not read yet; use topic: with MeltWatch's own JSON")
+            } else if m["topic"] == nil {
+                error(item, "\(spath) needs topic: where the gateway publishes this setpoint")
+            }
+            guard let approvedNode = m["approved"] else {
+                error(item, "\(spath).approved is required: the approved value the PLC's setpoint must match")
+                continue
+            }
+            let unit = string(m["unit"], at: "\(spath).unit")
+            let approved = number(approvedNode, at: "\(spath).approved", unit: unit ?? "", minimum: -.greatestFiniteMagnitude)
+            let tolerance = m["tolerance"].flatMap { number($0, at: "\(spath).tolerance", unit: unit ?? "", minimum: 0) } ?? 0
+            guard let topic, let approved else { continue }
+            out.append(.init(name: name, topic: topic, approved: approved, tolerance: tolerance, unit: unit))
+        }
+        return out
     }
 
     private mutating func params(_ node: Node?, template: TemplateSpec, at path: String) -> [String: ParamValue] {

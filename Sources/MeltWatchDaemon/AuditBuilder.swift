@@ -21,10 +21,12 @@ public enum AuditBuilder {
 
         var events: [AlarmEvent] = []
         var outcomes: [InterlockOutcome] = []
+        var setpointChanges: [SetpointChange] = []
         var first: EventTime?, last: EventTime?
         _ = try Replay.run(configPath: configPath, journalDirectory: journalDirectory, from: from, to: to, observer: .init(
             event: { e, _ in if e.plant == plant.id { events.append(e) } },
             interlockOutcome: { o in if o.plant == plant.id { outcomes.append(o) } },
+            setpointChange: { c in if c.plant == plant.id { setpointChanges.append(c) } },
             reading: { r, _ in
                 // Gateways backfill: event times may precede the records' receive times.
                 first = min(first ?? r.time, r.time)
@@ -64,7 +66,7 @@ public enum AuditBuilder {
                     let binding = model.signals[Int(r.signal.rawValue)]
                     let eq = model.equipment[binding.equipment]
                     guard eq.plant == plant.id else { return }
-                    let key = SignalKey(equipment: eq.id, signal: eq.template.roles[binding.role].name)
+                    let key = SignalKey(equipment: eq.id, signal: eq.roleName(binding.role))
                     guard let ws = windows[key], ws.contains(where: { $0.contains(r.time.milliseconds) }) else { return }
                     guard r.quality != .bad, r.value.asDouble.isFinite else { return }
                     points[key, default: []].append(EvidencePoint(r.time, r.value.asDouble))
@@ -110,7 +112,7 @@ public enum AuditBuilder {
         return AuditInput(
             plantID: plant.id, plantName: plant.name, from: periodFrom, to: periodTo, generatedAt: generatedAt,
             configHash: Daemon.configHash(bytes), events: events, interlockOutcomes: outcomes, samples: samples,
-            availability: availability
+            availability: availability, setpointChanges: setpointChanges
         )
     }
 

@@ -55,6 +55,15 @@ final class Pipeline: Service {
                 "interlock.cause": "\(outcome.cause ?? "none")",
             ])
         }
+        // Every change of an audited PLC setpoint is recorded (the journal holds the message; the
+        // report lists the changes); one that leaves its tolerance also raises setpoint-mismatch.
+        engine.onSetpointChange = { change in
+            logger.log(level: change.mismatch ? .notice : .info, "setpoint changed", metadata: [
+                "plant.id": "\(change.plant)", "equipment.id": "\(change.equipment)", "setpoint.name": "\(change.name)",
+                "setpoint.value": "\(change.value)", "setpoint.previous": "\(change.previous.map { "\($0)" } ?? "none")",
+                "setpoint.approved": "\(change.approved)", "setpoint.tolerance": "\(change.tolerance)",
+            ])
+        }
     }
 
     func run() async throws {

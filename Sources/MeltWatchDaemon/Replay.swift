@@ -40,14 +40,18 @@ public enum Replay {
     public struct Observer {
         public var event: (AlarmEvent, EventTime) -> Void
         public var interlockOutcome: ((InterlockOutcome) -> Void)?
+        /// Every change of an audited setpoint (domain.md "Setpoint audit").
+        public var setpointChange: ((SetpointChange) -> Void)?
         public var reading: ((Reading, EngineModel) -> Void)?
         /// The time of every record replayed (for the period a report covers).
         public var record: ((EventTime) -> Void)?
 
         public init(event: @escaping (AlarmEvent, EventTime) -> Void, interlockOutcome: ((InterlockOutcome) -> Void)? = nil,
+                    setpointChange: ((SetpointChange) -> Void)? = nil,
                     reading: ((Reading, EngineModel) -> Void)? = nil, record: ((EventTime) -> Void)? = nil) {
             self.event = event
             self.interlockOutcome = interlockOutcome
+            self.setpointChange = setpointChange
             self.reading = reading
             self.record = record
         }
@@ -73,11 +77,13 @@ public enum Replay {
         var summary = Summary()
         var recordInWindow = false
         let outcomes = observer.interlockOutcome
+        let setpointChanges = observer.setpointChange
         var settings = AlarmBook.Settings(escalateAfterMilliseconds: Int64(config.duty.escalateAfterSeconds) * 1000, configHash: hash)
         settings.systemEquipment = config.systemEquipment
         func freshStage(_ book: AlarmBook) -> AlarmStage {
             let e = Engine(model: model)
             if let outcomes { e.onInterlockOutcome = { if recordInWindow { outcomes($0) } } }
+            if let setpointChanges { e.onSetpointChange = { if recordInWindow { setpointChanges($0) } } }
             return AlarmStage(engine: e, book: book)
         }
         var stage = freshStage(AlarmBook(settings: settings))

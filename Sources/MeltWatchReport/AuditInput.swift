@@ -30,13 +30,16 @@ public struct AuditInput: Sendable {
     public var samples: [EvidenceSeries]
     /// Per (equipment, signal): how long it was observed and how long of that it was healthy.
     public var availability: [SignalAvailability]
+    /// Every change of an audited PLC setpoint in the period, in event order (domain.md "Setpoint audit").
+    public var setpointChanges: [SetpointChange] = []
 
     /// Creates an input; see each property for its meaning.
     public init(
         plantID: String, plantName: String, from: EventTime, to: EventTime, generatedAt: EventTime,
         configHash: String, events: [AlarmEvent], interlockOutcomes: [InterlockOutcome] = [],
-        samples: [EvidenceSeries] = [], availability: [SignalAvailability] = []
+        samples: [EvidenceSeries] = [], availability: [SignalAvailability] = [], setpointChanges: [SetpointChange] = []
     ) {
+        self.setpointChanges = setpointChanges
         self.plantID = plantID
         self.plantName = plantName
         self.from = from

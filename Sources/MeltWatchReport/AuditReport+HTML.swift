@@ -42,7 +42,11 @@ extension AuditReport {
         })
         h += loadSection()
         h += alarmsSection()
-        h += "<section id=\"timeline\">\n<h2>6. 报警时间线 <span class=\"en\">(Alarm timelines)</span></h2>\n"
+        h += section(6, setpointTable, intro: "PLC 报警与联锁设定值的每一次变更（在允许偏差内也记录），与审批值比对；依据忻应急发〔2024〕216号“设置的报警联锁参数值是否符合现场实际”。 (Every change of an audited PLC setpoint, within tolerance or not, against its approved value.)", rowClass: { row in
+            if case .text(let conforms) = row[9], conforms.hasPrefix("否") { return "bad" }
+            return nil
+        })
+        h += "<section id=\"timeline\">\n<h2>7. 报警时间线 <span class=\"en\">(Alarm timelines)</span></h2>\n"
         h += table(timelineTable, rowClass: { _ in nil })
         h += "</section>\n"
         h += "<footer>MeltWatch · \(HTML.escape(plantID)) · \(HTML.escape(configHash)) · 生成于 \(ReportFormat.chinaTime(generatedAt)) (UTC+8)</footer>\n"

@@ -3,7 +3,7 @@ import MeltWatchCore
 extension AuditReport {
     /// Every table of the report in document order; HTML, CSV and JSON all render exactly these rows.
     public var tables: [ReportTable] {
-        [summaryTable, ledgerTable, interlockTable, availabilityTable, loadTable, loadWindowTable,
+        [summaryTable, ledgerTable, interlockTable, setpointTable, availabilityTable, loadTable, loadWindowTable,
          chatteringTable, topRulesTable, timelineTable]
     }
 
@@ -56,6 +56,23 @@ extension AuditReport {
         }
         return ReportTable(id: "interlocks", title: "联锁响应统计", english: "Interlock latency statistics",
                            columns: columns, rows: rows)
+    }
+
+    /// 设定值变更记录: every change of an audited PLC setpoint, within tolerance or not.
+    public var setpointTable: ReportTable {
+        let columns: [ReportTable.Column] = [
+            .init("time", "时间", "Time (UTC+8)"), .init("equipment", "设备", "Equipment"), .init("setpoint", "设定值", "Setpoint"),
+            .init("source", "来源", "Source"), .init("previous", "原值", "Previous"), .init("value", "新值", "Value"),
+            .init("approved", "审批值", "Approved"), .init("tolerance", "允许偏差", "Tolerance"), .init("unit", "单位", "Unit"),
+            .init("conforms", "是否符合", "Conforms"),
+        ]
+        let rows = setpointChanges.map { c -> [ReportTable.Cell] in
+            [.text(ReportFormat.chinaTime(c.time)), .text(c.equipment), .text(c.name), .text(c.source),
+             c.previous.map { .decimal($0, decimals: 3) } ?? .empty, .decimal(c.value, decimals: 3),
+             .decimal(c.approved, decimals: 3), .decimal(c.tolerance, decimals: 3), .orEmpty(c.unit),
+             .text(c.mismatch ? "否 (mismatch)" : "是 (ok)")]
+        }
+        return ReportTable(id: "setpoints", title: "设定值变更记录", english: "Setpoint changes", columns: columns, rows: rows)
     }
 
     /// 传感器可用率: healthy share per signal.

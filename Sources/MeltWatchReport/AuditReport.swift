@@ -38,6 +38,8 @@ public struct AuditReport: Sendable {
     public var load: AlarmLoad
     /// The evidence readings per signal, sorted by time, for the charts.
     public var evidence: [SignalKey: EvidenceSeries]
+    /// Every change of an audited setpoint, in event order.
+    public var setpointChanges: [SetpointChange]
 
     /// Computes the report; items of other plants are left out.
     public init(_ input: AuditInput, options: Options = Options()) {
@@ -55,6 +57,7 @@ public struct AuditReport: Sendable {
         self.alarms = alarms
         ledger = alarms.enumerated().map { HazardLedgerRow(index: $0 + 1, plantName: input.plantName, alarm: $1) }
         interlocks = InterlockStatistics.compute(outcomes)
+        setpointChanges = input.setpointChanges.filter { $0.plant == input.plantID }
         availability = SensorAvailability.compute(input.availability)
         load = AlarmLoad.compute(events, from: input.from, to: input.to)
         var evidence: [SignalKey: EvidenceSeries] = [:]

@@ -292,7 +292,7 @@ extension DCCasting {
             case pressureRole, flowRole, outletRole, junctionRole:
                 let slot = role == pressureRole ? 0 : role == flowRole ? 1 : role == outletRole ? 2 : 3
                 values[slot] = usable
-                evaluateMeasurement(slot, at: time, into: &out)
+                evaluateMeasurement(slot, at: time, reading: true, into: &out)
             case castingRole:
                 let starting = usable.map { $0 != 0 } == true && casting != true
                 setCasting(usable.map { $0 != 0 }, at: time, into: &out)
@@ -339,7 +339,10 @@ extension DCCasting {
         /// Re-evaluates one measurement (pressure, flow, outlet or junction level) against its gates.
         /// Pressure and flow apply while casting, and so does `level-high` (an overflow is dangerous from
         /// the first millimetre); `level-low` and `level-jump` wait for the cast length gate as well.
-        private mutating func evaluateMeasurement(_ slot: Int, at time: EventTime, into out: inout [RuleOutput]) {
+        /// Only a `reading` of the measurement itself feeds its rate check: a gate's reading re-checks
+        /// the limits with the last value, but the last value again at a later time is no evidence of
+        /// a steady level (a sparse gateway would have its jumps cleared by every cast-length report).
+        private mutating func evaluateMeasurement(_ slot: Int, at time: EventTime, reading: Bool = false, into out: inout [RuleOutput]) {
             // Limits of the slot: pressure 0, flow 1; a level has its high (2, 3) and low (4, 5) check.
             let first = slot, second = slot >= 2 ? slot + 2 : slot
             let firstOpen = castingGate
@@ -357,7 +360,7 @@ extension DCCasting {
             }
             if firstOpen { update(limit: first, v, at: time, into: &out) }
             if second != first, secondOpen { update(limit: second, v, at: time, into: &out) }
-            if secondOpen, let t = rates[slot]?.update(v, at: time) { part(DCCasting.rateParts[slot], t, into: &out) }
+            if reading, secondOpen, let t = rates[slot]?.update(v, at: time) { part(DCCasting.rateParts[slot], t, into: &out) }
         }
 
         /// Feeds limit `i`; a trip excursion that ends within its on-delay may still be an interlock trip.

@@ -25,6 +25,7 @@ extension Engine {
         let engine = Engine(model: model, allowedLatenessMilliseconds: old.allowedLatenessMilliseconds)
         let pairs = engine.core.carryOver(from: old.core)
         engine.onInterlockOutcome = old.onInterlockOutcome
+        engine.onSetpointChange = old.onSetpointChange
         let key = { (e: EngineEquipment) in "\(e.plant):\(e.id)" }
         let carriedNew = Set(pairs.map(\.new)), carriedOld = Set(pairs.map(\.old))
         let reload = EngineReload(
@@ -45,6 +46,7 @@ extension EngineCore {
         var id: String
         var template: String
         var params: [String: ParamValue]
+        var setpoints: [EngineEquipment.Setpoint]
         /// Per role: whether it is a signal, and its health settings.
         var signals: [Int: HealthSettings?]
     }
@@ -53,7 +55,8 @@ extension EngineCore {
         let eq = model.equipment[e]
         var signals: [Int: HealthSettings?] = [:]
         for s in model.signals where s.equipment == e { signals[s.role] = .some(s.health) }
-        return Definition(plant: eq.plant, id: eq.id, template: eq.template.name, params: eq.params, signals: signals)
+        return Definition(plant: eq.plant, id: eq.id, template: eq.template.name, params: eq.params, setpoints: eq.setpoints,
+                          signals: signals)
     }
 
     /// Per equipment, per role: its signal index (or nil).
@@ -76,9 +79,11 @@ extension EngineCore {
             for r in e.template.rules.indices { tracks[trackBase[n] + r] = old.tracks[old.trackBase[o] + r] }
             offsets[n] = old.offsets[o]
             for c in 0..<Self.conditionCount { deviceActivations[n * Self.conditionCount + c] = old.deviceActivations[o * Self.conditionCount + c] }
+            setpointActivations[n] = old.setpointActivations[o]
             for (role, s) in newSignals[n] {
                 guard let was = oldSignals[o][role] else { continue }
                 signals[s] = old.signals[was]
+                setpointTracks[s] = old.setpointTracks[was]
                 for c in 0..<Self.conditionCount {
                     deviceTracks[s * Self.conditionCount + c] = old.deviceTracks[was * Self.conditionCount + c]
                 }

@@ -47,6 +47,10 @@ extension EngineCore {
             deviceActivations[a] = max(deviceActivations[a], activations)
             return true
         }
+        if rule == Self.setpointRule {
+            setpointActivations[e] = max(setpointActivations[e], activations)
+            return true
+        }
         if rule == Self.chatterRule {
             chatterActivations[e] = max(chatterActivations[e] ?? 0, activations)
             return true

@@ -9,14 +9,43 @@ public struct EngineEquipment: Sendable {
     public var params: [String: ParamValue]
     /// The plant's industry: some rules cite a different clause in a nonferrous plant.
     public var industry: Industry
+    /// The PLC setpoints audited on this equipment; their signals have roles after the template's,
+    /// `template.roles.count + k` for `setpoints[k]`.
+    public var setpoints: [Setpoint]
+
+    /// One audited PLC setpoint (`setpoints:` in the config, domain.md "Setpoint audit").
+    public struct Setpoint: Sendable, Equatable {
+        public var name: String
+        /// The tag or topic it is read from, named in alarms and the report.
+        public var source: String
+        public var approved: Double
+        public var tolerance: Double
+        public var unit: String?
+
+        /// Creates a setpoint.
+        public init(name: String, source: String, approved: Double, tolerance: Double, unit: String?) {
+            self.name = name
+            self.source = source
+            self.approved = approved
+            self.tolerance = tolerance
+            self.unit = unit
+        }
+    }
 
     /// Creates an equipment definition.
-    public init(plant: String, id: String, template: TemplateSpec, params: [String: ParamValue], industry: Industry = .steel) {
+    public init(plant: String, id: String, template: TemplateSpec, params: [String: ParamValue], industry: Industry = .steel,
+                setpoints: [Setpoint] = []) {
         self.plant = plant
         self.id = id
         self.template = template
         self.params = params
         self.industry = industry
+        self.setpoints = setpoints
+    }
+
+    /// The name of role index `role`: a template role, or a setpoint after them.
+    public func roleName(_ role: Int) -> String {
+        role < template.roles.count ? template.roles[role].name : setpoints[role - template.roles.count].name
     }
 }
 
@@ -147,6 +176,8 @@ public final class Engine {
 
     /// Receives every interlock check's outcome (engine thread), for the journal, report and metrics.
     public var onInterlockOutcome: ((InterlockOutcome) -> Void)?
+    /// Receives every change of an audited setpoint (engine thread), for the report.
+    public var onSetpointChange: ((SetpointChange) -> Void)?
 
     /// Processes one input and emits the alarm events it causes, in order.
     public func process(_ input: EngineInput, emit: (AlarmEvent) -> Void) {
@@ -161,6 +192,7 @@ public final class Engine {
             switch notice {
             case .event(let event): emit(event)
             case .outcome(let outcome): onInterlockOutcome?(outcome)
+            case .setpoint(let change): onSetpointChange?(change)
             }
         }
     }

@@ -8,11 +8,13 @@ struct EngineCore {
     enum Notice {
         case event(AlarmEvent)
         case outcome(InterlockOutcome)
+        case setpoint(SetpointChange)
     }
 
     /// Where a signal belongs, packed for the per-reading lookup.
     struct Binding {
         var equipment: Int32
+        /// The template role; a setpoint `k` of the equipment is `-(k + 1)` (EngineCore+Setpoints).
         var role: Int32
         /// Its slot in `health`, or -1 when its health is not judged.
         var healthSlot: Int32
@@ -38,6 +40,10 @@ struct EngineCore {
     var tracks: [Engine.AlarmTrack]
     /// Per signal and ``SignalHealth/Condition`` (`signal × conditions + c`): device alarm tracks.
     var deviceTracks: [Engine.AlarmTrack]
+    /// Per signal: its `setpoint-mismatch` track (used by setpoint signals only).
+    var setpointTracks: [Engine.AlarmTrack]
+    /// Per equipment: `setpoint-mismatch` activations so far (shared by its setpoints).
+    var setpointActivations: [Int]
     /// Per equipment and condition: activations so far (the `n` of `alarm_id`, shared by its signals).
     var deviceActivations: [Int]
     /// Per equipment: daemon clock minus gateway event time at its last reading.
@@ -98,6 +104,8 @@ struct EngineCore {
         signals = Array(repeating: SignalState(), count: model.signals.count)
         deviceTracks = Array(repeating: Engine.AlarmTrack(), count: model.signals.count * Self.conditionCount)
         deviceActivations = Array(repeating: 0, count: equipmentCount * Self.conditionCount)
+        setpointTracks = Array(repeating: Engine.AlarmTrack(), count: model.signals.count)
+        setpointActivations = Array(repeating: 0, count: equipmentCount)
 
         var health: [SignalHealth] = []
         var healthSignal: [Int] = []
@@ -106,6 +114,10 @@ struct EngineCore {
         var gates = Array(repeating: -1, count: equipmentCount)
         for (i, s) in model.signals.enumerated() {
             let template = model.equipment[s.equipment].template
+            if s.role >= template.roles.count {
+                bindings.append(Binding(equipment: Int32(s.equipment), role: Int32(template.roles.count - s.role - 1), healthSlot: -1))
+                continue
+            }
             if let gate = template.gateRole, template.roles[s.role].name == gate { gates[s.equipment] = i }
             var slot: Int32 = -1
             if let h = s.health {
@@ -159,6 +171,10 @@ struct EngineCore {
         counters.readings += 1
         let binding = bindings[index]
         let e = Int(binding.equipment)
+        if binding.role < 0 {
+            applySetpoint(r, signal: index, equipment: e, setpoint: Int(-binding.role - 1), previous: previous.value)
+            return
+        }
         let isGate = gateSignals[e] == index
         let wasOperating = isGate && isOperating(e)
         signals[index] = SignalState(value: r.value, quality: r.quality, time: r.time, sequence: r.sequence)

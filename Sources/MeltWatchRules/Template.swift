@@ -130,6 +130,14 @@ public enum TemplateCatalog {
     /// The template of that name, if implemented.
     public static func named(_ name: String) -> TemplateSpec? { all.first { $0.name == name } }
 
+    /// `setpoint-mismatch`, which every template carries for its `setpoints:` (domain.md, "Setpoint
+    /// audit"); the engine raises it (EngineCore+Setpoints), not a template's monitor.
+    public static let setpointRule = RuleSpec(
+        id: "setpoint-mismatch", alarmClass: .interlock, priority: .high,
+        basis: "忻应急发〔2024〕216号: 设置的报警联锁参数值是否符合现场实际", signals: [], unit: nil,
+        summary: "a setpoint of `setpoints:` (the PLC's own alarm or interlock setpoint, as the gateway publishes it) differs from its `approved` value by more than its `tolerance`; names the setpoint, its source, the value and the approved value; clears when it is back within. Every change is recorded for the audit report"
+    )
+
     /// Sensor-health parameters every template accepts (domain.md, "Sensor health").
     static let healthParams = healthParams(frozenAfterSeconds: 600)
 

@@ -15,7 +15,19 @@ extension TemplateCatalog {
         `stale`, `frozen` and `bad-quality` on every role, and `chattering` for a rule that raises three
         times within a minute (device alarms, basis `令10 第十四条`).
 
+        Gates fail open: a gate role (the `Gate` below, and `cast_length` for the casting level gate)
+        that has never reported, is stale or is bad counts as open, so the rules behind it are
+        evaluated. Interlock latency and deadlines count from the start of the excursion that tripped
+        (the first reading beyond the trip limit), not from the end of the alarm's on-delay. Rate rules
+        compare a reading with the last one at or before the start of their window, over
+        max(window, time between the two).
+
+        Every template also carries the setpoint audit for the PLC setpoints its `setpoints:` names:
+
         """
+        let sp = setpointRule
+        md += "\n| Rule | Class | Priority | Basis | Condition |\n|---|---|---|---|---|\n"
+        md += "| `\(sp.id)` | \(sp.alarmClass.rawValue) | \(sp.priority.rawValue) | `\(sp.basis)` | \(sp.summary) |\n"
         for t in all {
             md += "\n## `\(t.name)`\n\n\(capitalized(t.summary)).\n"
             if let gate = t.gateRole { md += "Gate (frozen detection applies while true): `\(gate)`.\n" }

@@ -12,6 +12,30 @@ struct RenderTests {
         haystack.components(separatedBy: needle).count - 1
     }
 
+    @Test("every setpoint change is a row, the ones beyond tolerance marked; HTML, CSV and JSON alike")
+    func setpointChanges() throws {
+        var input = Fixture.input
+        let t = input.from.adding(milliseconds: 60_000)
+        input.setpointChanges = [
+            SetpointChange(plant: input.plantID, equipment: "bof1-lance", name: "flow_difference_sp", source: "site/FDIFF_SP",
+                           value: 3.04, previous: 3.0, approved: 3.0, tolerance: 0.05, unit: "m3/h", time: t),
+            SetpointChange(plant: input.plantID, equipment: "bof1-lance", name: "flow_difference_sp", source: "site/FDIFF_SP",
+                           value: 4.5, previous: 3.04, approved: 3.0, tolerance: 0.05, unit: "m3/h", time: t.adding(milliseconds: 1000)),
+            SetpointChange(plant: "other-plant", equipment: "x", name: "sp", source: "s", value: 1, previous: nil, approved: 0,
+                           tolerance: 0, unit: nil, time: t),
+        ]
+        let report = AuditReport(input)
+        let table = report.setpointTable
+        #expect(table.rows.count == 2)  // the other plant's change is not this report's
+        #expect(table.rows.map { $0[9] } == [.text("是 (ok)"), .text("否 (mismatch)")])
+        let html = report.html()
+        #expect(html.contains("设定值变更记录") && html.contains("flow_difference_sp") && html.contains("class=\"bad\""))
+        #expect(report.csv().contains("flow_difference_sp,site/FDIFF_SP,3.040,4.500,3.000,0.050,m3/h,否 (mismatch)"))
+        let json = try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any]
+        let tables = try #require(json?["tables"] as? [[String: Any]])
+        #expect((tables.first { $0["id"] as? String == "setpoints" }?["rows"] as? [Any])?.count == 2)
+    }
+
     @Test func htmlEscapesAPlantNameWithAScript() {
         var input = Fixture.input
         input.plantName = "<script>alert('x')</script> & \"Co\""
@@ -164,7 +188,7 @@ struct RenderTests {
         let interlocks = try #require(tables[2]["rows"] as? [[String: Any]])
         #expect(interlocks[0]["p95_ms"] as? Int == 2600)
         #expect(interlocks[1]["median_ms"] is NSNull)
-        let availability = try #require(tables[3]["rows"] as? [[String: Any]])
+        let availability = try #require(tables.first { $0["id"] as? String == "availability" }?["rows"] as? [[String: Any]])
         #expect(availability[0]["availability_percent"] as? Double == 99.98)
     }
 
