@@ -74,7 +74,7 @@ public struct Scenario: Sendable {
     }
 
     /// Every scenario, in listing order. New templates' scenarios are appended here.
-    public static let all: [Scenario] = waterCooled + co + sensorHealth + blastFurnace + aluminium + dust + plants
+    public static let all: [Scenario] = waterCooled + co + sensorHealth + blastFurnace + aluminium + dust + plants + commissioning
 
     /// The scenario of that name.
     public static func named(_ name: String) -> Scenario? { all.first { $0.name == name } }
