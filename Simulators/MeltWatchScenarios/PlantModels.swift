@@ -165,9 +165,11 @@ struct WaterCooledElementModel: EquipmentModel {
     }
 }
 
-/// A fixed CO detector. Its baseline wanders (electrochemical cells drift); one near a converter or
-/// a tapping floor also sees small puffs of furnace gas, each a few ppm that disperse within a
-/// minute, never near the first alarm level.
+/// A fixed CO detector. Near a converter or a tapping floor its baseline wanders (electrochemical
+/// cells drift) and it sees small puffs of furnace gas, each a few ppm that disperse within a minute,
+/// never near the first alarm level. Away from them (a control room) it stands in clean air and reads
+/// a flat 0 ppm for days, as real detectors do once their zero suppression hides the cell's offset:
+/// its normal state, which must raise nothing (no `frozen`).
 struct CODetectorModel: EquipmentModel {
     let exposed: Bool
     private var baseline = Drift(timeConstant: 1800, sigma: 0.6, limit: 1.5)
@@ -184,11 +186,13 @@ struct CODetectorModel: EquipmentModel {
             // On average one puff every four minutes.
             if Random.unit(&rng) < dt / 240 { puff = min(8, puff + 2 + 4 * Random.unit(&rng)) }
         }
-        let co = (exposed ? 2.0 : 1.0) + baseline.advance(to: t, rng: &rng) + puff + Random.noise(0.25, &rng)
-        return ["co": .number(max(0, co)), "fault": .bool(false)]
+        let co = 2.0 + baseline.advance(to: t, rng: &rng) + puff + Random.noise(0.25, &rng)
+        // Clean air: below the zero suppression band (the draws above keep the noise sequence of the
+        // other equipment as it was).
+        return ["co": .number(exposed ? max(0, co) : 0), "fault": .bool(false)]
     }
 
-    func phase(at t: SimTime) -> String { exposed ? "background with gas puffs" : "background" }
+    func phase(at t: SimTime) -> String { exposed ? "background with gas puffs" : "clean air, 0 ppm" }
 
     func reporting(of role: String) -> TagReporting {
         role == "co" ? TagReporting(period: 2, deadband: 0.5) : .discrete

@@ -71,6 +71,10 @@ public enum PublishMode: String, Sendable, CaseIterable {
     /// One message per tag, reported by exception: when it moved by more than its deadband, at least
     /// every period of its ``TagReporting``, booleans on every change (the plant models' default).
     case perTag = "per-tag"
+    /// A gateway that polls each PLC every 2–5 s (the interval drawn anew each time: a slow poll
+    /// cycle or a congested link) and publishes what it read, one message per tag with the poll's
+    /// timestamp. Rate rules then judge changes between readings seconds apart.
+    case sparse
 }
 
 /// Plays a scenario: for each scan, the baseline values of every equipment (steady or modelled) with
@@ -92,6 +96,10 @@ public struct ScenarioPlayer {
     private var models: [any EquipmentModel]
     /// Per equipment and role, what was last published (per-tag mode).
     private var published: [[String: (value: SimValue, quality: Quality, at: SimTime)]]
+    /// Per equipment, when its gateway polls next (sparse mode), and the jitter behind it (its own
+    /// generator, so the plant's values are the same in every mode).
+    private var due: [SimTime?]
+    private var jitter: SplitMix64
 
     /// A player for `scenario` over `equipment`, `rate` scans per second, noise from `seed`, publishing
     /// as `publish` says (nil: the scenario's own mode).
@@ -109,6 +117,8 @@ public struct ScenarioPlayer {
         case .models(let starts): models = equipment.map { PlantModels.model(for: $0, cycleStarts: starts) }
         }
         published = equipment.map { _ in [:] }
+        due = equipment.map { _ in nil }
+        jitter = SplitMix64(seed: seed ^ 0x5350_4152_5345)  // "SPARSE"
     }
 
     /// How many scans the run has (0 … duration inclusive).
@@ -148,7 +158,7 @@ public struct ScenarioPlayer {
         let batchTopic: String? = switch publish {
         case .auto: eq.batchTopic
         case .perScan: "plants/\(eq.plant)/\(eq.id)"
-        case .perTag: nil
+        case .perTag, .sparse: nil
         }
         if let batchTopic {
             let inBatch = roles.filter { quality($0) == .good }
@@ -156,6 +166,12 @@ public struct ScenarioPlayer {
             if !inBatch.isEmpty {
                 let body = inBatch.map { "\"\($0)\":\(scan.values[$0]!.json)" }.joined(separator: ",")
                 out.append(GatewayMessage(topic: batchTopic, payload: "{\"ts\":\(ts),\"seq\":\(sequence),\"values\":{\(body)}}"))
+            }
+        } else if publish == .sparse {
+            if let at = due[index], t < at {
+                single = []
+            } else {
+                due[index] = t + 2 + 3 * Random.unit(&jitter)
             }
         } else if publish == .perTag {
             single = roles.filter { role in

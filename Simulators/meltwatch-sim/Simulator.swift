@@ -82,7 +82,7 @@ struct Simulator: ParsableCommand {
     var probeIntervalMilliseconds = 50
 
     @Option(help: ArgumentHelp(
-        "How the gateways publish: auto, per-scan or per-tag (default: the scenario's own; see --list-scenarios).",
+        "How the gateways publish: auto, per-scan, per-tag (by exception) or sparse (a poll every 2–5 s) (default: the scenario's own; see --list-scenarios).",
         discussion: "auto: every role every scan, water-cooled elements as per-scan batches, the rest per signal. "
             + "per-scan: one batch per equipment per scan. per-tag: one message per tag, by exception (deadband) and at least "
             + "every tag's period, booleans on change."
