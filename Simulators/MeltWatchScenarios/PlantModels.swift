@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MeltWatchRules
 import MeltWatchCore
 
 /// The models of every template in domain.md, and which one an equipment of a config gets.
@@ -14,34 +15,32 @@ public enum PlantModels {
     public static func model(for equipment: SimEquipment, cycleStarts: [String: Double] = [:]) -> any EquipmentModel {
         let unit = String(equipment.id.split(separator: "-").first ?? Substring(equipment.id))
         func start(_ length: Double) -> Double { cycleStarts[unit] ?? Double(FNV1a.hash(unit) % UInt64(length)) }
-        switch equipment.template {
-        case "steel.water-cooled-element":
+        switch equipment.templateID {
+        case .waterCooledElement:
             let kind = equipment.choices["furnace_type"] ?? "bof"
             let arc = kind == "eaf" || kind == "lf"
             let cycle = arc ? WaterCooledElementModel.arcFurnace : WaterCooledElementModel.converter
             return WaterCooledElementModel(element: .named(equipment.id), arc: arc,
                                            cycle: Cycle(steps: cycle, offset: start(Cycle(steps: cycle, offset: 0).length)))
-        case "steel.co-detector":
+        case .coDetector:
             let exposed = ["platform", "bof", "eaf", "converter", "furnace", "tap"].contains { equipment.id.contains($0) }
             return CODetectorModel(exposed: exposed)
-        case "aluminium.dc-casting":
+        case .dcCasting:
             let tilting = equipment.choices["furnace"] == "tilting"
             return CastingStationModel(tilting: tilting, cycle: Cycle(steps: CastingStationModel.steps, offset: start(CastingStationModel.cycleLength)))
-        case "dust.dry-collector":
+        case .dryCollector:
             return DryCollectorModel(cycle: Cycle(steps: DryCollectorModel.shift, offset: start(3600)), cleaningOffset: Double(FNV1a.hash(equipment.id) % 600))
-        case "dust.wet-collector":
+        case .wetCollector:
             return WetCollectorModel(offset: Double(FNV1a.hash(equipment.id) % 460))
-        case "steel.blast-furnace-top":
+        case .blastFurnaceTop:
             return BlastFurnaceTopModel()
-        default:
-            return SteadyModel(template: equipment.template)
         }
     }
 }
 
 /// A template without a model: ``HealthyPlant``'s steady values.
 struct SteadyModel: EquipmentModel {
-    let template: String
+    let template: TemplateID
 
     mutating func values(at t: SimTime, rng: inout SplitMix64) -> [String: SimValue] {
         HealthyPlant.values(template: template, at: t, rng: &rng)

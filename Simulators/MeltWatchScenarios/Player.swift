@@ -6,7 +6,9 @@ import MeltWatchRules
 public struct SimEquipment: Sendable {
     public var plant: String
     public var id: String
-    public var template: String
+    public var templateID: TemplateID
+    /// The template's name as configs write it.
+    public var template: String { templateID.rawValue }
     /// The template's roles, in template order (the order a scan publishes them).
     public var roles: [String]
     /// Numeric parameters, defaults applied.
@@ -40,8 +42,8 @@ public struct SimEquipment: Sendable {
             // The PLC's setpoints, where the config audits them: published like any tag when a scenario sets them.
             for sp in eq.setpoints { topics[sp.name] = sp.topic }
             let overridden = eq.signals.values.contains { $0.topic != nil }
-            let batch = eq.template.name == "steel.water-cooled-element" && !overridden
-            return SimEquipment(plant: plant.id, id: eq.id, template: eq.template.name,
+            let batch = eq.template.id == .waterCooledElement && !overridden
+            return SimEquipment(plant: plant.id, id: eq.id, templateID: eq.template.id,
                                 roles: eq.template.roles.map(\.name) + eq.setpoints.map(\.name),
                                 params: params, choices: choices, topics: topics,
                                 batchTopic: batch ? "plants/\(plant.id)/\(eq.id)" : nil)
@@ -113,7 +115,7 @@ public struct ScenarioPlayer {
         self.publish = publish ?? scenario.publish
         rng = SplitMix64(seed: seed)
         switch scenario.baseline {
-        case .steady: models = equipment.map { SteadyModel(template: $0.template) }
+        case .steady: models = equipment.map { SteadyModel(template: $0.templateID) }
         case .models(let starts): models = equipment.map { PlantModels.model(for: $0, cycleStarts: starts) }
         }
         published = equipment.map { _ in [:] }

@@ -1,4 +1,5 @@
 import MeltWatchCore
+import MeltWatchRules
 
 /// A value as a gateway publishes it.
 public enum SimValue: Equatable, Sendable {
@@ -58,10 +59,10 @@ public struct Scan: Sendable, Equatable {
 /// template in the config has it, so values for roles a build does not know are simply unused.
 public enum HealthyPlant {
     /// Healthy values at scenario time `t` (only slow trends like a growing cast depend on it).
-    public static func values(template: String, at t: SimTime, rng: inout SplitMix64) -> [String: SimValue] {
+    public static func values(template: TemplateID, at t: SimTime, rng: inout SplitMix64) -> [String: SimValue] {
         func noise(_ amplitude: Double) -> Double { (Double(rng.next() % 2001) / 1000 - 1) * amplitude }
         switch template {
-        case "steel.water-cooled-element":
+        case .waterCooledElement:
             let inlet = 120 + noise(0.3)
             return [
                 "inlet_flow": .number(inlet),
@@ -73,9 +74,9 @@ public enum HealthyPlant {
                 "lance_raised": .bool(false),
                 "interlock_bypassed": .bool(false),
             ]
-        case "steel.co-detector":
+        case .coDetector:
             return ["co": .number(max(0, 3 + noise(1))), "fault": .bool(false)]
-        case "aluminium.dc-casting":
+        case .dcCasting:
             // Mid-cast on a tilting or fixed furnace: mould water on, metal in the launders, the
             // platform descending at about 60 mm/min past the level gate (300 mm).
             return [
@@ -95,7 +96,7 @@ public enum HealthyPlant {
                 "interlock_bypassed": .bool(false),
                 "emergency_water_ok": .bool(true),
             ]
-        case "dust.dry-collector":
+        case .dryCollector:
             return [
                 "diff_pressure": .number(900 + noise(20)),
                 "hopper_temp": .number(40 + noise(0.5)),
@@ -105,16 +106,14 @@ public enum HealthyPlant {
                 "fan_running": .bool(true),
                 "process_running": .bool(true),
             ]
-        case "dust.wet-collector":
+        case .wetCollector:
             return [
                 "water_level": .number(400 + noise(2)),
                 "water_flow": .number(120 + noise(1)),
                 "fan_running": .bool(true),
             ]
-        case "steel.blast-furnace-top":
+        case .blastFurnaceTop:
             return ["top_pressure": .number(220 + noise(2)), "bleeder_open": .bool(false)]
-        default:
-            return [:]
         }
     }
 }

@@ -120,8 +120,9 @@ extension Scenario {
 
     /// The roles of `template` the simulator publishes when healthy, in template order.
     static func publishedRoles(of template: String) -> [String] {
+        guard let id = TemplateID(rawValue: template) else { return [] }
         var rng = SplitMix64(seed: 0)
-        let healthy = HealthyPlant.values(template: template, at: SimTime(milliseconds: 0), rng: &rng)
+        let healthy = HealthyPlant.values(template: id, at: SimTime(milliseconds: 0), rng: &rng)
         return (TemplateCatalog.named(template)?.roles ?? []).map(\.name).filter { healthy[$0] != nil }
     }
 }

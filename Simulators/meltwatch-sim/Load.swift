@@ -33,7 +33,7 @@ struct LoadRun {
         while out.count < messages {
             let ts = origin + Int64(scan) * 10
             for eq in equipment where out.count < messages {
-                let values = HealthyPlant.values(template: eq.template, at: SimTime(milliseconds: Int64(scan) * 10), rng: &rng)
+                let values = HealthyPlant.values(template: eq.templateID, at: SimTime(milliseconds: Int64(scan) * 10), rng: &rng)
                 let roles = eq.roles.filter { values[$0] != nil }
                 seq += 1
                 if batch {
@@ -85,7 +85,7 @@ struct ProbeRun {
     let intervalMilliseconds: Int
 
     func run(publisher: Publisher) throws {
-        guard let co = equipment.first(where: { $0.template == "steel.co-detector" }), let topic = co.topics["co"] else {
+        guard let co = equipment.first(where: { $0.templateID == .coDetector }), let topic = co.topics["co"] else {
             throw ValidationError("--probe needs a steel.co-detector in the config")
         }
         for k in 0..<probes {

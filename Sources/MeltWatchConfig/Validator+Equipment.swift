@@ -162,7 +162,7 @@ extension Validator {
         for t in config.equipmentTopics where topics[t.topic] != nil {
             error(plantsNode, "topic '\(t.topic)' is both a signal override and an equipment batch topic")
         }
-        let hasCO = config.allEquipment.contains { $0.equipment.template.name == "steel.co-detector" }
+        let hasCO = config.allEquipment.contains { $0.equipment.template.id == .coDetector }
         if hasCO && config.duty.webhooks.isEmpty && config.duty.mqttTopicPrefix == nil {
             error(dutyNode, "CO detectors are configured but duty has no route (duty.webhooks or duty.mqtt_topic_prefix): "
                 + "CO alarms must reach the 24-hour duty room (令10 第四条(六))")

@@ -16,11 +16,11 @@ import MeltWatchCore
 /// the bleeder ends before the on-delay runs out is still recorded as a trip with its latency.
 /// `on_delay_s` defaults to 0 all the same: the design maximum is a hard line.
 /// No gate role: frozen detection is off by default (`frozen_after_s: 0`), as on every ungated template.
-final class BlastFurnaceTop: EquipmentMonitor {
+enum BlastFurnaceTop {
     static let basis = "令10 第四条(五)"
 
     static let spec = TemplateSpec(
-        name: "steel.blast-furnace-top",
+        id: .blastFurnaceTop,
         summary: "blast furnace top working pressure, interlocked with the top bleeder valve",
         roles: [
             RoleSpec(name: "top_pressure", kind: .number(unit: "kPa"), isOptional: false, summary: "top working pressure"),
@@ -47,7 +47,7 @@ final class BlastFurnaceTop: EquipmentMonitor {
                      signals: ["bleeder_open"], unit: "s",
                      summary: "`bleeder_open` not true at `interlock_deadline_s` after a trip, or unhealthy during the check (`cause`); latched"),
         ],
-        makeMonitor: { BlastFurnaceTop(params: $0) }
+        makeMonitor: { TemplateMonitor<State>(params: $0) }
     )
 
     private enum Rule: Int {
@@ -58,37 +58,11 @@ final class BlastFurnaceTop: EquipmentMonitor {
     private static let bleederRole = spec.roles.index("bleeder_open")
     private static let bleeder = "bleeder_open"
 
-    /// All mutable state in one value: each call makes one exclusive access to it instead of a
-    /// runtime check per field. Release builds skip even that one check (`@exclusivity(unchecked)`).
-    /// Invariant that makes it safe: `state` is touched only by the forwarding methods below, each
-    /// one access for the duration of a `State` method, and `State` methods call nothing that can
-    /// reach this object (value-type rule primitives and string formatting), so accesses never
-    /// overlap. Debug builds (the tests) keep the check.
-    #if DEBUG
-    private var state: State
-    #else
-    @exclusivity(unchecked) private var state: State
-    #endif
-
-    init(params: [String: ParamValue]) { state = State(params: params) }
-
-    var nextDeadline: EventTime? { state.nextDeadline }
-
-    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
-
-    func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
-    }
-
-    /// The bleeder feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
-    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
-        state.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
-    }
 }
 
 extension BlastFurnaceTop {
     /// The top-pressure limit and the bleeder interlock check it trips.
-    private struct State {
+    private struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
         let pressureRole = BlastFurnaceTop.pressureRole, bleederRole = BlastFurnaceTop.bleederRole
         var pressure: LimitMonitor

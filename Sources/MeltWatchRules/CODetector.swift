@@ -12,7 +12,7 @@ import MeltWatchCore
 /// `frozen` is off by default (`frozen_after_s: 0`): in clean air a detector reads a flat 0 ppm for
 /// days, which is its normal state. The basis is the steel clause 第四条(六), or 第五条(十一) in a
 /// nonferrous (aluminium) plant (``RuleSpec/basisByIndustry``).
-final class CODetector: EquipmentMonitor {
+enum CODetector {
     static let basis = "令10 第四条(六)"
     static let nonferrousBasis = "令10 第五条(十一)"
     static let byIndustry: [Industry: String] = [.aluminium: nonferrousBasis]
@@ -23,7 +23,7 @@ final class CODetector: EquipmentMonitor {
     ]
 
     static let spec = TemplateSpec(
-        name: "steel.co-detector",
+        id: .coDetector,
         summary: "a fixed CO concentration detector where gas may leak or accumulate",
         roles: [
             RoleSpec(name: "co", kind: .number(unit: "ppm"), isOptional: false, summary: "CO concentration"),
@@ -56,38 +56,17 @@ final class CODetector: EquipmentMonitor {
             RuleSpec(id: "detector-fault", alarmClass: .device, priority: .high, basis: "令10 第十四条", signals: ["fault"], unit: nil,
                      summary: "the detector's `fault` output is true: it is not measuring; clears when the output returns to false"),
         ],
-        makeMonitor: { CODetector(params: $0) }
+        makeMonitor: { TemplateMonitor<State>(params: $0) }
     )
 
     private static let coRole = spec.roles.index("co")
     private static let faultRole = spec.roles.index("fault")
 
-    /// All mutable state in one value: each call makes one exclusive access to it instead of a
-    /// runtime check per field. Release builds skip even that one check (`@exclusivity(unchecked)`).
-    /// Invariant that makes it safe: `state` is touched only by the forwarding methods below, each
-    /// one access for the duration of a `State` method, and `State` methods call nothing that can
-    /// reach this object (value-type rule primitives and string formatting), so accesses never
-    /// overlap. Debug builds (the tests) keep the check.
-    #if DEBUG
-    private var state: State
-    #else
-    @exclusivity(unchecked) private var state: State
-    #endif
-
-    init(params: [String: ParamValue]) { state = State(params: params) }
-
-    var nextDeadline: EventTime? { state.nextDeadline }
-
-    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
-
-    func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
-    }
 }
 
 extension CODetector {
     /// The detector's levels, rate check and the source named in their messages.
-    private struct State {
+    private struct State: TemplateState {
         /// Copied once: a `static let` is a lazy-initialisation check per use.
         let coRole = CODetector.coRole, faultRole = CODetector.faultRole
         var levels: [LimitMonitor]

@@ -32,7 +32,7 @@ import MeltWatchCore
 /// cooling loss is worse than a spurious one), and such a `cast_length` leaves the level gate open;
 /// the last good value is not kept. A bad or non-finite measurement is no evidence: it cancels
 /// pending on-delays (sensor health reports the fault).
-final class DCCasting: EquipmentMonitor {
+enum DCCasting {
     static let coolingBasis = "令10 第五条(六)"
     static let levelBasis = "令10 第五条(七)"
     /// The Xinzhou notice (seed 001), by the question it asks: never a bare "地方通知".
@@ -41,7 +41,7 @@ final class DCCasting: EquipmentMonitor {
     static let faultBasis = "令10 第十四条"
 
     static let spec = TemplateSpec(
-        name: "aluminium.dc-casting",
+        id: .dcCasting,
         summary: "one deep-well casting station: furnace, launder, mould cooling water, casting platform",
         roles: [
             RoleSpec(name: "cooling_pressure", kind: .number(unit: "kPa"), isOptional: false, summary: "mould cooling water inlet pressure"),
@@ -124,7 +124,7 @@ final class DCCasting: EquipmentMonitor {
                      signals: ["mechanical_lock", "casting_active"], unit: nil,
                      summary: "fixed furnace, casting and `mechanical_lock` false for `on_delay_s`"),
         ],
-        makeMonitor: { DCCasting(params: $0) },
+        makeMonitor: { TemplateMonitor<State>(params: $0) },
         gateRole: "casting_active"
     )
 
@@ -165,35 +165,11 @@ final class DCCasting: EquipmentMonitor {
         Part(rule: .levelJump, part: 0), Part(rule: .levelJump, part: 1),
     ]
 
-    /// All mutable state in one value: a call makes one exclusive access to it instead of a runtime
-    /// check per field. Release builds skip even that one check. Invariant that makes it safe: `state`
-    /// is touched only by the forwarding methods below, each one access, and nothing they call can
-    /// reach this object (value-type rule primitives and string formatting), so accesses never overlap.
-    /// Debug builds (the tests) keep the check.
-    #if DEBUG
-    private var state: State
-    #else
-    @exclusivity(unchecked) private var state: State
-    #endif
-
-    init(params: [String: ParamValue]) { state = State(params: params) }
-
-    var nextDeadline: EventTime? { state.nextDeadline }
-
-    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
-
-    func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
-    }
-
-    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
-        state.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
-    }
 }
 
 extension DCCasting {
     /// The station's rules and the inputs they read.
-    private struct State {
+    private struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
         let pressureRole = DCCasting.spec.roles.index("cooling_pressure"), flowRole = DCCasting.spec.roles.index("cooling_flow")
         let outletRole = DCCasting.spec.roles.index("level_outlet"), junctionRole = DCCasting.spec.roles.index("level_junction")

@@ -28,12 +28,12 @@ import MeltWatchCore
 /// bad-quality fan reading keeps the last known state for gating but is no evidence that the fan is
 /// off. Any other bad, NaN or infinite reading is no evidence either: it cancels the pending on-delay
 /// of the rules it feeds and leaves an active alarm as it is (sensor-health alarms report the signal).
-final class DryCollector: EquipmentMonitor {
+enum DryCollector {
     static let accumulationBasis = "令10 第十一条(十)"
     static let explosionControlBasis = "令10 第十一条(三)"
 
     static let spec = TemplateSpec(
-        name: "dust.dry-collector",
+        id: .dryCollector,
         summary: "a dry dust collector (bag filter, cartridge) with its hopper, air-lock, explosion protection and fan",
         roles: [
             RoleSpec(name: "diff_pressure", kind: .number(unit: "Pa"), isOptional: false, summary: "filter differential pressure"),
@@ -83,7 +83,7 @@ final class DryCollector: EquipmentMonitor {
                      signals: ["hopper_temp"], unit: "K/min",
                      summary: "hopper temperature rose faster than `hopper_temp_rate_max` K/min over the last 60 s (0 = off)"),
         ],
-        makeMonitor: { DryCollector(params: $0) },
+        makeMonitor: { TemplateMonitor<State>(params: $0) },
         gateRole: "fan_running"
     )
 
@@ -103,36 +103,11 @@ final class DryCollector: EquipmentMonitor {
     private static let explosionProtectionRole = spec.roles.index("explosion_protection_fault")
     private static let sparkRole = spec.roles.index("spark_detected")
 
-    /// All mutable state in one value: each call makes one exclusive access to it instead of a
-    /// runtime check per field. Release builds skip even that one check (`@exclusivity(unchecked)`).
-    /// Invariant that makes it safe: `state` is touched only by the forwarding methods below, each
-    /// one access for the duration of a `State` method, and `State` methods call nothing that can
-    /// reach this object (value-type rule primitives and string formatting), so accesses never
-    /// overlap. Debug builds (the tests) keep the check.
-    #if DEBUG
-    private var state: State
-    #else
-    @exclusivity(unchecked) private var state: State
-    #endif
-
-    init(params: [String: ParamValue]) { state = State(params: params) }
-
-    var nextDeadline: EventTime? { state.nextDeadline }
-
-    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
-
-    func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
-    }
-
-    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
-        state.health(role: role, healthy: healthy, at: time, into: &out)
-    }
 }
 
 extension DryCollector {
     /// The collector's limits, the hopper rate check and the gate inputs they read.
-    private struct State {
+    private struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per
         /// use (and the fault flags were a dictionary lookup per reading).
         let diffPressureRole = DryCollector.diffPressureRole, hopperTempRole = DryCollector.hopperTempRole
@@ -231,7 +206,7 @@ extension DryCollector {
         }
 
         /// The fan gate going unhealthy (stale) makes it unknown, so open.
-        mutating func health(role: Int, healthy: Bool, at time: EventTime, into out: inout [RuleOutput]) {
+        mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
             guard role == fanRole, !healthy, fan != nil else { return }
             fan = nil
             evaluateDiffPressure(at: time, into: &out)

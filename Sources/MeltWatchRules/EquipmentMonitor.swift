@@ -53,6 +53,57 @@ extension EquipmentMonitor {
     public func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {}
 }
 
+/// A template's rules as one value: its limits, rate checks, interlock watch and the inputs they
+/// read. ``TemplateMonitor`` holds one per configured equipment; a template file defines its state
+/// and its spec, nothing else.
+protocol TemplateState {
+    /// The state of a fresh equipment with these parameters (defaults applied by config validation).
+    init(params: [String: ParamValue])
+    /// The earliest event time at which ``advance(to:into:)`` has something to do.
+    var nextDeadline: EventTime? { get }
+    /// Completes every delay that expired at or before `time`.
+    mutating func advance(to time: EventTime, into out: inout [RuleOutput])
+    /// Applies a reading of role `role` (its index in the template's roles).
+    mutating func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput])
+    /// A role's health changed (stale, frozen or bad raised, or all cleared).
+    mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput])
+}
+
+extension TemplateState {
+    /// A template whose rules need nothing beyond the engine's device alarms ignores health.
+    mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {}
+}
+
+/// The monitor of every template: forwards each call to the template's ``TemplateState``.
+///
+/// All mutable state is one value, so each call makes one exclusive access to it instead of a runtime
+/// check per field; release builds skip even that one check (`@exclusivity(unchecked)`). Invariant
+/// that makes it safe: `state` is touched only by the forwarding methods below, each one access for
+/// the duration of a `State` method, and `State` methods call nothing that can reach this object
+/// (value-type rule primitives and string formatting), so accesses never overlap. Debug builds (the
+/// tests) keep the check.
+final class TemplateMonitor<State: TemplateState>: EquipmentMonitor {
+    #if DEBUG
+    private var state: State
+    #else
+    @exclusivity(unchecked) private var state: State
+    #endif
+
+    init(params: [String: ParamValue]) { state = State(params: params) }
+
+    var nextDeadline: EventTime? { state.nextDeadline }
+
+    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
+
+    func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
+        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
+    }
+
+    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
+        state.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
+    }
+}
+
 /// The earliest deadline of some limits and an extra one, without allocating (called per reading).
 func earliest(_ limits: [LimitMonitor], _ extra: EventTime? = nil) -> EventTime? {
     var best = extra

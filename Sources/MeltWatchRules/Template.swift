@@ -102,9 +102,25 @@ public enum Industry: String, Sendable, Equatable, Hashable, CaseIterable {
     }
 }
 
+/// A template's identifier: the name configs use (contract), as a type. Code that handles templates
+/// one by one (the simulator's plant models and healthy scans) switches on it exhaustively, so a new
+/// template is a compile error wherever it must be handled, not a silent `default:`.
+public enum TemplateID: String, Sendable, CaseIterable, CustomStringConvertible {
+    case waterCooledElement = "steel.water-cooled-element"
+    case coDetector = "steel.co-detector"
+    case blastFurnaceTop = "steel.blast-furnace-top"
+    case dcCasting = "aluminium.dc-casting"
+    case dryCollector = "dust.dry-collector"
+    case wetCollector = "dust.wet-collector"
+
+    public var description: String { rawValue }
+}
+
 /// An equipment template: its roles, parameters, rules, and how to build its monitor.
 public struct TemplateSpec: Sendable {
-    public var name: String
+    public var id: TemplateID
+    /// The name configs use (`template:`): ``id``'s raw value.
+    public var name: String { id.rawValue }
     public var summary: String
     public var roles: [RoleSpec]
     public var params: [ParamSpec]
@@ -129,6 +145,12 @@ public enum TemplateCatalog {
 
     /// The template of that name, if implemented.
     public static func named(_ name: String) -> TemplateSpec? { all.first { $0.name == name } }
+
+    /// The template with that identifier (every identifier has one: the catalog test checks it).
+    public static func spec(_ id: TemplateID) -> TemplateSpec {
+        guard let spec = all.first(where: { $0.id == id }) else { preconditionFailure("no template \(id) in the catalog") }
+        return spec
+    }
 
     /// `setpoint-mismatch`, which every template carries for its `setpoints:` (domain.md, "Setpoint
     /// audit"); the engine raises it (EngineCore+Setpoints), not a template's monitor.

@@ -11,11 +11,11 @@ import MeltWatchCore
 /// `interlock-failed` (latched). Every trip's outcome is recorded, good ones included, and so is an
 /// excursion shorter than the on-delay that the interlock answered. A `furnace_operating` gate that
 /// never reported, is bad or stale counts as operating (gates fail open).
-final class WaterCooledElement: EquipmentMonitor {
+enum WaterCooledElement {
     static let basis = "令10 第四条(四)"
 
     static let spec = TemplateSpec(
-        name: "steel.water-cooled-element",
+        id: .waterCooledElement,
         summary: "one water-cooled element (lance, hood, roof or wall panel) of a BOF/EAF/AOD/LF/RH/VOD furnace",
         roles: [
             RoleSpec(name: "inlet_flow", kind: .number(unit: "m3/h"), isOptional: false, summary: "inlet water flow"),
@@ -72,7 +72,7 @@ final class WaterCooledElement: EquipmentMonitor {
                      signals: ["tilt_locked", "lance_raised", "power_off", "electrodes_raised"], unit: "s",
                      summary: "an expected feedback missing at `interlock_deadline_s` after a trip, or unhealthy during the check (`cause`); latched"),
         ],
-        makeMonitor: { WaterCooledElement(params: $0) },
+        makeMonitor: { TemplateMonitor<State>(params: $0) },
         gateRole: "furnace_operating"
     )
 
@@ -97,37 +97,11 @@ final class WaterCooledElement: EquipmentMonitor {
     private static let operatingRole = spec.roles.index("furnace_operating")
     private static let bypassRole = spec.roles.index("interlock_bypassed")
 
-    /// All mutable state in one value: each call makes one exclusive access to it instead of a
-    /// runtime check per field. Release builds skip even that one check (`@exclusivity(unchecked)`).
-    /// Invariant that makes it safe: `state` is touched only by the forwarding methods below, each
-    /// one access for the duration of a `State` method, and `State` methods call nothing that can
-    /// reach this object (value-type rule primitives and string formatting), so accesses never
-    /// overlap. Debug builds (the tests) keep the check.
-    #if DEBUG
-    private var state: State
-    #else
-    @exclusivity(unchecked) private var state: State
-    #endif
-
-    init(params: [String: ParamValue]) { state = State(params: params) }
-
-    var nextDeadline: EventTime? { state.nextDeadline }
-
-    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
-
-    func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
-    }
-
-    /// An expected feedback going unhealthy (stale, frozen, bad) during a check fails it with that cause.
-    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
-        state.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
-    }
 }
 
 extension WaterCooledElement {
     /// The element's rules: limits, interlock check and the inputs they read.
-    private struct State {
+    private struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
         let inletRole = WaterCooledElement.inlet, outletRole = WaterCooledElement.outlet
         let outletTempRole = WaterCooledElement.outletTemp, operatingRole = WaterCooledElement.operatingRole

@@ -23,11 +23,11 @@ import MeltWatchCore
 /// reading keeps the last state. A bad, NaN or infinite flow or level is no evidence: if the other
 /// criterion does not show a shortage on its own, a pending raise is cancelled and an active alarm
 /// stays active (sensor-health alarms report the signal).
-final class WetCollector: EquipmentMonitor {
+enum WetCollector {
     static let basis = "忻应急发〔2024〕216号: 湿式除尘干式运行"
 
     static let spec = TemplateSpec(
-        name: "dust.wet-collector",
+        id: .wetCollector,
         summary: "a wet dust collector (scrubber) that must not run dry",
         roles: [
             RoleSpec(name: "water_level", kind: .number(unit: "mm"), isOptional: false,
@@ -48,7 +48,7 @@ final class WetCollector: EquipmentMonitor {
                      signals: ["water_flow", "water_level", "fan_running"], unit: "L/min",
                      summary: "fan running and water flow < `water_flow_min` or level < `water_level_min` (0 = off) for `on_delay_s`; clears when the fan stops or both are back"),
         ],
-        makeMonitor: { WetCollector(params: $0) },
+        makeMonitor: { TemplateMonitor<State>(params: $0) },
         gateRole: "fan_running"
     )
 
@@ -56,36 +56,11 @@ final class WetCollector: EquipmentMonitor {
     private static let flowRole = spec.roles.index("water_flow")
     private static let fanRole = spec.roles.index("fan_running")
 
-    /// All mutable state in one value: each call makes one exclusive access to it instead of a
-    /// runtime check per field. Release builds skip even that one check (`@exclusivity(unchecked)`).
-    /// Invariant that makes it safe: `state` is touched only by the forwarding methods below, each
-    /// one access for the duration of a `State` method, and `State` methods call nothing that can
-    /// reach this object (value-type rule primitives and string formatting), so accesses never
-    /// overlap. Debug builds (the tests) keep the check.
-    #if DEBUG
-    private var state: State
-    #else
-    @exclusivity(unchecked) private var state: State
-    #endif
-
-    init(params: [String: ParamValue]) { state = State(params: params) }
-
-    var nextDeadline: EventTime? { state.nextDeadline }
-
-    func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }
-
-    func reading(role: Int, value: Value, quality: Quality, at time: EventTime, into out: inout [RuleOutput]) {
-        state.reading(role: role, value: value, quality: quality, at: time, into: &out)
-    }
-
-    func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
-        state.health(role: role, healthy: healthy, at: time, into: &out)
-    }
 }
 
 extension WetCollector {
     /// The running-dry condition and the inputs it reads.
-    private struct State {
+    private struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
         let levelRole = WetCollector.levelRole, flowRole = WetCollector.flowRole, fanRole = WetCollector.fanRole
         let flowMinimum: Double
@@ -123,7 +98,7 @@ extension WetCollector {
         }
 
         /// The fan gate going unhealthy (stale) makes it unknown, so open.
-        mutating func health(role: Int, healthy: Bool, at time: EventTime, into out: inout [RuleOutput]) {
+        mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
             guard role == fanRole, !healthy, fan != nil else { return }
             fan = nil
             evaluate(at: time, into: &out)
