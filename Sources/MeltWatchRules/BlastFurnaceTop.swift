@@ -47,7 +47,7 @@ enum BlastFurnaceTop {
                      signals: ["bleeder_open"], unit: "s",
                      summary: "`bleeder_open` not true at `interlock_deadline_s` after a trip, or unhealthy during the check (`cause`); latched"),
         ],
-        makeMonitor: { TemplateMonitor<State>(params: $0) }
+        makeMonitor: { Monitor(params: $0) }
     )
 
     private enum Rule: Int {
@@ -62,7 +62,7 @@ enum BlastFurnaceTop {
 
 extension BlastFurnaceTop {
     /// The top-pressure limit and the bleeder interlock check it trips.
-    private struct State: TemplateState {
+    struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
         let pressureRole = BlastFurnaceTop.pressureRole, bleederRole = BlastFurnaceTop.bleederRole
         var pressure: LimitMonitor
@@ -129,5 +129,18 @@ extension BlastFurnaceTop {
                                       message: "高炉炉顶压力 \(show(v)) kPa ≤ \(show(limit)) kPa，已恢复 (top pressure back within the design maximum)"))
             }
         }
+    }
+}
+
+extension BlastFurnaceTop {
+    /// The monitor of one equipment (``StateMonitor``: the state and its exclusivity, nothing else).
+    final class Monitor: StateMonitor {
+        #if DEBUG
+        var state: State
+        #else
+        @exclusivity(unchecked) var state: State
+        #endif
+
+        init(params: [String: ParamValue]) { state = State(params: params) }
     }
 }

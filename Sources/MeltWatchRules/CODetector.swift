@@ -56,7 +56,7 @@ enum CODetector {
             RuleSpec(id: "detector-fault", alarmClass: .device, priority: .high, basis: "令10 第十四条", signals: ["fault"], unit: nil,
                      summary: "the detector's `fault` output is true: it is not measuring; clears when the output returns to false"),
         ],
-        makeMonitor: { TemplateMonitor<State>(params: $0) }
+        makeMonitor: { Monitor(params: $0) }
     )
 
     private static let coRole = spec.roles.index("co")
@@ -66,7 +66,7 @@ enum CODetector {
 
 extension CODetector {
     /// The detector's levels, rate check and the source named in their messages.
-    private struct State: TemplateState {
+    struct State: TemplateState {
         /// Copied once: a `static let` is a lazy-initialisation check per use.
         let coRole = CODetector.coRole, faultRole = CODetector.faultRole
         var levels: [LimitMonitor]
@@ -153,5 +153,18 @@ extension CODetector {
                                   message: "一氧化碳浓度 \(show(v)) ppm 回落至\(name) \(show(limit)) ppm 以下，已恢复 (\(source))")
             }
         }
+    }
+}
+
+extension CODetector {
+    /// The monitor of one equipment (``StateMonitor``: the state and its exclusivity, nothing else).
+    final class Monitor: StateMonitor {
+        #if DEBUG
+        var state: State
+        #else
+        @exclusivity(unchecked) var state: State
+        #endif
+
+        init(params: [String: ParamValue]) { state = State(params: params) }
     }
 }

@@ -124,7 +124,7 @@ enum DCCasting {
                      signals: ["mechanical_lock", "casting_active"], unit: nil,
                      summary: "fixed furnace, casting and `mechanical_lock` false for `on_delay_s`"),
         ],
-        makeMonitor: { TemplateMonitor<State>(params: $0) },
+        makeMonitor: { Monitor(params: $0) },
         gateRole: "casting_active"
     )
 
@@ -169,7 +169,7 @@ enum DCCasting {
 
 extension DCCasting {
     /// The station's rules and the inputs they read.
-    private struct State: TemplateState {
+    struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
         let pressureRole = DCCasting.spec.roles.index("cooling_pressure"), flowRole = DCCasting.spec.roles.index("cooling_flow")
         let outletRole = DCCasting.spec.roles.index("level_outlet"), junctionRole = DCCasting.spec.roles.index("level_junction")
@@ -473,5 +473,18 @@ extension DCCasting {
             return RuleOutput(ruleIndex: p.rule.rawValue, transition: raised ? .raised : .cleared, time: at,
                               value: value, limit: limit, message: message)
         }
+    }
+}
+
+extension DCCasting {
+    /// The monitor of one equipment (``StateMonitor``: the state and its exclusivity, nothing else).
+    final class Monitor: StateMonitor {
+        #if DEBUG
+        var state: State
+        #else
+        @exclusivity(unchecked) var state: State
+        #endif
+
+        init(params: [String: ParamValue]) { state = State(params: params) }
     }
 }

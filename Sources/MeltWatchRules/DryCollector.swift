@@ -83,7 +83,7 @@ enum DryCollector {
                      signals: ["hopper_temp"], unit: "K/min",
                      summary: "hopper temperature rose faster than `hopper_temp_rate_max` K/min over the last 60 s (0 = off)"),
         ],
-        makeMonitor: { TemplateMonitor<State>(params: $0) },
+        makeMonitor: { Monitor(params: $0) },
         gateRole: "fan_running"
     )
 
@@ -107,7 +107,7 @@ enum DryCollector {
 
 extension DryCollector {
     /// The collector's limits, the hopper rate check and the gate inputs they read.
-    private struct State: TemplateState {
+    struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per
         /// use (and the fault flags were a dictionary lookup per reading).
         let diffPressureRole = DryCollector.diffPressureRole, hopperTempRole = DryCollector.hopperTempRole
@@ -297,5 +297,18 @@ extension DryCollector {
             return RuleOutput(ruleIndex: rule.rawValue, transition: raised ? .raised : .cleared, time: at,
                               value: reportedValue, limit: reportedLimit, message: message)
         }
+    }
+}
+
+extension DryCollector {
+    /// The monitor of one equipment (``StateMonitor``: the state and its exclusivity, nothing else).
+    final class Monitor: StateMonitor {
+        #if DEBUG
+        var state: State
+        #else
+        @exclusivity(unchecked) var state: State
+        #endif
+
+        init(params: [String: ParamValue]) { state = State(params: params) }
     }
 }

@@ -54,8 +54,8 @@ extension EquipmentMonitor {
 }
 
 /// A template's rules as one value: its limits, rate checks, interlock watch and the inputs they
-/// read. ``TemplateMonitor`` holds one per configured equipment; a template file defines its state
-/// and its spec, nothing else.
+/// read. A ``StateMonitor`` holds one per configured equipment; a template file defines its spec,
+/// its state and that eight-line monitor class, nothing else.
 protocol TemplateState {
     /// The state of a fresh equipment with these parameters (defaults applied by config validation).
     init(params: [String: ParamValue])
@@ -74,23 +74,28 @@ extension TemplateState {
     mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {}
 }
 
-/// The monitor of every template: forwards each call to the template's ``TemplateState``.
+/// The monitor of one template: forwards each call to its ``TemplateState``. A template declares
+/// `final class Monitor: StateMonitor` with its `state` property and init; everything else is here.
 ///
 /// All mutable state is one value, so each call makes one exclusive access to it instead of a runtime
-/// check per field; release builds skip even that one check (`@exclusivity(unchecked)`). Invariant
-/// that makes it safe: `state` is touched only by the forwarding methods below, each one access for
-/// the duration of a `State` method, and `State` methods call nothing that can reach this object
-/// (value-type rule primitives and string formatting), so accesses never overlap. Debug builds (the
-/// tests) keep the check.
-final class TemplateMonitor<State: TemplateState>: EquipmentMonitor {
-    #if DEBUG
-    private var state: State
-    #else
-    @exclusivity(unchecked) private var state: State
-    #endif
+/// check per field; release builds skip even that one check (`@exclusivity(unchecked)` on each
+/// `state`). Invariant that makes it safe: `state` is touched only by the forwarding methods below,
+/// each one access for the duration of a `State` method, and `State` methods call nothing that can
+/// reach the monitor (value-type rule primitives and string formatting), so accesses never overlap.
+/// Debug builds (the tests) keep the check.
+///
+/// A protocol with default methods rather than one generic class: the engine calls monitors through
+/// `any EquipmentMonitor`, which on a generic class reaches its shared, unspecialized bodies (every
+/// state access through type metadata: `engine.plant1000` fell from 10.4 M to 6.4 M readings/s);
+/// `@_specialize` on such a class still cost 4.5 % more instructions. Each final class's
+/// conformance here gets its own specialized copies: the same instruction count as the six
+/// hand-written classes (callgrind, 4.307 G against 4.309 G for the engine benchmarks).
+protocol StateMonitor: EquipmentMonitor {
+    associatedtype State: TemplateState
+    var state: State { get set }
+}
 
-    init(params: [String: ParamValue]) { state = State(params: params) }
-
+extension StateMonitor {
     var nextDeadline: EventTime? { state.nextDeadline }
 
     func advance(to time: EventTime, into out: inout [RuleOutput]) { state.advance(to: time, into: &out) }

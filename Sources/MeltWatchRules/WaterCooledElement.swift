@@ -72,7 +72,7 @@ enum WaterCooledElement {
                      signals: ["tilt_locked", "lance_raised", "power_off", "electrodes_raised"], unit: "s",
                      summary: "an expected feedback missing at `interlock_deadline_s` after a trip, or unhealthy during the check (`cause`); latched"),
         ],
-        makeMonitor: { TemplateMonitor<State>(params: $0) },
+        makeMonitor: { Monitor(params: $0) },
         gateRole: "furnace_operating"
     )
 
@@ -101,7 +101,7 @@ enum WaterCooledElement {
 
 extension WaterCooledElement {
     /// The element's rules: limits, interlock check and the inputs they read.
-    private struct State: TemplateState {
+    struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
         let inletRole = WaterCooledElement.inlet, outletRole = WaterCooledElement.outlet
         let outletTempRole = WaterCooledElement.outletTemp, operatingRole = WaterCooledElement.operatingRole
@@ -267,5 +267,18 @@ extension WaterCooledElement {
             return RuleOutput(ruleIndex: rule.rawValue, transition: raised ? .raised : .cleared, time: at,
                               value: reportedValue, limit: reportedLimit, message: message)
         }
+    }
+}
+
+extension WaterCooledElement {
+    /// The monitor of one equipment (``StateMonitor``: the state and its exclusivity, nothing else).
+    final class Monitor: StateMonitor {
+        #if DEBUG
+        var state: State
+        #else
+        @exclusivity(unchecked) var state: State
+        #endif
+
+        init(params: [String: ParamValue]) { state = State(params: params) }
     }
 }

@@ -48,7 +48,7 @@ enum WetCollector {
                      signals: ["water_flow", "water_level", "fan_running"], unit: "L/min",
                      summary: "fan running and water flow < `water_flow_min` or level < `water_level_min` (0 = off) for `on_delay_s`; clears when the fan stops or both are back"),
         ],
-        makeMonitor: { TemplateMonitor<State>(params: $0) },
+        makeMonitor: { Monitor(params: $0) },
         gateRole: "fan_running"
     )
 
@@ -60,7 +60,7 @@ enum WetCollector {
 
 extension WetCollector {
     /// The running-dry condition and the inputs it reads.
-    private struct State: TemplateState {
+    struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
         let levelRole = WetCollector.levelRole, flowRole = WetCollector.flowRole, fanRole = WetCollector.fanRole
         let flowMinimum: Double
@@ -150,5 +150,18 @@ extension WetCollector {
                                   message: message)
             }
         }
+    }
+}
+
+extension WetCollector {
+    /// The monitor of one equipment (``StateMonitor``: the state and its exclusivity, nothing else).
+    final class Monitor: StateMonitor {
+        #if DEBUG
+        var state: State
+        #else
+        @exclusivity(unchecked) var state: State
+        #endif
+
+        init(params: [String: ParamValue]) { state = State(params: params) }
     }
 }
