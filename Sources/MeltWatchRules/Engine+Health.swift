@@ -7,15 +7,24 @@ import MeltWatchCore
 extension EngineCore {
     static let deviceBasis = "令10 第十四条"
 
-    /// True unless the equipment's gate signal says it is not operating. A gate that is unknown —
-    /// never reported, bad, or stale — counts as operating (domain.md: an unknown gate is open); its
-    /// last good value is not kept as the gate's state.
-    func isOperating(_ e: Int) -> Bool {
+    /// True unless the equipment's gate signal says it is not operating (kept by ``refreshOperating(_:)``).
+    func isOperating(_ e: Int) -> Bool { operating[e] }
+
+    /// Re-derives whether equipment `e` operates after its gate signal's value, quality or health
+    /// changed. A gate that is unknown — never reported, bad, or stale — counts as operating
+    /// (domain.md: an unknown gate is open); its last good value is not kept as the gate's state.
+    /// A change makes every health of `e` see the new state at the next tick.
+    mutating func refreshOperating(_ e: Int) {
         let gate = gateSignals[e]
-        guard gate >= 0, let value = signals[gate].value, signals[gate].quality != .bad, value.asDouble.isFinite else { return true }
-        let slot = Int(bindings[gate].healthSlot)
-        if slot >= 0, !health[slot].isHealthy { return true }
-        return value.asBool
+        var now = true
+        if gate >= 0, let value = signals[gate].value, signals[gate].quality != .bad, value.asDouble.isFinite {
+            let slot = Int(bindings[gate].healthSlot)
+            let unhealthy = slot >= 0 && (health[slot].stale || health[slot].frozen || health[slot].bad)
+            now = unhealthy || value.asBool
+        }
+        guard now != operating[e] else { return }
+        operating[e] = now
+        healthSchedule.operatingChanged(e)
     }
 
     /// Advances signal health to the daemon clock `now` (stale fires with no input at all), visiting
@@ -36,10 +45,8 @@ extension EngineCore {
 
     private mutating func tickHealth(slot: Int, _ now: EventTime) {
         let e = Int(bindings[healthSignal[slot]].equipment)
-        let wasOperating = isOperating(e)
-        let changes = health[slot].tick(daemonTime: now, operating: wasOperating)
+        let changes = health[slot].tick(daemonTime: now, operating: isOperating(e))
         guard !changes.isEmpty else { return }
-        if isOperating(e) != wasOperating { healthSchedule.operatingChanged(e) }  // a stale gate is open
         clearOutputs()
         applyHealth(changes, slot: slot)
         publish(equipment: e)
@@ -79,6 +86,7 @@ extension EngineCore {
                 eventTime: change.at, configHash: model.configHash
             )))
         }
+        if gateSignals[Int(e)] == i { refreshOperating(Int(e)) }  // a stale or bad gate is open
         let faults = health[slot].faults
         let at = changes.last?.at ?? EventTime(milliseconds: 0)
         monitors[e].health(role: binding.role, healthy: faults.isEmpty, fault: faults.first?.rawValue, at: at, into: &outputs)

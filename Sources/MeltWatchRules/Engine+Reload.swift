@@ -78,6 +78,7 @@ extension EngineCore {
             monitors[n] = old.monitors[o]
             for r in e.template.rules.indices { tracks[trackBase[n] + r] = old.tracks[old.trackBase[o] + r] }
             offsets[n] = old.offsets[o]
+            operating[n] = old.operating[o]
             for c in 0..<Self.conditionCount { deviceActivations[n * Self.conditionCount + c] = old.deviceActivations[o * Self.conditionCount + c] }
             setpointActivations[n] = old.setpointActivations[o]
             for (role, s) in newSignals[n] {

@@ -48,6 +48,8 @@ struct EngineCore {
     var deviceActivations: [Int]
     /// Per equipment: daemon clock minus gateway event time at its last reading.
     var offsets: [Int64]
+    /// Per equipment: whether it operates, from its gate (``refreshOperating(_:)``); true without one.
+    var operating: [Bool]
     /// Per equipment: the wall-clock key at which its next deadline is due (deadline + offset +
     /// lateness), nil when its monitor reported no deadline at the last `schedule`: then
     /// ``EquipmentMonitor/advance(to:into:)`` has nothing to do, and a reading skips that call.
@@ -98,6 +100,7 @@ struct EngineCore {
         trackBase = base
         tracks = Array(repeating: Engine.AlarmTrack(), count: ruleCount)
         offsets = Array(repeating: 0, count: equipmentCount)
+        operating = Array(repeating: true, count: equipmentCount)
         registered = Array(repeating: nil, count: equipmentCount)
         wanted = Array(repeating: nil, count: equipmentCount)
         chatterDeadlines = Array(repeating: nil, count: equipmentCount)
@@ -176,8 +179,8 @@ struct EngineCore {
             return
         }
         let isGate = gateSignals[e] == index
-        let wasOperating = isGate && isOperating(e)
         signals[index] = SignalState(value: r.value, quality: r.quality, time: r.time, sequence: r.sequence)
+        if isGate { refreshOperating(e) }
         if let tick = lastTick { offsets[e] = tick.milliseconds(since: r.time) }
         clearOutputs()
         let monitor = monitors[e]  // one retain for the whole reading
@@ -198,9 +201,7 @@ struct EngineCore {
             // rules get it as bad, so it cancels pending raises instead of tripping on a broken sensor.
             if health[slot].latestIsBad { quality = .bad }
         }
-        if isGate, wasOperating != isOperating(e) {
-            healthSchedule.operatingChanged(e)  // every health of `e` sees the new state at the next tick
-        }
+        if isGate { refreshOperating(e) }  // a reading outside its range is bad: the gate is unknown
         monitor.reading(role: Int(binding.role), value: r.value, quality: quality, at: r.time, into: &outputs)
         publish(equipment: e)
         schedule(e, monitor)

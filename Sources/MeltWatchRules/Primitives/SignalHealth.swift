@@ -77,10 +77,11 @@ public struct SignalHealth: Sendable, Equatable {
     /// Event time the current frozen-evidence run began; nil while there is no run.
     private var runStart: EventTime?
 
-    private var stale = false
+    /// Stored flags, readable in place: a computed property of an array element copies the whole state.
+    private(set) var stale = false
     private var staleRaisedAt: EventTime?
-    private var frozen = false
-    private var bad = false
+    private(set) var frozen = false
+    private(set) var bad = false
     /// True while the latest reading is bad (quality bad, out of range, NaN or infinite): the rules
     /// must not use it as evidence.
     public var latestIsBad: Bool { bad }
