@@ -18,7 +18,8 @@ extension Scenario {
     static let castingWaterLoss = Scenario(
         name: "casting-water-loss",
         summary: "mould cooling water falls to 60 m3/h (cooling_flow_min 100) from t=10 s to t=25 s while casting; the shut-off "
-            + "valve closes +0.5 s and the drain opens +0.8 s after the trip, but the platform keeps descending",
+            + "valve closes +0.5 s, the launder disconnects +0.6 s and the drain opens +0.8 s after the trip, but the platform "
+            + "keeps descending",
         duration: 30,
         phases: [
             .init(0, "casting: mould water ≈ 180 m3/h, platform descending"),
@@ -31,12 +32,12 @@ extension Scenario {
             return [
                 ExpectedAlarm("cooling-flow-low", .raised, on: casting, at: trip + run.param(castID, "on_delay_s")),
                 ExpectedAlarm("cooling-flow-low", .cleared, on: casting, at: run.seen(25)),
-            ] + castingInterlock(run, trip: trip, shutoff: 0.5, drain: 0.8, platform: nil)
+            ] + castingInterlock(run, trip: trip, shutoff: 0.5, drain: 0.8, platform: nil, launder: 0.6)
         },
         fault: { equipment, t, scan in
             guard equipment.template == casting else { return }
             if t.within(10..<25) { scan.values["cooling_flow"] = .number(60) }
-            respondCasting(scan: &scan, at: t, trip: equipment.trip(faultStart: 10), shutoff: 0.5, drain: 0.8, platform: nil)
+            respondCasting(scan: &scan, at: t, trip: equipment.trip(faultStart: 10), shutoff: 0.5, drain: 0.8, platform: nil, launder: 0.6)
         }
     )
 
@@ -44,7 +45,8 @@ extension Scenario {
     static let castingPressureLoss = Scenario(
         name: "casting-pressure-loss",
         summary: "mould cooling water pressure falls to 100 kPa (cooling_pressure_min 150) from t=10 s to t=25 s while casting; "
-            + "shut-off +0.5 s, drain +0.8 s, platform stop +3.5 s after the trip (later than interlock_warn_s)",
+            + "shut-off +0.5 s, launder disconnect +0.6 s, drain +0.8 s, platform stop +3.5 s after the trip (later than "
+            + "interlock_warn_s)",
         duration: 30,
         phases: [
             .init(0, "casting: mould water ≈ 350 kPa"),
@@ -57,12 +59,12 @@ extension Scenario {
             return [
                 ExpectedAlarm("cooling-pressure-low", .raised, on: casting, at: trip + run.param(castID, "on_delay_s")),
                 ExpectedAlarm("cooling-pressure-low", .cleared, on: casting, at: run.seen(25)),
-            ] + castingInterlock(run, trip: trip, shutoff: 0.5, drain: 0.8, platform: 3.5)
+            ] + castingInterlock(run, trip: trip, shutoff: 0.5, drain: 0.8, platform: 3.5, launder: 0.6)
         },
         fault: { equipment, t, scan in
             guard equipment.template == casting else { return }
             if t.within(10..<25) { scan.values["cooling_pressure"] = .number(100) }
-            respondCasting(scan: &scan, at: t, trip: equipment.trip(faultStart: 10), shutoff: 0.5, drain: 0.8, platform: 3.5)
+            respondCasting(scan: &scan, at: t, trip: equipment.trip(faultStart: 10), shutoff: 0.5, drain: 0.8, platform: 3.5, launder: 0.6)
         }
     )
 
@@ -232,7 +234,9 @@ extension Scenario {
     }
 
     /// Scripts the fixed furnace's interlock actions: each turns true the given seconds after `trip`.
-    static func respondCasting(scan: inout Scan, at t: SimTime, trip: SimTime, shutoff: Double?, drain: Double?, platform: Double?) {
+    static func respondCasting(scan: inout Scan, at t: SimTime, trip: SimTime, shutoff: Double?, drain: Double?, platform: Double?,
+                               launder: Double? = nil) {
+        if let launder, t >= trip + launder { scan.values["launder_disconnected"] = .bool(true) }
         if let shutoff, t >= trip + shutoff { scan.values["shutoff_closed"] = .bool(true) }
         if let drain, t >= trip + drain { scan.values["drain_open"] = .bool(true) }
         if let platform, t >= trip + platform { scan.values["platform_stopped"] = .bool(true) }
@@ -241,10 +245,13 @@ extension Scenario {
     /// The interlock alarms of a casting trip at `trip` (the excursion start). A late action cites the
     /// notice's question on delay; a failure cites the trip's `clause` when an action it interlocks
     /// failed, and the platform notice when the platform kept descending — both, joined by "；".
+    /// A cooling trip (`clause` 第五条(六)) on these stations, which report `launder_disconnected`, also
+    /// expects the launder disconnect: `launder` seconds after the trip.
     static func castingInterlock(_ run: ScenarioRun, trip: SimTime, shutoff: Double?, drain: Double?, platform: Double?,
-                                 clause: String = coolingClause) -> [ExpectedAlarm] {
-        var alarms = interlockOutcome(run, template: casting, equipment: castID, trip: trip,
-                                      feedbacks: [("shutoff_closed", shutoff), ("drain_open", drain), ("platform_stopped", platform)])
+                                 clause: String = coolingClause, launder: Double? = nil) -> [ExpectedAlarm] {
+        var feedbacks: [(role: String, after: Double?)] = [("shutoff_closed", shutoff), ("drain_open", drain), ("platform_stopped", platform)]
+        if clause == coolingClause { feedbacks.insert(("launder_disconnected", launder), at: 2) }
+        var alarms = interlockOutcome(run, template: casting, equipment: castID, trip: trip, feedbacks: feedbacks)
         for i in alarms.indices {
             if alarms[i].rule == "interlock-late" { alarms[i].basis = delayNotice }
             guard alarms[i].rule == "interlock-failed" else { continue }

@@ -118,7 +118,7 @@ extension Scenario {
             guard equipment.template == casting else { return }
             if t.within(10..<30) { scan.quality["casting_active"] = .bad }
             if t.within(15..<25) { scan.values["cooling_flow"] = .number(60) }
-            respondCasting(scan: &scan, at: t, trip: equipment.trip(faultStart: 15), shutoff: 0.5, drain: 0.8, platform: 1.0)
+            respondCasting(scan: &scan, at: t, trip: equipment.trip(faultStart: 15), shutoff: 0.5, drain: 0.8, platform: 1.0, launder: 0.6)
         }
     )
 

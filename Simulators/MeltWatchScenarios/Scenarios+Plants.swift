@@ -195,8 +195,8 @@ extension Scenario {
     static let castingShopWaterLoss = Scenario(
         name: "casting-shop-water-loss",
         summary: "the casting shop running: station 1 (fixed furnace, cast ≈ 0.85 m) loses its mould water (60 m3/h, "
-            + "cooling_flow_min 100) from t=30 s to t=60 s; the shut-off closes +0.5 s and the drain opens +0.8 s after the "
-            + "trip, the platform keeps descending (interlock-failed, latched); station 2 casts on undisturbed",
+            + "cooling_flow_min 100) from t=30 s to t=60 s; the shut-off closes +0.5 s, the launder disconnects +0.6 s and the drain "
+            + "opens +0.8 s after the trip, the platform keeps descending (interlock-failed, latched); station 2 casts on undisturbed",
         duration: 90,
         phases: [
             .init(0, "both stations casting"),
@@ -211,12 +211,12 @@ extension Scenario {
             return ([
                 ExpectedAlarm("cooling-flow-low", .raised, on: casting, at: trip + run.param(castID, "on_delay_s")),
                 ExpectedAlarm("cooling-flow-low", .cleared, on: casting, at: run.seen(60)),
-            ] + castingInterlock(run, trip: trip, shutoff: 0.5, drain: 0.8, platform: nil)).map { $0.only(castID) }
+            ] + castingInterlock(run, trip: trip, shutoff: 0.5, drain: 0.8, platform: nil, launder: 0.6)).map { $0.only(castID) }
         },
         fault: { equipment, t, scan in
             guard equipment.equipment == castID else { return }
             if t.within(30..<60) { scan.values["cooling_flow"] = .number(60) }
-            respondCasting(scan: &scan, at: t, trip: equipment.trip(faultStart: 30), shutoff: 0.5, drain: 0.8, platform: nil)
+            respondCasting(scan: &scan, at: t, trip: equipment.trip(faultStart: 30), shutoff: 0.5, drain: 0.8, platform: nil, launder: 0.6)
         }
     )
 

@@ -354,12 +354,14 @@ function buildRow(a) {
   if (a.state === "shelved" && a.shelved_by)
     stateCell.append(el("span", { class: "who" }, `${a.shelved_by} 至 ${formatTime(a.shelved_until)}`, a.shelve_reason ? `：${a.shelve_reason}` : ""));
   if (a.state === "out-of-service" && a.out_of_service_by)
-    stateCell.append(el("span", { class: "who" }, a.out_of_service_by, a.out_of_service_reason ? `：${a.out_of_service_reason}` : ""));
+    stateCell.append(el("span", { class: "who" }, a.out_of_service_by, a.out_of_service_reason ? `：${a.out_of_service_reason}` : "",
+      a.out_of_service_until ? ` 至 ${formatTime(a.out_of_service_until)}` : ""));
 
   const actions = el("td", { class: "actions" });
   if (isUnacked(a)) actions.append(el("button", { class: "ack", type: "button", onclick: () => ack(a.alarm_id) }, "确认 ", el("span", { class: "en" }, "ack")));
-  // A latched interlock failure must stay in view until it is fixed and reset: never offer to hide it.
-  if (!a.latched && ["active-unacked", "active-acked", "rtn-unacked"].includes(a.state))
+  // A latched interlock failure must stay in view until it is fixed and reset, and an emergency alarm
+  // is never a nuisance to hide (its limit is fixed in the config): the API refuses both (409).
+  if (!a.latched && a.priority !== "emergency" && ["active-unacked", "active-acked", "rtn-unacked"].includes(a.state))
     actions.append(el("button", { class: "shelve", type: "button", onclick: () => toggleShelveForm(a.alarm_id) }, "搁置 ", el("span", { class: "en" }, "shelve")));
   if (a.state === "shelved")
     actions.append(el("button", { class: "unshelve", type: "button", onclick: () => unshelve(a.alarm_id) }, "取消搁置 ", el("span", { class: "en" }, "unshelve")));

@@ -107,7 +107,7 @@ enum DCCasting {
                      summary: "outlet or junction level changed faster than `level_rate_max` mm/s (against the last reading at or before a 1 s window), gated as `level-low`. A junction jump trips the interlock check"),
             RuleSpec(id: "interlock-late", alarmClass: .interlock, priority: .high, basis: lateBasis,
                      signals: feedbackRoles, unit: "s",
-                     summary: "after a trip, the last expected action (fixed: `shutoff_closed` + `drain_open`; tilting: `furnace_tilted_back` + `shutoff_closed`; or `expect`; always `platform_stopped`) came later than `interlock_warn_s` (`latency_ms`); raised and returned at once"),
+                     summary: "after a trip, the last expected action (fixed: `shutoff_closed` + `drain_open`; tilting: `furnace_tilted_back` + `shutoff_closed`; or `expect`; always `platform_stopped`; on a cooling trip also `launder_disconnected` where the station reports it) came later than `interlock_warn_s` (`latency_ms`); raised and returned at once"),
             RuleSpec(id: "interlock-failed", alarmClass: .interlock, priority: .emergency, basis: coolingBasis,
                      signals: feedbackRoles, unit: "s",
                      summary: "an expected action missing at `interlock_deadline_s` after a trip, or its feedback unhealthy (`cause`); latched. Basis: the local notice when the platform did not stop, else 第五条(六) for a cooling trip, 第五条(八) (fixed) or 第五条(九) (tilting) for a level trip"),
@@ -224,13 +224,24 @@ extension DCCasting {
             levelGate = params.number("level_gate_mm")
             let furnace = params.choice("furnace") ?? "fixed"
             fixedFurnace = furnace == "fixed"
-            var expected = params.roles("expect") ?? DCCasting.expectedByFurnace[furnace] ?? []
+            let configured = params.roles("expect")
+            var expected = configured ?? DCCasting.expectedByFurnace[furnace] ?? []
             if !expected.contains("platform_stopped") { expected.append("platform_stopped") }
+            // 第五条(六): a cooling trip also disconnects the launder, where the station reports it;
+            // the junction-level interlocks (八)/(九) do not include it. Named in `expect`, it is
+            // expected on every trip.
+            let conditionalLaunder = !expected.contains("launder_disconnected")
+            if conditionalLaunder { expected.append("launder_disconnected") }
             interlock = InterlockWatch(
                 expected: expected, roles: DCCasting.spec.roles, warnSeconds: params.number("interlock_warn_s"),
                 deadlineSeconds: params.number("interlock_deadline_s"),
                 lateRule: Rule.interlockLate.rawValue, failedRule: Rule.interlockFailed.rawValue
             )
+            if conditionalLaunder, let launder = interlock.check.expected.firstIndex(of: "launder_disconnected") {
+                interlock.exempt = { k, trigger, seen in
+                    k == launder && (!seen || Rule(rawValue: trigger)?.isLevel == true)
+                }
+            }
             let levelInterlockBasis = fixedFurnace ? "令10 第五条(八)" : "令10 第五条(九)"
             let clauseActions = expected.filter { $0 != "platform_stopped" }
             interlock.basis = { outcome, trigger in

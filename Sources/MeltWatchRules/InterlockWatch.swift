@@ -25,6 +25,13 @@ struct InterlockWatch {
     private var openedAt: EventTime?
     /// Overrides the basis of an outcome's alarm (e.g. a platform that did not stop); nil keeps the rule's.
     var basis: (@Sendable (_ outcome: InterlockCheck.Outcome, _ trigger: Int) -> String?)?
+    /// Decides, per trip, whether an expected feedback (by its index in `check.expected`) is left out
+    /// of that trip's check: counted as done at the trip, its readings and health ignored until the
+    /// next trip (a casting station's launder disconnect belongs to cooling trips only, and only where
+    /// the station reports it). `seen` says whether the feedback has ever reported.
+    var exempt: (@Sendable (_ feedback: Int, _ trigger: Int, _ seen: Bool) -> Bool)?
+    /// Per expected feedback: whether the running (or latest) trip left it out.
+    private var exempted: [Bool]
 
     /// Watches `expected` roles of `roles`; the warn time is capped at the deadline.
     init(expected: [String], roles: [RoleSpec], warnSeconds: Double, deadlineSeconds: Double, lateRule: Int, failedRule: Int) {
@@ -32,6 +39,7 @@ struct InterlockWatch {
                                deadlineMilliseconds: Int64(deadlineSeconds * 1000))
         feedbackIndex = roles.map { [expected = check.expected] role in expected.firstIndex(of: role.name) ?? -1 }
         feedbacks = Array(repeating: nil, count: check.expected.count)
+        exempted = Array(repeating: false, count: check.expected.count)
         self.lateRule = lateRule
         self.failedRule = failedRule
     }
@@ -49,7 +57,7 @@ struct InterlockWatch {
         let start = min(excursionStart ?? time, time)
         // Outcomes go to a local first: as an argument of a method on `self` the optimizer copied the
         // whole state before every call.
-        let outcome = check.trip(at: start, states: feedbacks)
+        let outcome = check.trip(at: start, states: states(forTrip: rule))
         if let outcome { record(outcome, trippedAt: start, into: &out) }
         if start < time, check.isRunning, let overdue = check.advance(to: time) {
             record(overdue, trippedAt: start, into: &out)
@@ -62,16 +70,31 @@ struct InterlockWatch {
     /// late, latency from `start`) like any other (domain.md).
     mutating func excursionEnded(rule: Int, from start: EventTime, at end: EventTime, into out: inout [RuleOutput]) {
         guard !check.isRunning, !check.expected.isEmpty else { return }
+        let states = states(forTrip: rule)
         var acted = false
-        for f in feedbacks {
-            guard let f, f.healthy, f.value, let since = f.since, since <= end else { return }
+        for (k, f) in states.enumerated() {
+            guard let f, f.healthy, f.value else { return }
+            if exempted[k] { continue }
+            guard let since = f.since, since <= end else { return }
             if since >= start { acted = true }
         }
         guard acted else { return }
         trigger = rule
         openedAt = end
-        let outcome = check.trip(at: start, states: feedbacks)
+        let outcome = check.trip(at: start, states: states)
         if let outcome { record(outcome, trippedAt: start, into: &out) }
+    }
+
+    /// The feedback states a trip of `rule` starts from; a feedback the trip leaves out (``exempt``)
+    /// stands as already done.
+    private mutating func states(forTrip rule: Int) -> [InterlockCheck.FeedbackState?] {
+        guard let exempt else { return feedbacks }
+        var states = feedbacks
+        for k in states.indices {
+            exempted[k] = exempt(k, rule, feedbacks[k] != nil)
+            if exempted[k] { states[k] = InterlockCheck.FeedbackState(value: true) }
+        }
+        return states
     }
 
     /// Fails a check whose deadline passed.
@@ -94,6 +117,7 @@ struct InterlockWatch {
         let previous = feedbacks[k]
         let since: EventTime? = on ? (previous?.value == true ? previous?.since ?? time : time) : nil
         feedbacks[k] = InterlockCheck.FeedbackState(value: on, healthy: healthy, fault: fault, since: since)
+        guard !(check.isRunning && exempted[k]) else { return }  // not part of the running trip
         let trippedAt = check.trippedAt
         let outcome = check.feedback(at: k, value: on, healthy: healthy, fault: fault, time: time)
         if let outcome { record(outcome, trippedAt: trippedAt, into: &out) }
@@ -105,7 +129,7 @@ struct InterlockWatch {
         guard k >= 0 else { return }
         let value = feedbacks[k]?.value ?? false
         feedbacks[k] = InterlockCheck.FeedbackState(value: value, healthy: healthy, fault: fault, since: feedbacks[k]?.since)
-        guard !healthy else { return }
+        guard !healthy, !(check.isRunning && exempted[k]) else { return }
         let trippedAt = check.trippedAt
         let outcome = check.feedback(at: k, value: value, healthy: false, fault: fault, time: time)
         if let outcome { record(outcome, trippedAt: trippedAt, into: &out) }
@@ -117,7 +141,9 @@ struct InterlockWatch {
         guard let trippedAt else { return }
         let warn = Double(check.warnMilliseconds) / 1000
         let deadline = Double(check.deadlineMilliseconds) / 1000
-        let actions = check.expected.joined(separator: ", ")
+        // The feedbacks this trip expected (those left out of it are not named).
+        let expected = zip(check.expected, exempted).filter { !$0.1 }.map(\.0)
+        let actions = expected.joined(separator: ", ")
         let basis = self.basis?(outcome, trigger)
         switch outcome {
         case .ok(let latency):
@@ -132,7 +158,7 @@ struct InterlockWatch {
             for transition in [RuleOutput.Transition.raised, .cleared] {
                 out.append(RuleOutput(ruleIndex: lateRule, transition: transition, time: at, value: Double(latency) / 1000,
                                       limit: warn, message: message, latencyMilliseconds: latency, basis: basis,
-                                      signals: check.expected))
+                                      signals: expected))
             }
         case .failed(let cause, let decided):
             let at = max(decided, openedAt ?? decided)
@@ -140,7 +166,7 @@ struct InterlockWatch {
                                   interlock: .init(kind: .failed, trippedAt: trippedAt, triggerRuleIndex: trigger)))
             out.append(RuleOutput(ruleIndex: failedRule, transition: .raised, time: at, value: nil, limit: deadline,
                                   message: "联锁未在 \(show(deadline)) s 内动作：\(cause) (interlock failed)", cause: cause, basis: basis,
-                                  signals: check.expected))
+                                  signals: expected))
         }
     }
 }

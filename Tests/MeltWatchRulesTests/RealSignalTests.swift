@@ -317,3 +317,36 @@ struct BasisStringTests {
         #expect(scrubber.rules.first { $0.id == "running-dry" }?.basis == "忻应急发〔2024〕216号: 湿式除尘干式运行")
     }
 }
+
+@Suite("A cooling trip also expects the launder disconnect, where the station reports it (第五条(六))")
+struct LaunderDisconnectTests {
+    @Test("a station that reports launder_disconnected: a cooling trip waits for it and fails without it; a level trip does not")
+    func reportedLaunder() {
+        let withLaunder = castingStation().run([.b(0, "launder_disconnected", false)])
+        let cooling = withLaunder.run([
+            .n(1, "cooling_flow", 60), .tick(2), .b(1.5, "shutoff_closed", true), .b(1.6, "drain_open", true),
+            .b(1.8, "platform_stopped", true), .tick(6), .tick(7),
+        ])
+        let failed = cooling.events("interlock-failed").first
+        #expect(failed?.cause?.hasPrefix("launder_disconnected 未动作") == true)
+        #expect(failed?.basis == "令10 第五条(六)")
+        #expect(failed?.signals.contains("launder_disconnected") == true)
+
+        let level = castingStation(params: ["level_rate_max": 0]).run([
+            .b(0, "launder_disconnected", false), .n(1, "level_junction", 170), .tick(2),
+            .b(1.5, "shutoff_closed", true), .b(1.6, "drain_open", true), .b(1.8, "platform_stopped", true), .tick(10),
+        ])
+        #expect(outcomes(level) == ["ok 800@1.0"])
+    }
+
+    @Test("a station that never reports it: cooling trips are judged on the other actions, and alarms do not name it")
+    func unreportedLaunder() {
+        let h = castingStation().run([
+            .n(1, "cooling_flow", 60), .tick(2), .b(1.5, "shutoff_closed", true), .b(1.6, "drain_open", true), .tick(7),
+        ])
+        #expect(outcomes(h) == ["failed -1@1.0"])
+        let failed = h.events("interlock-failed").first
+        #expect(failed?.cause?.hasPrefix("platform_stopped 未动作") == true)
+        #expect(failed?.signals == ["shutoff_closed", "drain_open", "platform_stopped"])
+    }
+}
