@@ -216,7 +216,7 @@ extension Validator {
             } else {
                 error(item, "\(path).equipment is required: the equipment this plant monitors")
             }
-            var industry = Industry.inferred(fromTemplates: equipment.map(\.template.name))
+            var industry = Industry.inferred(fromTemplates: equipment.map(\.template.id))
             if let node = m["industry"], let word = string(node, at: "\(path).industry") {
                 if let i = Industry(rawValue: word) {
                     industry = i

@@ -66,14 +66,7 @@ extension EngineCore {
             let t = i * Self.conditionCount + c
             let a = e * Self.conditionCount + c
             var track = deviceTracks[t]
-            guard track.active != change.raised else { continue }
-            if change.raised {
-                deviceActivations[a] += 1
-                track = Engine.AlarmTrack(activations: deviceActivations[a], ordinal: 1, active: true)
-            } else {
-                track.ordinal += 1
-                track.active = false
-            }
+            guard track.transition(raised: change.raised, activations: &deviceActivations[a]) else { continue }
             deviceTracks[t] = track
             counters.events += 1
             let name = Self.conditionNames[change.condition] ?? change.condition.rawValue

@@ -144,6 +144,21 @@ public final class Engine {
         var activations = 0
         var ordinal = 0
         var active = false
+
+        /// A raise opens the next activation of a number shared by several tracks (`activations`: an
+        /// equipment's count for one rule, e.g. across its signals' `stale` alarms); a clear is the
+        /// alarm's next event. Returns false, changing nothing, when the track is already so.
+        mutating func transition(raised: Bool, activations shared: inout Int) -> Bool {
+            guard raised != active else { return false }
+            if raised {
+                shared += 1
+                self = AlarmTrack(activations: shared, ordinal: 1, active: true)
+            } else {
+                ordinal += 1
+                active = false
+            }
+            return true
+        }
     }
 
     public let model: EngineModel

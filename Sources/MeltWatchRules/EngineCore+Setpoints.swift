@@ -29,14 +29,7 @@ extension EngineCore {
         }
         let mismatch = SetpointChange.mismatch(v, approved: sp.approved, tolerance: sp.tolerance)
         var track = setpointTracks[i]
-        guard mismatch != track.active else { return }
-        if mismatch {
-            setpointActivations[e] += 1
-            track = Engine.AlarmTrack(activations: setpointActivations[e], ordinal: 1, active: true)
-        } else {
-            track.ordinal += 1
-            track.active = false
-        }
+        guard track.transition(raised: mismatch, activations: &setpointActivations[e]) else { return }
         setpointTracks[i] = track
         counters.events += 1
         let unit = sp.unit.map { " \($0)" } ?? ""

@@ -83,22 +83,14 @@ public enum Industry: String, Sendable, Equatable, Hashable, CaseIterable {
     case aluminium
     case dust
 
-    /// The 行业类别 the regulator's ledger writes.
-    public var ledgerName: String {
-        switch self {
-        case .steel: "冶金（钢铁）"
-        case .aluminium: "有色（铝加工）"
-        case .dust: "粉尘涉爆"
-        }
-    }
-
     /// The industry a plant's templates imply when the config does not say: aluminium when it casts
     /// aluminium, steel when it has steel equipment, dust when it has only dust collectors; steel for an
     /// empty plant.
-    public static func inferred(fromTemplates names: [String]) -> Industry {
-        if names.contains(where: { $0.hasPrefix("aluminium.") }) { return .aluminium }
-        if names.contains(where: { $0.hasPrefix("steel.") }) { return .steel }
-        return names.isEmpty ? .steel : .dust
+    public static func inferred(fromTemplates ids: [TemplateID]) -> Industry {
+        let industries = Set(ids.map(\.industry))
+        if industries.contains(.aluminium) { return .aluminium }
+        if industries.contains(.steel) { return .steel }
+        return ids.isEmpty ? .steel : .dust
     }
 }
 
@@ -114,6 +106,15 @@ public enum TemplateID: String, Sendable, CaseIterable, CustomStringConvertible 
     case wetCollector = "dust.wet-collector"
 
     public var description: String { rawValue }
+
+    /// The industry the template belongs to (its name's prefix).
+    public var industry: Industry {
+        switch self {
+        case .waterCooledElement, .coDetector, .blastFurnaceTop: .steel
+        case .dcCasting: .aluminium
+        case .dryCollector, .wetCollector: .dust
+        }
+    }
 }
 
 /// An equipment template: its roles, parameters, rules, and how to build its monitor.
@@ -146,11 +147,6 @@ public enum TemplateCatalog {
     /// The template of that name, if implemented.
     public static func named(_ name: String) -> TemplateSpec? { all.first { $0.name == name } }
 
-    /// The template with that identifier (every identifier has one: the catalog test checks it).
-    public static func spec(_ id: TemplateID) -> TemplateSpec {
-        guard let spec = all.first(where: { $0.id == id }) else { preconditionFailure("no template \(id) in the catalog") }
-        return spec
-    }
 
     /// `setpoint-mismatch`, which every template carries for its `setpoints:` (domain.md, "Setpoint
     /// audit"); the engine raises it (EngineCore+Setpoints), not a template's monitor.

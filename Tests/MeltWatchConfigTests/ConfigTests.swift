@@ -34,11 +34,13 @@ plants:
         params: { preset: gb50493 }
 """
 
-private func parse(_ text: String) throws(ConfigError) -> MeltWatchConfig {
+/// `text` parsed as `test.yaml` (relative paths from /tmp).
+func parse(_ text: String) throws(ConfigError) -> MeltWatchConfig {
     try ConfigLoader.parse(bytes: Array(text.utf8), file: "test.yaml", baseDirectory: "/tmp")
 }
 
-private func diagnostics(_ text: String) -> [String] {
+/// The `FILE:LINE:COL: message` lines `text` gets, none when it is valid.
+func diagnostics(_ text: String) -> [String] {
     do {
         _ = try parse(text)
         return []

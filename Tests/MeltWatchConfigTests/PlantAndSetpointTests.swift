@@ -4,19 +4,6 @@ import Testing
 
 @testable import MeltWatchConfig
 
-private func parse(_ text: String) throws(ConfigError) -> MeltWatchConfig {
-    try ConfigLoader.parse(bytes: Array(text.utf8), file: "test.yaml", baseDirectory: "/tmp")
-}
-
-private func diagnostics(_ text: String) -> [String] {
-    do {
-        _ = try parse(text)
-        return []
-    } catch {
-        return error.diagnostics.map(\.description)
-    }
-}
-
 private let head = "broker: {url: 'mqtt://h', client_id: a}\nduty: {webhooks: [{url: 'http://127.0.0.1:9/a'}]}\nplants:\n"
 
 @Suite("Config: plants[].industry and region, equipment setpoints (contract §2)")
