@@ -2,7 +2,7 @@
 /// report's latency statistics need the ok trips as much as the failed ones.
 public struct InterlockOutcome: Sendable, Equatable {
     /// The verdict.
-    public enum Kind: String, Sendable, CaseIterable {
+    public enum Kind: String, Sendable, CaseIterable, Codable {
         case ok, late, failed
     }
 

@@ -13,7 +13,7 @@ public struct SignalID: Hashable, Comparable, Sendable, BitwiseCopyable, CustomS
 }
 
 /// The gateway's verdict on a reading (contract section 3, field `q`).
-public enum Quality: UInt8, Sendable, BitwiseCopyable, CaseIterable {
+public enum Quality: UInt8, Sendable, BitwiseCopyable, CaseIterable, Codable {
     case good = 0
     case uncertain = 1
     case bad = 2
@@ -29,7 +29,7 @@ public enum Quality: UInt8, Sendable, BitwiseCopyable, CaseIterable {
 }
 
 /// A reading's value: the contract allows a number or a boolean.
-public enum Value: Sendable, Equatable, BitwiseCopyable {
+public enum Value: Sendable, Equatable, BitwiseCopyable, Codable {
     case number(Double)
     case bool(Bool)
 
@@ -90,4 +90,7 @@ public enum EngineInput: Sendable, Equatable, BitwiseCopyable {
     /// A configuration reload held aside under this ticket: the engine switches to it at this point
     /// of the stream (what was decoded before it with the old topics is evaluated by the old rules).
     case reload(ticket: Int)
+    /// A request to write down the engine's and alarm book's state at this point of the stream
+    /// (the ticket names the journal position it belongs to).
+    case checkpoint(ticket: Int)
 }

@@ -64,7 +64,7 @@ extension BlastFurnaceTop {
     /// The top-pressure limit and the bleeder interlock check it trips.
     struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
-        let pressureRole = BlastFurnaceTop.pressureRole, bleederRole = BlastFurnaceTop.bleederRole
+        var pressureRole = BlastFurnaceTop.pressureRole, bleederRole = BlastFurnaceTop.bleederRole
         var pressure: LimitMonitor
         var interlock: InterlockWatch
 

@@ -68,7 +68,7 @@ extension CODetector {
     /// The detector's levels, rate check and the source named in their messages.
     struct State: TemplateState {
         /// Copied once: a `static let` is a lazy-initialisation check per use.
-        let coRole = CODetector.coRole, faultRole = CODetector.faultRole
+        var coRole = CODetector.coRole, faultRole = CODetector.faultRole
         var levels: [LimitMonitor]
         /// True while `detector-fault` is raised.
         var faulted = false

@@ -171,12 +171,12 @@ extension DCCasting {
     /// The station's rules and the inputs they read.
     struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
-        let pressureRole = DCCasting.spec.roles.index("cooling_pressure"), flowRole = DCCasting.spec.roles.index("cooling_flow")
-        let outletRole = DCCasting.spec.roles.index("level_outlet"), junctionRole = DCCasting.spec.roles.index("level_junction")
-        let castingRole = DCCasting.spec.roles.index("casting_active"), lengthRole = DCCasting.spec.roles.index("cast_length")
-        let modeRole = DCCasting.spec.roles.index("mode_auto"), lockRole = DCCasting.spec.roles.index("mechanical_lock")
-        let bypassRole = DCCasting.spec.roles.index("interlock_bypassed")
-        let emergencyWaterRole = DCCasting.spec.roles.index("emergency_water_ok")
+        var pressureRole = DCCasting.spec.roles.index("cooling_pressure"), flowRole = DCCasting.spec.roles.index("cooling_flow")
+        var outletRole = DCCasting.spec.roles.index("level_outlet"), junctionRole = DCCasting.spec.roles.index("level_junction")
+        var castingRole = DCCasting.spec.roles.index("casting_active"), lengthRole = DCCasting.spec.roles.index("cast_length")
+        var modeRole = DCCasting.spec.roles.index("mode_auto"), lockRole = DCCasting.spec.roles.index("mechanical_lock")
+        var bypassRole = DCCasting.spec.roles.index("interlock_bypassed")
+        var emergencyWaterRole = DCCasting.spec.roles.index("emergency_water_ok")
 
         /// The limit checks, in this order: pressure, flow, outlet high, junction high, outlet low,
         /// junction low, bypass, mode, lock (flags watched as 1/0 against 0.5).
@@ -263,6 +263,9 @@ extension DCCasting {
         var levelGateOpen: Bool { castingGate && (castLength ?? .infinity) >= levelGate }
 
         var nextDeadline: EventTime? { earliest(limits, interlock.deadline) }
+
+        /// The interlock's policies (launder exemption, bases) are closures over the parameters.
+        mutating func keepConfiguration(of fresh: State) { interlock.keepPolicies(of: fresh.interlock) }
 
         mutating func advance(to time: EventTime, into out: inout [RuleOutput]) {
             for i in limits.indices {

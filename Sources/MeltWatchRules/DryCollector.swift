@@ -110,10 +110,10 @@ extension DryCollector {
     struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per
         /// use (and the fault flags were a dictionary lookup per reading).
-        let diffPressureRole = DryCollector.diffPressureRole, hopperTempRole = DryCollector.hopperTempRole
-        let fanRole = DryCollector.fanRole, processRole = DryCollector.processRole
-        let airlockRole = DryCollector.airlockRole, explosionProtectionRole = DryCollector.explosionProtectionRole
-        let sparkRole = DryCollector.sparkRole
+        var diffPressureRole = DryCollector.diffPressureRole, hopperTempRole = DryCollector.hopperTempRole
+        var fanRole = DryCollector.fanRole, processRole = DryCollector.processRole
+        var airlockRole = DryCollector.airlockRole, explosionProtectionRole = DryCollector.explosionProtectionRole
+        var sparkRole = DryCollector.sparkRole
         var diffPressure: Double?
         /// The fan gate's last good value; nil while unknown (never reported, bad, stale). An unknown
         /// gate is open (domain.md): the pressure rules are evaluated; `collector-not-running` needs a

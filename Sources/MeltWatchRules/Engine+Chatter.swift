@@ -9,7 +9,7 @@ extension EngineCore {
     static let chatterRule = "chattering"
 
     /// State of chattering detection for one (equipment, rule).
-    struct Chatter {
+    struct Chatter: Codable {
         var detector = ChatterDetector()
         var track = Engine.AlarmTrack()
     }
@@ -86,7 +86,7 @@ extension EngineCore {
 }
 
 /// Identifies one rule of one equipment for chattering detection.
-struct ChatterKey: Hashable {
+struct ChatterKey: Hashable, Codable {
     var equipment: Int
     var rule: Int
 }

@@ -107,7 +107,7 @@ extension EngineCore {
 ///
 /// The heap is lazy: a reading usually moves a deadline later, and then the old entry stays as a
 /// lower bound; when it pops, the slot's real deadline is looked up and the slot re-queued if not due.
-struct HealthSchedule {
+struct HealthSchedule: Codable {
     private var timers = MinHeap()
     /// Per slot: the key of its live heap entry, a lower bound of its deadline; `.max` when none.
     private var scheduled: [Int64]

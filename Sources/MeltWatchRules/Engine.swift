@@ -99,7 +99,7 @@ public struct EngineModel: Sendable {
 }
 
 /// The last thing the engine knows about a signal.
-public struct SignalState: Sendable, Equatable {
+public struct SignalState: Sendable, Equatable, Codable {
     public var value: Value?
     public var quality: Quality = .good
     public var time: EventTime?
@@ -129,7 +129,7 @@ public struct SignalState: Sendable, Equatable {
 /// may read ``counters`` or ``signals``.
 public final class Engine {
     /// What the engine has counted since start.
-    public struct Counters: Sendable, Equatable {
+    public struct Counters: Sendable, Equatable, Codable {
         public var readings = 0
         public var duplicates = 0
         public var outOfOrder = 0
@@ -140,7 +140,7 @@ public final class Engine {
         public var interlockOutcomes: [InterlockOutcome.Kind: Int] = [:]
     }
 
-    struct AlarmTrack {
+    struct AlarmTrack: Codable {
         var activations = 0
         var ordinal = 0
         var active = false

@@ -145,7 +145,7 @@ struct EngineCore {
         switch input {
         case .reading(let r): apply(r)
         case .tick(let now): tick(now)
-        case .action, .reload: break  // for the alarm book and the stage, after the engine
+        case .action, .reload, .checkpoint: break  // for the alarm book and the stage, after the engine
         }
     }
 
@@ -308,8 +308,8 @@ struct EngineCore {
 }
 
 /// A binary min-heap of (wall-clock key, index): the engine's timer queues (equipment, signal health).
-struct MinHeap {
-    struct Entry {
+struct MinHeap: Codable {
+    struct Entry: Codable {
         var key: Int64
         var index: Int
     }

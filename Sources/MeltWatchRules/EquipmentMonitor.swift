@@ -46,6 +46,11 @@ public protocol EquipmentMonitor: AnyObject {
     var nextDeadline: EventTime? { get }
     /// A role's health changed (stale, frozen, bad quality raised or all cleared).
     func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput])
+    /// Writes the monitor's whole mutable state, for a checkpoint (Engine+Checkpoint).
+    func encodeState(to container: inout any UnkeyedEncodingContainer) throws
+    /// Replaces the state of this monitor, freshly built from the same parameters, by one that
+    /// ``encodeState(to:)`` wrote.
+    func restoreState(from container: inout any UnkeyedDecodingContainer) throws
 }
 
 extension EquipmentMonitor {
@@ -56,9 +61,12 @@ extension EquipmentMonitor {
 /// A template's rules as one value: its limits, rate checks, interlock watch and the inputs they
 /// read. A ``StateMonitor`` holds one per configured equipment; a template file defines its spec,
 /// its state and that eight-line monitor class, nothing else.
-protocol TemplateState {
+protocol TemplateState: Codable {
     /// The state of a fresh equipment with these parameters (defaults applied by config validation).
     init(params: [String: ParamValue])
+    /// After decoding a checkpoint: takes from `fresh` (built from the same parameters) what is
+    /// configuration rather than state and cannot be encoded (an interlock watch's policies).
+    mutating func keepConfiguration(of fresh: Self)
     /// The earliest event time at which ``advance(to:into:)`` has something to do.
     var nextDeadline: EventTime? { get }
     /// Completes every delay that expired at or before `time`.
@@ -72,6 +80,9 @@ protocol TemplateState {
 extension TemplateState {
     /// A template whose rules need nothing beyond the engine's device alarms ignores health.
     mutating func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {}
+
+    /// Most templates' state is all encodable.
+    mutating func keepConfiguration(of fresh: Self) {}
 }
 
 /// The monitor of one template: forwards each call to its ``TemplateState``. A template declares
@@ -106,6 +117,14 @@ extension StateMonitor {
 
     func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput]) {
         state.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
+    }
+
+    func encodeState(to container: inout any UnkeyedEncodingContainer) throws { try container.encode(state) }
+
+    func restoreState(from container: inout any UnkeyedDecodingContainer) throws {
+        var restored = try container.decode(State.self)
+        restored.keepConfiguration(of: state)
+        state = restored
     }
 }
 

@@ -8,7 +8,7 @@ import MeltWatchCore
 /// arrived, carrying the latency, left for the duty room to acknowledge. `interlock-failed` is
 /// latched: raised at the deadline (or when an expected feedback turned unhealthy) and never cleared
 /// by the rules; the duty room's acknowledgement ends it.
-struct InterlockWatch {
+struct InterlockWatch: Codable {
     /// Rule indexes in the template's ``TemplateSpec/rules``.
     let lateRule: Int
     let failedRule: Int
@@ -32,6 +32,18 @@ struct InterlockWatch {
     var exempt: (@Sendable (_ feedback: Int, _ trigger: Int, _ seen: Bool) -> Bool)?
     /// Per expected feedback: whether the running (or latest) trip left it out.
     private var exempted: [Bool]
+
+    /// A checkpoint holds the state, not the policies: `basis` and `exempt` come from the template's
+    /// parameters and are taken from a fresh watch on restore (``TemplateState/keepConfiguration(of:)``).
+    private enum CodingKeys: String, CodingKey {
+        case lateRule, failedRule, check, feedbackIndex, feedbacks, trigger, openedAt, exempted
+    }
+
+    /// Takes the policies (`basis`, `exempt`) of `fresh`, a watch built from the same parameters.
+    mutating func keepPolicies(of fresh: InterlockWatch) {
+        basis = fresh.basis
+        exempt = fresh.exempt
+    }
 
     /// Watches `expected` roles of `roles`; the warn time is capped at the deadline.
     init(expected: [String], roles: [RoleSpec], warnSeconds: Double, deadlineSeconds: Double, lateRule: Int, failedRule: Int) {

@@ -5,9 +5,9 @@ import MeltWatchCore
 ///
 /// No clock is read here: the caller passes event time in, and asks ``deadline`` when a timer
 /// should call ``advance(to:)`` if no reading arrives.
-public struct LimitMonitor: Sendable, Equatable {
+public struct LimitMonitor: Sendable, Equatable, Codable {
     /// Which side of the limit is the bad one.
-    public enum Direction: Sendable, Equatable {
+    public enum Direction: Sendable, Equatable, Codable {
         /// Alarm when value > limit (or ≥ with `inclusive`); clear when value < limit − deadband.
         case high
         /// Alarm when value < limit (or ≤ with `inclusive`); clear when value > limit + deadband.
@@ -20,7 +20,7 @@ public struct LimitMonitor: Sendable, Equatable {
         case cleared(at: EventTime, value: Double)
     }
 
-    enum Phase: Sendable, Equatable {
+    enum Phase: Sendable, Equatable, Codable {
         case normal
         /// Condition true since `since`; raises at `since + onDelay` if it holds.
         case pending(since: EventTime)

@@ -103,9 +103,9 @@ extension WaterCooledElement {
     /// The element's rules: limits, interlock check and the inputs they read.
     struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
-        let inletRole = WaterCooledElement.inlet, outletRole = WaterCooledElement.outlet
-        let outletTempRole = WaterCooledElement.outletTemp, operatingRole = WaterCooledElement.operatingRole
-        let bypassRole = WaterCooledElement.bypassRole
+        var inletRole = WaterCooledElement.inlet, outletRole = WaterCooledElement.outlet
+        var outletTempRole = WaterCooledElement.outletTemp, operatingRole = WaterCooledElement.operatingRole
+        var bypassRole = WaterCooledElement.bypassRole
         var inletFlow: Double?
         var outletFlow: Double?
         /// The gate's last good value; nil while unknown (never reported, bad or stale), and an unknown

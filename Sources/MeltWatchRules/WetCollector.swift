@@ -62,7 +62,7 @@ extension WetCollector {
     /// The running-dry condition and the inputs it reads.
     struct State: TemplateState {
         /// The template's role indices, copied once: a `static let` is a lazy-initialisation check per use.
-        let levelRole = WetCollector.levelRole, flowRole = WetCollector.flowRole, fanRole = WetCollector.fanRole
+        var levelRole = WetCollector.levelRole, flowRole = WetCollector.flowRole, fanRole = WetCollector.fanRole
         let flowMinimum: Double
         let levelMinimum: Double
         var flow: Double?

@@ -1,3 +1,4 @@
+import Foundation
 import MeltWatchConfig
 import MeltWatchCore
 import MeltWatchDecode
@@ -11,14 +12,23 @@ import Testing
 /// Returns the alarm events the engine emitted.
 func runThroughEngine(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin: Int64 = 1_763_884_800_000,
                       settleSeconds: Double = 2, publish: PublishMode? = nil) throws -> [ObservedAlarm] {
+    try scenarioEvents(scenario, rate: rate, seed: seed, origin: origin, settleSeconds: settleSeconds, publish: publish).map(ObservedAlarm.init)
+}
+
+/// ``runThroughEngine(_:rate:seed:origin:settleSeconds:publish:)``'s events in full. With
+/// `restoreEvery`, after every that many scans the engine is written to a checkpoint (JSON, as the
+/// daemon writes it) and replaced by a new engine restored from it, as a restart would.
+func scenarioEvents(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin: Int64 = 1_763_884_800_000,
+                    settleSeconds: Double = 2, publish: PublishMode? = nil, restoreEvery: Int? = nil) throws -> [AlarmEvent] {
     let config = try scenarioConfig(scenario)
     var topics = TopicTable()
     for s in config.signals { try topics.addSignal(topic: s.topic, signal: s.id) }
     for e in config.equipmentTopics { try topics.addEquipment(topic: e.topic, roles: e.roles) }
     let decoder = PayloadDecoder(topics: topics)
-    let engine = Engine(model: config.engineModel(configHash: "sha256:scenario"))
-    var observed: [ObservedAlarm] = []
-    let collect: (AlarmEvent) -> Void = { observed.append(ObservedAlarm($0)) }
+    var engine = Engine(model: config.engineModel(configHash: "sha256:scenario"))
+    var observed: [AlarmEvent] = []
+    let collect: (AlarmEvent) -> Void = { observed.append($0) }
+    var scans = 0
 
     var player = ScenarioPlayer(scenario: scenario, equipment: SimEquipment.all(in: config), rate: rate, seed: seed,
                                 originMilliseconds: origin, publish: publish)
@@ -43,9 +53,24 @@ func runThroughEngine(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, orig
             for r in readings { engine.process(.reading(r), emit: collect) }
         }
         last = now
+        scans += 1
+        if let every = restoreEvery, scans % every == 0 { engine = try restarted(engine) }
     }
     tick(until: last + SimTime(seconds: settleSeconds).milliseconds)
     return observed
+}
+
+/// A new engine restored from `engine`'s checkpoint, through the JSON the daemon writes.
+func restarted(_ engine: Engine) throws -> Engine {
+    let encoder = JSONEncoder()
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "+inf", negativeInfinity: "-inf", nan: "nan")
+    let data = try encoder.encode(engine.checkpoint())
+    let decoder = JSONDecoder()
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "+inf", negativeInfinity: "-inf", nan: "nan")
+    decoder.userInfo[EngineCheckpoint.modelKey] = engine.model
+    let restored = Engine(model: engine.model, allowedLatenessMilliseconds: engine.allowedLatenessMilliseconds)
+    try restored.restore(try decoder.decode(EngineCheckpoint.self, from: data))
+    return restored
 }
 
 /// A valid config for the scenario's rig (broker and webhook are never contacted).
@@ -81,5 +106,18 @@ struct ScenarioEngineTests {
             return "  \(o)"
         }
         #expect(verdict.isEmpty, "\(name) at \(rate)/s:\n\(verdict)\nreceived:\n\(shown.joined(separator: "\n"))")
+    }
+
+    /// Checkpoints hold the whole state: an engine restored from one every few scans (pending
+    /// on-delays, interlock checks in progress, rate windows, health timers, chattering, numbering
+    /// all cut at some point) emits exactly the events, in order, of one that ran through.
+    @Test("an engine restored from a checkpoint goes on exactly as one that ran through", arguments: Scenario.all.map(\.name))
+    func checkpointRestore(name: String) throws {
+        let scenario = try #require(Scenario.named(name))
+        let through = try scenarioEvents(scenario, rate: 2)
+        for every in [3] {
+            let restored = try scenarioEvents(scenario, rate: 2, restoreEvery: every)
+            #expect(restored == through, "\(name), restored every \(every) scans: \(restored.count) events against \(through.count)")
+        }
     }
 }

@@ -15,7 +15,7 @@ import MeltWatchCore
 ///
 /// Memory is bounded: only the last `threshold` activation times are kept. Activations older than
 /// the last one are ignored (alarm raises of one rule arrive in event-time order).
-public struct ChatterDetector: Sendable, Equatable {
+public struct ChatterDetector: Sendable, Equatable, Codable {
     /// Activations within the window that make it chatter.
     public let threshold: Int
     /// The trailing window.

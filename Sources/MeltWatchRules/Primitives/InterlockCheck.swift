@@ -24,9 +24,9 @@ import MeltWatchCore
 /// - A feedback that turns true and back to false still counts from its first true.
 /// - A second trip while a check runs does not restart it (the first trip's latency is the one that
 ///   matters for the stopping action).
-public struct InterlockCheck: Sendable, Equatable {
+public struct InterlockCheck: Sendable, Equatable, Codable {
     /// What one trip's check came to.
-    public enum Outcome: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable, Codable {
         /// Every feedback turned true within the warn time.
         case ok(latencyMilliseconds: Int64)
         /// Every feedback turned true, the last one after the warn time but by the deadline.
@@ -37,7 +37,7 @@ public struct InterlockCheck: Sendable, Equatable {
     }
 
     /// The state of one feedback signal as the caller knows it at the trip.
-    public struct FeedbackState: Sendable, Equatable {
+    public struct FeedbackState: Sendable, Equatable, Codable {
         /// The feedback's last value.
         public var value: Bool
         /// False while the signal is stale, frozen or bad.
@@ -57,12 +57,12 @@ public struct InterlockCheck: Sendable, Equatable {
     }
 
     /// One running check: the trip time and, per expected role, when it turned true.
-    struct Check: Sendable, Equatable {
+    struct Check: Sendable, Equatable, Codable {
         var trippedAt: EventTime
         var doneAt: [EventTime?]
     }
 
-    enum Phase: Sendable, Equatable {
+    enum Phase: Sendable, Equatable, Codable {
         case idle
         case running(Check)
         /// Decided but not yet returned: only when a trip had to return an earlier check's failure.

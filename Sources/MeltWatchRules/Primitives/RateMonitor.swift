@@ -20,9 +20,9 @@ import MeltWatchCore
 /// reference's resolution is limited, to that spacing (40 ms for a 10 s window).
 /// Readings older than the last one are ignored, and so are NaN and infinite values (sensor
 /// health reports those).
-public struct RateMonitor: Sendable, Equatable {
+public struct RateMonitor: Sendable, Equatable, Codable {
     /// Which change is the bad one.
-    public enum Direction: Sendable, Equatable {
+    public enum Direction: Sendable, Equatable, Codable {
         /// A rise faster than the limit (CO, hopper temperature).
         case rise
         /// A fall faster than the limit (cooling pressure dropping).
@@ -114,8 +114,8 @@ public struct RateMonitor: Sendable, Equatable {
 }
 
 /// A fixed-capacity FIFO of (time, value) samples; storage is allocated on first use.
-struct SampleRing: Sendable {
-    struct Sample: Sendable, Equatable {
+struct SampleRing: Sendable, Codable {
+    struct Sample: Sendable, Equatable, Codable {
         var time: EventTime
         var value: Double
     }

@@ -47,9 +47,9 @@ public struct HealthTransition: Sendable, Equatable {
 ///   reading's event time, cleared at the next good one. `uncertain` quality is not bad.
 ///
 /// Readings with an event time before the last reading's are ignored, as the engine ignores them.
-public struct SignalHealth: Sendable, Equatable {
+public struct SignalHealth: Sendable, Equatable, Codable {
     /// A sensor-health condition; raw values are the rule names.
-    public enum Condition: String, Sendable, Equatable, CaseIterable {
+    public enum Condition: String, Sendable, Equatable, CaseIterable, Codable {
         case stale
         case frozen
         case badQuality = "bad-quality"
