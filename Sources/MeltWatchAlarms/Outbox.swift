@@ -24,8 +24,9 @@ public struct StoredEvent: Sendable {
 
 /// The durable outbox: every alarm event is stored (and `fdatasync`ed) before anyone may see it, with
 /// the alarm's state after it, so that delivery resumes after a restart and the alarm book comes
-/// back as it was. It reuses the journal's segment format (CRC-32C frames, torn-tail recovery)
-/// in its own directory; each delivery channel keeps a cursor file beside it.
+/// back as it was; a sequence number goes only to an event stored (``store(_:emittedAt:)``). It
+/// reuses the journal's segment format (CRC-32C frames, torn-tail recovery) in its own directory;
+/// each delivery channel keeps a cursor file beside it.
 public final class Outbox {
     public let directory: String
     private let writer: JournalWriter
@@ -42,6 +43,9 @@ public final class Outbox {
         public var events: [StoredEvent]
         /// A torn tail or damage the journal's recovery found, for the logs and a system alarm.
         public var problem: String?
+        /// The `event_id` of every event stored (since the last compaction): recovery sends on only
+        /// the events it recomputes that are not among them.
+        public var storedEventIDs: Set<String> = []
     }
 
     private init(directory: String, writer: JournalWriter, nextSequence: Int64) {
@@ -54,14 +58,16 @@ public final class Outbox {
     /// memory from the first one a channel has not delivered (after `keepAfter`, the lowest delivery
     /// cursor), and at least the latest `keepRecent` (for SSE resume).
     public static func open(directory: String, now: EventTime, settings: AlarmBook.Settings, keepAfter: Int64 = 0,
-                            keepRecent: Int = EventLog.defaultRetained, options: JournalOptions = JournalOptions()) throws -> (Outbox, Restored) {
+                            keepRecent: Int = EventLog.defaultRetained, options: JournalOptions = JournalOptions(),
+                            fileSystem: any JournalFileSystem = POSIXFileSystem()) throws -> (Outbox, Restored) {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let writer = try JournalWriter(directory: directory, options: options, now: now)
+        let writer = try JournalWriter(directory: directory, options: options, fileSystem: fileSystem, now: now)
         var book = AlarmBook(settings: settings)
         var events: [StoredEvent] = []
         var lastSequence: Int64 = 0
+        var storedIDs: Set<String> = []
         let decoder = JSONDecoder()
-        try JournalReader(directory: directory).forEachView { _, view in
+        try JournalReader(directory: directory, fileSystem: fileSystem).forEachView { _, view in
             guard case .outbox(_, let data) = view,
                   let entry = try? decoder.decode(OutboxEntry.self, from: Data(data)) else { return }
             if let snapshot = entry.snapshot { book = AlarmBook(settings: settings, snapshot: snapshot) }
@@ -69,6 +75,7 @@ public final class Outbox {
             if let record = entry.record { book.restore(record) }
             if let seq = entry.seq, let body = entry.body, let record = entry.record {
                 lastSequence = max(lastSequence, seq)
+                storedIDs.insert(record.last.eventID)
                 events.append(StoredEvent(sequence: seq, envelope: AlarmEnvelope(event: record.last, body: body)))
             }
         }
@@ -78,35 +85,55 @@ public final class Outbox {
         if let torn = writer.recovery.tornTail { problem = "torn tail cut at \(torn.path):\(torn.offset) (\(torn.bytes) bytes kept in \(torn.savedTo))" }
         if let p = writer.recovery.problem { problem = "\(p)" }
         let outbox = Outbox(directory: directory, writer: writer, nextSequence: lastSequence + 1)
-        return (outbox, Restored(snapshot: book.snapshot, events: events, problem: problem))
+        return (outbox, Restored(snapshot: book.snapshot, events: events, problem: problem, storedEventIDs: storedIDs))
     }
 
     /// Numbers the events of one change and stores them (and the alarms after them) durably.
-    /// The events come back numbered even when storing failed (`error` set): an alarm the duty room
-    /// cannot get after a restart still beats one it never gets.
+    ///
+    /// A number is given only to an event actually stored: when the write or its `fdatasync` fails,
+    /// no event comes back, `error` says why, ``nextSequence`` stays where it was, and the next
+    /// store — after cutting what the failed one left in the file — gives its first event the
+    /// number the failed one would have had; the sequence never has a hole, and a number handed
+    /// out is never handed out again. (When the events were made durable and only starting the
+    /// next segment failed, they come back numbered with `error` set.) A maintenance-only change
+    /// stores no event: there an `error` means it was not stored.
     public func store(_ output: AlarmBook.Output, emittedAt: EventTime) -> (events: [StoredEvent], error: (any Error)?) {
         guard !output.events.isEmpty || output.maintenance != nil else { return ([], nil) }
         var stored: [StoredEvent] = []
-        var entries: [OutboxEntry] = []
-        if let table = output.maintenance { entries.append(OutboxEntry(maintenance: table)) }
-        for (event, record) in zip(output.events, output.records) {
-            let envelope = AlarmEnvelope(event: event, emittedAt: emittedAt)
-            entries.append(OutboxEntry(seq: nextSequence, body: envelope.body, record: record))
-            stored.append(StoredEvent(sequence: nextSequence, envelope: envelope))
-            nextSequence += 1
-        }
+        var frames: [[UInt8]] = []
+        var next = nextSequence
         do {
+            // Everything encoded before anything is appended: a failure leaves the writer's buffer clean.
             let encoder = JSONEncoder()
-            for entry in entries { try writer.append(.outbox(time: emittedAt, data: Array(try encoder.encode(entry)))) }
-            try writer.commit(now: emittedAt)
-            return (stored, nil)
+            if let table = output.maintenance { frames.append(Array(try encoder.encode(OutboxEntry(maintenance: table)))) }
+            for (event, record) in zip(output.events, output.records) {
+                let envelope = AlarmEnvelope(event: event, emittedAt: emittedAt)
+                frames.append(Array(try encoder.encode(OutboxEntry(seq: next, body: envelope.body, record: record))))
+                stored.append(StoredEvent(sequence: next, envelope: envelope))
+                next += 1
+            }
+            // A store that failed left the writer unusable: go on from a clean file, on a new descriptor.
+            try writer.reopen(now: emittedAt)
         } catch {
+            return ([], error)
+        }
+        let committed = writer.bytesCommitted
+        do {
+            for frame in frames { try writer.append(.outbox(time: emittedAt, data: frame)) }
+            try writer.commit(now: emittedAt)
+        } catch {
+            // Durable after all when the commit got past its fdatasync (starting the next segment failed).
+            guard writer.bytesCommitted > committed else { return ([], error) }
+            nextSequence = next
             return (stored, error)
         }
+        nextSequence = next
+        return (stored, nil)
     }
 
     /// Writes the whole book: a later start restores from here without reading what came before.
     public func storeSnapshot(_ snapshot: AlarmBook.Snapshot, at time: EventTime) throws {
+        try writer.reopen(now: time)
         snapshotSegment = writer.currentSegment  // commit may start a new segment after it
         try writer.append(.outbox(time: time, data: Array(try JSONEncoder().encode(OutboxEntry(snapshot: snapshot)))))
         try writer.commit(now: time)

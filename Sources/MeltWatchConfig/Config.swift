@@ -53,6 +53,12 @@ public struct MeltWatchConfig: Sendable {
         public var dir: String
         public var fsyncIntervalMilliseconds: Int
         public var retentionDays: Int
+        /// `max_bytes`: the size bound of `dir` (everything in it, the outbox included); past it the
+        /// oldest sealed segments are removed. nil: no size bound.
+        public var maxBytes: UInt64? = nil
+        /// `min_free`: free space on the journal's file system below which the oldest sealed segments
+        /// are removed (0: no such check).
+        public var minFreeBytes: UInt64 = 1 << 30
     }
 
     /// `duty:` — how alarms reach the 24-hour duty room.

@@ -67,7 +67,19 @@ extension Validator {
         if let id = clientID, id.isEmpty || id.utf8.count > 128 {
             error(m["client_id"], "broker.client_id must be 1 to 128 characters; it must stay fixed so the broker keeps our session")
         }
-        let qos = integer(m["qos"], at: "broker.qos", default: 1, range: 0...2)
+        if let q = m["qos"] {
+            // QoS 1 only: the journal's fdatasync comes before the PUBACK, and the broker redelivers
+            // what we did not acknowledge. QoS 0 is never redelivered; with QoS 2 libmosquitto 2.0
+            // answers PUBREC before the message reaches us. Neither can keep the zero-loss promise.
+            let why = "QoS 0 is never redelivered, and with QoS 2 libmosquitto 2.0 sends PUBREC before the message reaches MeltWatch: "
+                + "neither keeps the zero-loss promise"
+            if case .scalar(let s) = q, s.style == .plain, let i = q.int {
+                if i != 1 { error(q, "broker.qos is \(i); allowed: 1 (\(why))") }
+            } else {
+                error(q, "broker.qos must be a whole number; allowed: 1 (\(why))")
+            }
+        }
+        let qos = 1
         let username = string(m["username"], at: "broker.username")
         let passwordFile = readableFile(m["password_file"], at: "broker.password_file")
         var ca: String?, cert: String?, key: String?
@@ -87,6 +99,33 @@ extension Validator {
 }
 
 extension MeltWatchConfig {
+    /// Parses a size as `journal.max_bytes` takes it: whole bytes, or a whole number followed by
+    /// `KiB`, `MiB`, `GiB` or `TiB` (powers of 1024; a space before the unit is allowed). Nil when
+    /// malformed or too large.
+    public static func parseByteSize(_ text: String) -> UInt64? {
+        let units: [(String, UInt64)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40)]
+        var digits = Substring(text)
+        var scale: UInt64 = 1
+        if let (unit, factor) = units.first(where: { text.hasSuffix($0.0) }) {
+            digits = digits.dropLast(unit.count)
+            if digits.hasSuffix(" ") { digits = digits.dropLast() }
+            scale = factor
+        }
+        guard !digits.isEmpty, digits.utf8.count <= 20, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let n = UInt64(digits) else { return nil }
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : bytes
+    }
+
+    /// A size as people write it: `1GiB`, `1536MiB`, `1000` (the largest unit that divides it).
+    public static func formatByteSize(_ bytes: UInt64) -> String {
+        for (unit, shift) in [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)] as [(String, UInt64)]
+        where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift)\(unit)"
+        }
+        return "\(bytes)"
+    }
+
     /// Parses `mqtt://host[:port]` (default 1883) or `mqtts://host[:port]` (default 8883, TLS);
     /// `[::1]` for IPv6. Nil when malformed.
     public static func parseBrokerURL(_ url: String) -> (host: String, port: Int32, tls: Bool)? {
@@ -138,11 +177,33 @@ extension MeltWatchConfig {
 extension Validator {
     private mutating func journal(_ node: Node?) -> MeltWatchConfig.Journal {
         var j = MeltWatchConfig.Journal(dir: "/var/lib/meltwatch/journal", fsyncIntervalMilliseconds: 50, retentionDays: 400)
-        guard let node, let m = mapping(node, at: "journal", allowed: ["dir", "fsync_interval_ms", "retention_days"]) else { return j }
+        let keys = ["dir", "fsync_interval_ms", "retention_days", "max_bytes", "min_free"]
+        guard let node, let m = mapping(node, at: "journal", allowed: keys) else { return j }
         if let d = string(m["dir"], at: "journal.dir") { j.dir = d.hasPrefix("/") ? d : baseDirectory + "/" + d }
         j.fsyncIntervalMilliseconds = integer(m["fsync_interval_ms"], at: "journal.fsync_interval_ms", default: 50, range: 1...10_000, unit: "ms")
         j.retentionDays = integer(m["retention_days"], at: "journal.retention_days", default: 400, range: 1...36_500, unit: "days")
+        j.maxBytes = byteSize(m["max_bytes"], at: "journal.max_bytes", minimum: 1 << 20)
+        j.minFreeBytes = byteSize(m["min_free"], at: "journal.min_free", minimum: 0) ?? j.minFreeBytes
         return j
+    }
+
+    /// A size: whole bytes (`1073741824`) or a whole number with `KiB`, `MiB`, `GiB` or `TiB` (`100GiB`).
+    private mutating func byteSize(_ node: Node?, at path: String, minimum: UInt64) -> UInt64? {
+        guard let node else { return nil }
+        let allowed = "a whole number of bytes, or with KiB, MiB, GiB or TiB (e.g. 100GiB)"
+        guard case .scalar(let s) = node, node.null == nil || s.style != .plain else {
+            error(node, "\(path) must be a size: \(allowed)")
+            return nil
+        }
+        guard let bytes = MeltWatchConfig.parseByteSize(s.string) else {
+            error(node, "\(path) is '\(s.string)'; allowed: \(allowed)")
+            return nil
+        }
+        guard bytes >= minimum else {
+            error(node, "\(path) is \(s.string); allowed: at least \(MeltWatchConfig.formatByteSize(minimum))")
+            return nil
+        }
+        return bytes
     }
 
     private mutating func duty(_ node: Node?) -> MeltWatchConfig.Duty? {

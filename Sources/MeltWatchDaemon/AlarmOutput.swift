@@ -19,6 +19,9 @@ final class AlarmOutput: Sendable {
     /// signal what the engine last knew.
     private let signals: NIOLockedValueBox<(catalog: [ConfiguredSignal], snapshot: [SignalSnapshot])>
     private let lastSignalRefresh = NIOLockedValueBox<Int64>(0)
+    /// What the outbox failed to store, oldest first: unnumbered, so not delivered yet; stored ahead
+    /// of the next output, or by ``retryUnstored()`` (engine thread).
+    private let unstored = NIOLockedValueBox<(output: AlarmBook.Output?, lastTry: Int64, lastLog: Int64)>((nil, 0, 0))
 
     /// One signal as the duty room's overview shows it.
     struct SignalSnapshot: Sendable {
@@ -53,11 +56,65 @@ final class AlarmOutput: Sendable {
 
     /// Stores the events durably, then hands them to delivery and SSE, and shows the book.
     func publish(_ output: AlarmBook.Output, book: AlarmBook) {
-        let (stored, error) = outbox.store(output, emittedAt: WallClock.now)
+        store(output)
+        board.withLockedValue { $0 = book }
+    }
+
+    /// Stores what an earlier publish could not, once a second at most while the outbox fails
+    /// (engine thread, on ticks): an alarm must not wait for the next one to reach the duty room.
+    func retryUnstored() {
+        let now = WallClock.milliseconds()
+        let due = unstored.withLockedValue { u -> Bool in
+            guard u.output != nil, now - u.lastTry >= 1000 else { return false }
+            u.lastTry = now
+            return true
+        }
+        if due { store(AlarmBook.Output()) }
+    }
+
+    /// Stores what waits and `output` after it; delivers what was stored. A failed store numbers
+    /// nothing (``Outbox/store(_:emittedAt:)``): its events wait here, in order, and are neither
+    /// delivered nor given a number a later event could get — a delivery cursor past a number the
+    /// outbox hands out again would skip that event for good. The duty room hears of the failure
+    /// as `journal-failed` (subject `outbox`), stored with the waiting events once the outbox can
+    /// write again; until then `/readyz` shows the outbox not writable and the log says why.
+    private func store(_ output: AlarmBook.Output) {
+        let batch = unstored.withLockedValue { u -> AlarmBook.Output in
+            defer { u.output = nil }
+            guard var waiting = u.output else { return output }
+            waiting.events += output.events
+            waiting.records += output.records
+            waiting.maintenance = output.maintenance ?? waiting.maintenance
+            return waiting
+        }
+        guard !batch.events.isEmpty || batch.maintenance != nil else { return }
+        let (stored, error) = outbox.store(batch, emittedAt: WallClock.now)
         if let error {
-            counters.outboxWritable.store(false, ordering: .relaxed)
-            logger.critical("alarm outbox write failed: events are delivered from memory but would not survive a restart",
-                            metadata: ["outbox.error": "\(error)"])
+            // No event back: nothing of the batch was stored; it waits. Events back: stored, and only
+            // what came after (starting the next segment) failed.
+            let now = WallClock.milliseconds()
+            let first = counters.outboxWritable.exchange(false, ordering: .relaxed)
+            let log = unstored.withLockedValue { u -> Bool in
+                if stored.isEmpty { (u.output, u.lastTry) = (batch, now) }
+                guard first || now - u.lastLog >= 60_000 else { return false }  // retried every second
+                u.lastLog = now
+                return true
+            }
+            if log {
+                logger.critical("alarm outbox write failed: its events wait in memory, unnumbered, and are delivered once it stores them", metadata: [
+                    "outbox.error": "\(error)", "outbox.waiting_events": "\(stored.isEmpty ? batch.events.count : 0)",
+                ])
+            }
+            if first {
+                inbox.submit(.system(rule: "journal-failed", raise: true, subject: "outbox",
+                                     message: "报警发件箱写入失败，报警事件暂存内存，恢复写入后送出：\(error) (alarm outbox write failed: events wait in memory until it stores them)"))
+            }
+        } else if !counters.outboxWritable.exchange(true, ordering: .relaxed) {
+            logger.notice("alarm outbox writes again: the events that waited are stored and delivered", metadata: [
+                "outbox.stored_events": "\(stored.count)",
+            ])
+            inbox.submit(.system(rule: "journal-failed", raise: false, subject: "outbox",
+                                 message: "报警发件箱恢复写入，暂存的报警事件已送出 (alarm outbox writes again; the waiting events are delivered)"))
         }
         for s in stored {
             let e = s.envelope.event
@@ -68,15 +125,16 @@ final class AlarmOutput: Sendable {
             ])
             Counter(label: "meltwatch_alarm_events_total", dimensions: [("class", e.alarmClass.rawValue), ("event", e.kind.rawValue)]).increment()
         }
-        board.withLockedValue { $0 = book }
         log.append(stored)
     }
 
     /// The alarm book as of the engine thread's latest change.
     var book: AlarmBook { board.withLockedValue { $0 } }
 
-    /// Copies the engine's view of every signal, at most once a second (engine thread, on ticks).
+    /// Copies the engine's view of every signal, at most once a second (engine thread, on ticks);
+    /// retries storing the events the outbox failed to store.
     func refreshSignals(_ engine: Engine) {
+        retryUnstored()
         let now = WallClock.milliseconds()
         let due = lastSignalRefresh.withLockedValue { last -> Bool in
             guard now - last >= 1000 else { return false }

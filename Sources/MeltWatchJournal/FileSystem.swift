@@ -44,6 +44,48 @@ public protocol JournalFileSystem: Sendable {
     /// Creates a directory (and missing parents); no error when it exists.
     func makeDirectory(_ path: String) throws(SystemCallError)
     func remove(_ path: String) throws(SystemCallError)
+    /// A file's size in bytes and whether it is a directory (`lstat`: a symbolic link is not followed).
+    func status(_ path: String) throws(SystemCallError) -> (bytes: Int64, isDirectory: Bool)
+    /// The bytes an unprivileged writer may still use on the file system holding `path` (`statvfs`).
+    func freeBytes(_ path: String) throws(SystemCallError) -> UInt64
+}
+
+extension JournalFileSystem {
+    /// The real `lstat`: test doubles that only inject write faults need not say it again.
+    public func status(_ path: String) throws(SystemCallError) -> (bytes: Int64, isDirectory: Bool) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { throw SystemCallError(call: "lstat", path: path, errno: Glibc.errno) }
+        return (Int64(st.st_size), (st.st_mode & S_IFMT) == S_IFDIR)
+    }
+
+    /// The real `statvfs`: free blocks available to unprivileged users × fragment size.
+    public func freeBytes(_ path: String) throws(SystemCallError) -> UInt64 {
+        var vfs = statvfs()
+        guard statvfs(path, &vfs) == 0 else { throw SystemCallError(call: "statvfs", path: path, errno: Glibc.errno) }
+        return UInt64(vfs.f_bavail) * UInt64(vfs.f_frsize)
+    }
+
+    /// The bytes of every file under `path`, subdirectories included (sizes as `ls -l` shows them).
+    func totalBytes(under path: String) throws(SystemCallError) -> UInt64 {
+        let names: [String]
+        do {
+            names = try list(path)
+        } catch where error.errno == ENOENT {
+            return 0
+        }
+        var total: UInt64 = 0
+        for name in names {
+            let child = path + "/" + name
+            let s: (bytes: Int64, isDirectory: Bool)
+            do {
+                s = try status(child)
+            } catch where error.errno == ENOENT {
+                continue  // removed while we looked (the outbox compacts, torn files are set aside)
+            }
+            total += s.isDirectory ? try totalBytes(under: child) : UInt64(max(0, s.bytes))
+        }
+        return total
+    }
 }
 
 /// The real file system.

@@ -64,15 +64,26 @@ public final class JournalWriter {
     /// Records made durable since opening.
     public private(set) var recordsCommitted: UInt64 = 0
 
-    private let fileSystem: any JournalFileSystem
+    let fileSystem: any JournalFileSystem
     private var fd: Int32 = -1
-    private var sequence: UInt64 = 0
+    private(set) var sequence: UInt64 = 0
     private var path = ""
     /// Bytes in the current segment file, committed or written.
     private var segmentSize = 0
     private var buffer: [UInt8] = []
     private var bufferedRecords = 0
     private var failure: SystemCallError?
+    /// Where the failed commit began (its segment and that segment's committed length): what
+    /// ``reopen(now:)`` cuts away, since it was never reported durable.
+    private var uncommitted: (path: String, length: Int64)?
+    /// Bytes this writer put into segment files (records and headers), for the size bound's estimate.
+    private(set) var bytesWritten: UInt64 = 0
+    /// The last exact measurement of the directory: its bytes, ``bytesWritten`` then, and when.
+    var measured: (bytes: UInt64, written: UInt64, at: EventTime)?
+
+    /// Segments numbered from this one on are never removed: not by retention, compaction or the
+    /// size bound (the segment holding the latest engine checkpoint; nil: none protected).
+    public var protectedSegment: UInt64?
 
     /// Opens (creating if needed) the journal in `directory` and recovers its last segment.
     public init(directory: String, options: JournalOptions = JournalOptions(), fileSystem: any JournalFileSystem = POSIXFileSystem(),
@@ -83,16 +94,7 @@ public final class JournalWriter {
         recovery = JournalRecovery(tornTail: nil, problem: nil, records: 0)
         buffer.reserveCapacity(1 << 20)
         do {
-            try fileSystem.makeDirectory(directory)
-            let sequences = try JournalSegments.list(directory, fileSystem: fileSystem)
-            if let last = sequences.last, try recoverLast(last) {
-                sequence = last
-                path = directory + "/" + JournalSegments.fileName(last)
-                fd = try fileSystem.open(path, write: true, create: false, exclusive: false)
-                segmentSize = Int(try fileSystem.size(fd, path: path))
-            } else {
-                try startSegment((sequences.last ?? 0) + 1, now: now)
-            }
+            try openLast(now: now)
         } catch {
             throw .system(error)
         }
@@ -130,10 +132,12 @@ public final class JournalWriter {
             try fileSystem.dataSync(fd, path: path)
         } catch {
             failure = error
+            uncommitted = (path, Int64(segmentSize))
             throw .system(error)
         }
         segmentSize += buffer.count
         bytesCommitted += UInt64(buffer.count)
+        bytesWritten += UInt64(buffer.count)
         recordsCommitted += UInt64(bufferedRecords)
         buffer.removeAll(keepingCapacity: true)
         bufferedRecords = 0
@@ -149,8 +153,51 @@ public final class JournalWriter {
         }
     }
 
+    /// The error the writer failed with, nil while it is usable.
+    public var failed: SystemCallError? { failure }
+
+    /// Makes a failed writer usable again, on a new descriptor: first cuts what the failed commit
+    /// may have left in its segment (never reported durable, it must not come back as if it were),
+    /// then recovers the last segment as opening does. Nothing is retried on the old descriptor.
+    /// Throws, and stays unusable, when the file system still fails. For a writer whose caller can
+    /// go on after a failed commit (the alarm outbox); the message journal's caller instead stops
+    /// acknowledging and restarts. Does nothing while the writer is usable.
+    public func reopen(now: EventTime) throws(JournalError) {
+        guard failure != nil else { return }
+        if fd >= 0 {
+            fileSystem.close(fd)
+            fd = -1
+        }
+        buffer.removeAll(keepingCapacity: true)
+        bufferedRecords = 0
+        do {
+            if let cut = uncommitted {
+                let f = try fileSystem.open(cut.path, write: true, create: false, exclusive: false)
+                defer { fileSystem.close(f) }
+                if try fileSystem.size(f, path: cut.path) > cut.length {
+                    try fileSystem.truncate(f, to: cut.length, path: cut.path)
+                }
+                try fileSystem.dataSync(f, path: cut.path)
+                uncommitted = nil
+            }
+            recovery = JournalRecovery(tornTail: nil, problem: nil, records: 0)
+            try openLast(now: now)
+            // The segment may have been created by the failed call, its directory entry not yet durable.
+            try fileSystem.syncDirectory(directory)
+        } catch {
+            if fd >= 0 {
+                fileSystem.close(fd)
+                fd = -1
+            }
+            failure = error
+            throw .system(error)
+        }
+        failure = nil
+        measured = nil
+    }
+
     /// Removes sealed segments that hold nothing newer than `cutoff` (retention); never the current
-    /// one. Returns the removed paths.
+    /// one, nor ``protectedSegment`` and after. Returns the removed paths.
     @discardableResult
     public func removeSegments(before cutoff: EventTime) throws(JournalError) -> [String] {
         do {
@@ -168,11 +215,16 @@ public final class JournalWriter {
         }
     }
 
+    /// Where the next appended record will be, or a point before it: every record appended so far
+    /// lies before this position, every later one at or after it (a commit that starts a new segment
+    /// moves later records further on). A checkpoint names it as the point its state belongs to.
+    public var nextPosition: JournalPosition { JournalPosition(segment: sequence, offset: segmentSize + buffer.count) }
+
     /// The sequence number of the segment appends go to now.
     public var currentSegment: UInt64 { sequence }
 
     /// Removes the sealed segments numbered below `limit` (compaction by a writer that knows they
-    /// are no longer needed). Returns the removed paths.
+    /// are no longer needed), never ``protectedSegment`` and after. Returns the removed paths.
     @discardableResult
     public func removeSegments(below limit: UInt64) throws(JournalError) -> [String] {
         do {
@@ -184,10 +236,30 @@ public final class JournalWriter {
 
     // MARK: - Internals
 
+    /// Opens the last segment for appending after recovering it, or starts a new one.
+    private func openLast(now: EventTime) throws(SystemCallError) {
+        try fileSystem.makeDirectory(directory)
+        let sequences = try JournalSegments.list(directory, fileSystem: fileSystem)
+        if let last = sequences.last, try recoverLast(last) {
+            sequence = last
+            path = directory + "/" + JournalSegments.fileName(last)
+            fd = try fileSystem.open(path, write: true, create: false, exclusive: false)
+            segmentSize = Int(try fileSystem.size(fd, path: path))
+        } else {
+            try startSegment((sequences.last ?? 0) + 1, now: now)
+        }
+    }
+
+    /// True for a sealed segment that no one has protected: the only kind anything removes.
+    func removable(_ s: UInt64) -> Bool {
+        s < sequence && s < (protectedSegment ?? .max)
+    }
+
     /// Removes the given sealed segments, then makes the directory durable.
     private func remove(_ sequences: [UInt64]) throws(SystemCallError) -> [String] {
         var removed: [String] = []
-        for s in sequences {
+        measured = nil  // the size bound measures again
+        for s in sequences where removable(s) {
             let p = directory + "/" + JournalSegments.fileName(s)
             try fileSystem.remove(p)
             removed.append(p)
@@ -230,6 +302,7 @@ public final class JournalWriter {
         path = directory + "/" + JournalSegments.fileName(s)
         fd = try fileSystem.open(path, write: true, create: true, exclusive: true)
         try writeAll(JournalFormat.header(sequence: s, created: now))
+        bytesWritten += UInt64(JournalFormat.headerBytes)
         try fileSystem.dataSync(fd, path: path)
         try fileSystem.syncDirectory(directory)
         segmentSize = JournalFormat.headerBytes

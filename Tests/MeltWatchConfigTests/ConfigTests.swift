@@ -84,7 +84,7 @@ struct ConfigTests {
          "test.yaml:4:3: broker.colour is not a known key; allowed: url, client_id, qos"),
         ("broker:\n  url: http://h\n  client_id: a\nplants: []\n", "test.yaml:2:8: broker.url 'http://h' is not mqtt://host:port"),
         ("broker:\n  url: mqtt://h\nplants: []\n", "broker.client_id is required"),
-        ("broker:\n  url: mqtt://h\n  client_id: a\n  qos: 3\nplants: []\n", "test.yaml:4:8: broker.qos is 3; allowed: 0…2"),
+        ("broker:\n  url: mqtt://h\n  client_id: a\n  qos: 3\nplants: []\n", "test.yaml:4:8: broker.qos is 3; allowed: 1 ("),
         ("broker:\n  url: mqtt://h\n  client_id: a\n  password: x\nplants: []\n", "never a password inline"),
         ("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n      - id: e\n        template: steel.magic\n",
          "test.yaml:6:19: plants.p.equipment[0].template 'steel.magic' is unknown; allowed: steel.water-cooled-element, steel.co-detector, "),
