@@ -54,6 +54,12 @@ final class AlarmStage {
         return result
     }
 
+    /// The book's settings of a configuration that changed while the daemon was down.
+    func updateSettings(_ settings: AlarmBook.Settings) { book.settings = settings }
+
+    /// Puts a restored book in place (recovery from a checkpoint).
+    func replaceBook(_ restored: AlarmBook) { book = restored }
+
     /// True when there is output for ``take()``.
     var hasOutput: Bool { !output.events.isEmpty || output.maintenance != nil }
 

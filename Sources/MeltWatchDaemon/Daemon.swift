@@ -47,10 +47,9 @@ public enum Daemon {
         }
         let session = try IngestSession(options: options)
 
-        let journal = try openJournal(config.journal, configBytes: bytes, configHash: hash, logger: logger)
+        let journal = try openJournal(config.journal, logger: logger)
         let now = WallClock.now
-        var bookSettings = AlarmBook.Settings(escalateAfterMilliseconds: Int64(config.duty.escalateAfterSeconds) * 1000, configHash: hash)
-        bookSettings.systemEquipment = config.systemEquipment
+        let bookSettings = Replay.bookSettings(config, hash: hash)
 
         // The alarm outbox: the book as it stood at the last stop, and the events not yet delivered.
         let endpoints = try config.duty.webhooks.map { w in
@@ -76,28 +75,93 @@ public enum Daemon {
             logger.warning("alarm outbox recovered", metadata: ["outbox.problem": "\(problem)"])
         }
 
-        // Resume the book: journal it (replay starts from here), store it, then let the fresh rules
-        // continue numbering and return what they have not seen again.
-        let stage = AlarmStage(engine: Engine(model: config.engineModel(configHash: hash)), book: AlarmBook(settings: bookSettings, snapshot: restored.snapshot))
+        // Recovery: the engine and the book as they stood after the last journaled input (checkpoint
+        // plus the journal's tail); the events the dead process computed but the outbox lacks are
+        // sent now, under the ids they had. Without any recorded start (a new journal), a fresh one.
+        let baseDirectory = configPath.lastIndex(of: "/").map { String(configPath[..<$0]) } ?? "."
+        let recoveryStarted = ContinuousClock.now
+        var recovered: Recovery.Recovered?
         do {
-            try journal.append(.alarmState(time: now, data: Outbox.encode(restored.snapshot)))
-            try journal.commit(now: now)
-            try outbox.storeSnapshot(restored.snapshot, at: now)
+            recovered = try Recovery.run(journalDirectory: config.journal.dir, baseDirectory: baseDirectory)
+        } catch {
+            logger.critical("recovery from the journal failed: starting fresh, open alarms return with cause restart",
+                            metadata: ["recovery.error": "\(error)"])
+        }
+        let stage: AlarmStage
+        var resent = AlarmBook.Output()
+        do {
+            if let recovered {
+                stage = recovered.stream.stage
+                for (event, record) in zip(recovered.output.events, recovered.output.records) where !restored.storedEventIDs.contains(event.eventID) {
+                    resent.events.append(event)
+                    resent.records.append(record)
+                }
+                resent.maintenance = recovered.output.maintenance
+                for problem in recovered.skipped {
+                    logger.warning("checkpoint unusable; recovery fell back to an earlier one", metadata: ["checkpoint.problem": "\(problem)"])
+                }
+                logger.notice("recovered from the journal", metadata: [
+                    "recovery.anchor": "\(recovered.anchor)", "recovery.records": "\(recovered.records)",
+                    "recovery.events": "\(recovered.output.events.count)", "recovery.events_sent_now": "\(resent.events.count)",
+                    "recovery.ms": "\((ContinuousClock.now - recoveryStarted) / .milliseconds(1))",
+                ])
+                // The daemon's own alarm raised when the journal failed could not be journaled; the
+                // outbox has it. Journal it now (at its own time) so the book and replay keep it.
+                for r in restored.snapshot.records where r.last.plant == SystemAlarms.plant && r.active && stage.book.record(r.id) == nil {
+                    let action = AlarmAction.system(rule: r.last.rule, raise: true, subject: r.last.cause ?? "", message: r.last.message)
+                    try journal.append(.action(time: r.raisedAt, data: action.encoded()))
+                    try journal.commit(now: now)
+                    _ = stage.perform(action, at: r.raisedAt)
+                    let taken = stage.take()
+                    for (event, record) in zip(taken.events, taken.records) where !restored.storedEventIDs.contains(event.eventID) {
+                        resent.events.append(event)
+                        resent.records.append(record)
+                    }
+                }
+                if recovered.configHash != hash {
+                    // The file changed while we were down: switch at this point of the stream, as a
+                    // SIGHUP would (unchanged equipment continue, changed ones start fresh).
+                    try journal.append(.reload(time: now, hash: hash, text: bytes))
+                    try journal.commit(now: now)
+                    stage.reload(config.engineModel(configHash: hash), at: now)
+                    stage.updateSettings(bookSettings)
+                }
+            } else {
+                // Journal the start and the book (replay starts from here), then let the fresh rules
+                // continue numbering and return what they have not seen again.
+                stage = AlarmStage(engine: Engine(model: config.engineModel(configHash: hash)), book: AlarmBook(settings: bookSettings, snapshot: restored.snapshot))
+                try journal.append(.config(time: now, hash: hash, text: bytes))
+                try journal.append(.alarmState(time: now, data: Outbox.encode(restored.snapshot)))
+                try journal.commit(now: now)
+                stage.resume(at: now)
+            }
+            try outbox.storeSnapshot(stage.book.snapshot, at: now)
             if delivered >= outbox.nextSequence - 1 {
                 for removed in try outbox.compact() {
                     logger.info("alarm outbox: removed a segment (everything in it delivered, the book kept)", metadata: ["outbox.segment": "\(removed)"])
                 }
             }
+            // A checkpoint at once: a crash soon after this start recovers from here.
+            let position = journal.nextPosition
+            for part in CheckpointPart.split(try StageCheckpoint.encode(stage, configBytes: bytes), time: now, position: position) {
+                try journal.append(.checkpoint(part))
+            }
+            try journal.commit(now: now)
+            journal.protectedSegment = position.segment
+            let cutoff = now.adding(milliseconds: -Int64(config.journal.retentionDays) * 86_400_000)
+            for removed in try journal.removeSegments(before: cutoff) {
+                logger.info("journal: retention removed a segment", metadata: ["journal.segment": "\(removed)"])
+            }
         } catch {
             throw DaemonError(description: "cannot record the alarm state at start: \(error)")
         }
-        stage.resume(at: now)
 
         let counters = IngestCounters()
         let inbox = ActionInbox()
         let eventLog = EventLog(initial: restored.events)
         let alarms = AlarmOutput(inbox: inbox, log: eventLog, outbox: outbox, book: stage.book, signals: signals,
                                  counters: counters, logger: logger)
+        if !resent.events.isEmpty { alarms.publish(resent, book: stage.book) }
         if stage.hasOutput { alarms.publish(stage.take(), book: stage.book) }
         if let problem = journal.recovery.problem {
             inbox.submit(.system(rule: "journal-integrity", raise: true, subject: "journal",
@@ -114,13 +178,16 @@ public enum Daemon {
 
         let ring = SPSCRing<EngineInput>(capacity: 1 << 16)
         let control = LoopControl()
+        let checkpoints = CheckpointDesk()
         let handler = IngestHandler(decoder: decoder, ring: ring, journal: journal, control: control, counters: counters,
-                                    inbox: inbox, reloader: reloader, brokerURL: config.broker.url,
+                                    inbox: inbox, reloader: reloader, checkpoints: checkpoints,
+                                    checkpointIntervalMilliseconds: 60_000, brokerURL: config.broker.url,
                                     notify: SystemdNotify(environment: ProcessInfo.processInfo.environment), logger: logger,
                                     fsyncIntervalMilliseconds: Int64(config.journal.fsyncIntervalMilliseconds),
-                                    retentionDays: config.journal.retentionDays)
+                                    retentionDays: config.journal.retentionDays,
+                                    journalBound: JournalSizeBound(maxBytes: config.journal.maxBytes, minFreeBytes: config.journal.minFreeBytes))
         let pipeline = Pipeline(session: session, handler: handler, control: control, ring: ring, stage: stage, alarms: alarms,
-                                reloader: reloader, counters: counters, logger: logger)
+                                reloader: reloader, checkpoints: checkpoints, configBytes: bytes, counters: counters, logger: logger)
 
         let brokerURL = config.broker.url
         let topicCount = options.topics.count
@@ -208,9 +275,8 @@ public enum Daemon {
         logger.info("meltwatch stopped", metadata: ["delivery.pending": "\(delivery.pending)", "delivery.delivered": "\(delivery.delivered)"])
     }
 
-    /// Opens the journal (recovering a torn tail), records the config in force, and applies retention.
-    static func openJournal(_ settings: MeltWatchConfig.Journal, configBytes: [UInt8], configHash: String,
-                            logger: Logger) throws -> JournalWriter {
+    /// Opens the journal, recovering a torn tail (what to record at start is recovery's business).
+    static func openJournal(_ settings: MeltWatchConfig.Journal, logger: Logger) throws -> JournalWriter {
         let now = WallClock.now
         do {
             let journal = try JournalWriter(directory: settings.dir, now: now)
@@ -222,12 +288,6 @@ public enum Daemon {
             }
             if let problem = journal.recovery.problem {
                 logger.critical("journal integrity problem", metadata: ["journal.problem": "\(problem)"])
-            }
-            try journal.append(.config(time: now, hash: configHash, text: configBytes))
-            try journal.commit(now: now)
-            let cutoff = now.adding(milliseconds: -Int64(settings.retentionDays) * 86_400_000)
-            for removed in try journal.removeSegments(before: cutoff) {
-                logger.info("journal: retention removed a segment", metadata: ["journal.segment": "\(removed)"])
             }
             logger.info("journal open", metadata: ["journal.dir": "\(settings.dir)", "journal.records_in_last_segment": "\(journal.recovery.records)"])
             return journal

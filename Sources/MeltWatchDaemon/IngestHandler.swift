@@ -31,6 +31,18 @@ final class IngestHandler: IngestSession.Handler {
     /// Segments older than this are removed (config `journal.retention_days`), checked hourly.
     private let retentionMilliseconds: Int64
     private var lastRetention: Int64 = 0
+    /// The journal's size bound (config `journal.max_bytes`, `journal.min_free`), checked every
+    /// `spaceCheckIntervalMilliseconds` (the first time at the first tick).
+    private let journalBound: JournalSizeBound
+    private let spaceCheckIntervalMilliseconds: Int64 = 10_000
+    private var lastSpaceCheck: Int64 = 0
+    private var spaceAlarmRaised = false
+    /// When segments last had to go (or could not): `journal-space` clears only after the journal
+    /// stayed under the bound this long since, so a gateway that keeps it at the bound does not
+    /// make the alarm chatter with every segment removed.
+    private var lastSpacePressure: Int64 = 0
+    private let spaceClearAfterMilliseconds: Int64 = 600_000
+    private var spaceLog = RateLimitedLog(intervalMilliseconds: 600_000)
     /// Why the journal failed, once it has (read by the pipeline after the ingest thread ends).
     private(set) var journalFailure: JournalError?
     private var decoded: [Reading] = []
@@ -51,10 +63,19 @@ final class IngestHandler: IngestSession.Handler {
     private let notify: SystemdNotify
     private var announcedReady = false
     private var lastWatchdog: Int64 = 0
+    /// Checkpoints: asked for every `checkpointIntervalMilliseconds` at a point of the stream, journaled
+    /// when the engine thread has encoded them (see ``CheckpointDesk``).
+    private let checkpoints: CheckpointDesk
+    private let checkpointIntervalMilliseconds: Int64
+    private var lastCheckpoint: Int64
+    /// The segment of the checkpoint appended last, protected once its commit is durable.
+    private var pendingProtectedSegment: UInt64?
 
     init(decoder: PayloadDecoder, ring: SPSCRing<EngineInput>, journal: JournalWriter, control: LoopControl,
-         counters: IngestCounters, inbox: ActionInbox, reloader: ConfigReloader, brokerURL: String, notify: SystemdNotify, logger: Logger, tickIntervalMilliseconds: Int64 = 100,
-         fsyncIntervalMilliseconds: Int64 = 50, retentionDays: Int = 400, brokerLostAfterMilliseconds: Int64 = 10_000) {
+         counters: IngestCounters, inbox: ActionInbox, reloader: ConfigReloader, checkpoints: CheckpointDesk,
+         checkpointIntervalMilliseconds: Int64 = 60_000, brokerURL: String, notify: SystemdNotify, logger: Logger, tickIntervalMilliseconds: Int64 = 100,
+         fsyncIntervalMilliseconds: Int64 = 50, retentionDays: Int = 400, journalBound: JournalSizeBound = JournalSizeBound(),
+         brokerLostAfterMilliseconds: Int64 = 10_000) {
         self.decoder = decoder
         self.inbox = inbox
         self.reloader = reloader
@@ -67,10 +88,14 @@ final class IngestHandler: IngestSession.Handler {
         self.fsyncIntervalMilliseconds = fsyncIntervalMilliseconds
         retentionMilliseconds = Int64(retentionDays) * 86_400_000
         lastRetention = WallClock.milliseconds()
+        self.journalBound = journalBound
         self.ring = ring
         self.counters = counters
         self.logger = logger
         self.tickIntervalMilliseconds = tickIntervalMilliseconds
+        self.checkpoints = checkpoints
+        self.checkpointIntervalMilliseconds = checkpointIntervalMilliseconds
+        lastCheckpoint = WallClock.milliseconds()
         decoded.reserveCapacity(256)
         inputs.reserveCapacity(4096)
     }
@@ -132,6 +157,12 @@ final class IngestHandler: IngestSession.Handler {
             return fail(error)
         }
         inputs.append(.tick(time))
+        journalCheckpoints()
+        if now - lastCheckpoint >= checkpointIntervalMilliseconds {
+            // The state after every record appended so far: the engine encodes it at this ticket.
+            lastCheckpoint = now
+            inputs.append(.checkpoint(ticket: checkpoints.request(position: journal.nextPosition, time: time)))
+        }
         if now - lastCommit >= fsyncIntervalMilliseconds { commitAndFlush(time) }
         if now - lastRetention >= 3_600_000 {
             lastRetention = now
@@ -142,6 +173,83 @@ final class IngestHandler: IngestSession.Handler {
             } catch {
                 logger.error("journal retention failed", metadata: ["journal.error": "\(error)"])
             }
+        }
+        if journalBound.isSet, now - lastSpaceCheck >= spaceCheckIntervalMilliseconds {
+            lastSpaceCheck = now
+            enforceJournalBound(time)
+        }
+    }
+
+    /// Keeps the journal within `journal.max_bytes` and `journal.min_free`: the oldest sealed segments
+    /// go first (never the one being written, the latest checkpoint's or the outbox), each one logged;
+    /// the duty room gets `journal-space` while segments go or nothing is left to remove, cleared
+    /// once the journal has stayed back under the bound for 10 minutes.
+    private func enforceJournalBound(_ time: EventTime) {
+        let space: JournalSpace
+        do {
+            space = try journal.enforce(journalBound, now: time)
+        } catch {
+            logger.error("journal size bound: cannot measure the journal", metadata: ["journal.error": "\(error)"])
+            return
+        }
+        let total = Self.mebibytes(space.totalBytes), free = space.freeBytes.map(Self.mebibytes) ?? "-"
+        let bound = "max_bytes \(journalBound.maxBytes.map(Self.mebibytes) ?? "-"), min_free \(Self.mebibytes(journalBound.minFreeBytes))"
+        for r in space.removed {
+            logger.warning("journal: size bound removed a segment (its records are gone)", metadata: [
+                "journal.segment": "\(r.path)", "journal.segment_bytes": "\(r.bytes)",
+                "journal.bytes": "\(space.totalBytes)", "journal.free_bytes": "\(space.freeBytes.map(String.init) ?? "-")",
+            ])
+        }
+        if let problem = space.problem {
+            logger.error("journal size bound: removing a segment failed", metadata: ["journal.error": "\(problem)"])
+        }
+        if space.overBound, spaceLog.shouldLog(key: "over", now: time.milliseconds) != nil {
+            logger.error("journal over its size bound with no sealed segment left to remove", metadata: [
+                "journal.bytes": "\(space.totalBytes)", "journal.free_bytes": "\(space.freeBytes.map(String.init) ?? "-")",
+            ])
+        }
+        if !space.removed.isEmpty || space.overBound {
+            lastSpacePressure = time.milliseconds
+            guard !spaceAlarmRaised else { return }
+            spaceAlarmRaised = true
+            let message = space.removed.isEmpty
+                ? "日志存储空间超限，已无可删除的日志段（当前段、最近检查点与发件箱保留）：日志 \(total)，剩余 \(free)（\(bound)）(journal over its size bound with nothing left to remove)"
+                : "日志存储空间超限，已删除最早的 \(space.removed.count) 个日志段，其中记录已丢失：日志 \(total)，剩余 \(free)（\(bound)）(journal over its size bound: oldest segments removed)"
+            inbox.submit(.system(rule: "journal-space", raise: true, subject: "journal", message: message))
+        } else if spaceAlarmRaised, time.milliseconds - lastSpacePressure >= spaceClearAfterMilliseconds {
+            spaceAlarmRaised = false
+            inbox.submit(.system(rule: "journal-space", raise: false, subject: "journal",
+                                 message: "日志存储空间已恢复到限额以内：日志 \(total)，剩余 \(free) (journal back under its size bound)"))
+        }
+    }
+
+    private static func mebibytes(_ bytes: UInt64) -> String { "\(bytes >> 20) MiB" }
+
+    /// Appends the checkpoints the engine thread has encoded (durable with the next commit; once
+    /// durable, the journal's size bound and retention keep its segment).
+    private func journalCheckpoints() {
+        let parts = checkpoints.takeReady()
+        guard !parts.isEmpty else { return }
+        do {
+            for p in parts { try journal.append(.checkpoint(p)) }
+        } catch {
+            return fail(error)
+        }
+        if let latest = parts.last?.position.segment { pendingProtectedSegment = latest }
+    }
+
+    /// After a clean stop (both threads done): the state after every journaled input, so the next
+    /// start restores it and replays nothing.
+    func finalCheckpoint(_ encode: (JournalPosition, EventTime) -> [UInt8]?) {
+        guard journalFailure == nil else { return }
+        let now = EventTime(milliseconds: WallClock.milliseconds())
+        let position = journal.nextPosition
+        guard let data = encode(position, now) else { return }
+        do {
+            for p in CheckpointPart.split(data, time: now, position: position) { try journal.append(.checkpoint(p)) }
+            try journal.commit(now: now)
+        } catch {
+            logger.error("final checkpoint not journaled", metadata: ["journal.error": "\(error)"])
         }
     }
 
@@ -199,6 +307,10 @@ final class IngestHandler: IngestSession.Handler {
             return fail(error)
         }
         lastCommit = now.milliseconds
+        if let segment = pendingProtectedSegment {
+            journal.protectedSegment = segment
+            pendingProtectedSegment = nil
+        }
         counters.journalBytes.store(Int(journal.bytesCommitted), ordering: .relaxed)
         flush()
     }

@@ -3,6 +3,7 @@ import Logging
 import MeltWatchAlarms
 import MeltWatchCore
 import MeltWatchDecode
+import MeltWatchJournal
 import MeltWatchMQTT
 import MeltWatchRing
 import MeltWatchRules
@@ -27,15 +28,24 @@ final class Pipeline: Service {
     private var engine: Engine { stage.engine }
     private let alarms: AlarmOutput
     private let reloader: ConfigReloader
+    private let checkpoints: CheckpointDesk
+    /// The configuration the engine runs (engine thread only): a checkpoint holds it.
+    private var configBytes: [UInt8]
     private let counters: IngestCounters
     private let logger: Logger
     private let control: LoopControl
     private let ingestExit = ThreadExit()
     private let engineExit = ThreadExit()
     private let statsInterval: Duration = .seconds(60)
+    /// Test hook (`MELTWATCH_TEST_ENGINE_STALL_FILE`): while that file exists the engine thread takes
+    /// nothing from the ring, so acknowledged inputs pile up there as behind a stuck engine (the
+    /// recovery tests kill the daemon then). Read once at start; unset in production.
+    private let stallFile = ProcessInfo.processInfo.environment["MELTWATCH_TEST_ENGINE_STALL_FILE"]
 
     init(session: IngestSession, handler: IngestHandler, control: LoopControl, ring: SPSCRing<EngineInput>, stage: AlarmStage,
-         alarms: AlarmOutput, reloader: ConfigReloader, counters: IngestCounters, logger: Logger) {
+         alarms: AlarmOutput, reloader: ConfigReloader, checkpoints: CheckpointDesk, configBytes: [UInt8], counters: IngestCounters, logger: Logger) {
+        self.checkpoints = checkpoints
+        self.configBytes = configBytes
         self.session = session
         self.control = control
         self.handler = handler
@@ -104,6 +114,16 @@ final class Pipeline: Service {
         control.requestStop()
         var failure = await ingestExit.wait()
         await engineExit.wait()
+        // Both threads are done: the state is that after every journaled input, and the next start
+        // restores it without replaying anything.
+        handler.finalCheckpoint { position, time in
+            do {
+                return try StageCheckpoint.encode(stage, configBytes: configBytes)
+            } catch {
+                logger.error("final checkpoint failed", metadata: ["checkpoint.error": "\(error)"])
+                return nil
+            }
+        }
         defer { alarms.log.endStreams() }  // after the last events: consoles get them, then their streams end
         logStatistics()
         if let error = handler.journalFailure {
@@ -119,6 +139,20 @@ final class Pipeline: Service {
         }
         logger.info("pipeline stopped", metadata: ["engine.events": "\(engine.counters.events)", "engine.readings": "\(engine.counters.readings)"])
         if let failure { throw failure }
+    }
+
+    /// Encodes the engine's and the book's state for the ingest thread to journal (engine thread).
+    /// A failure costs this checkpoint only: recovery then starts from the previous one.
+    private func writeCheckpoint(at position: JournalPosition, time: EventTime) {
+        let started = ContinuousClock.now
+        do {
+            let data = try StageCheckpoint.encode(stage, configBytes: configBytes)
+            checkpoints.completed(data, position: position, time: time)
+            counters.checkpointBytes.store(data.count, ordering: .relaxed)
+            counters.checkpointMicroseconds.store(Int((ContinuousClock.now - started) / .microseconds(1)), ordering: .relaxed)
+        } catch {
+            logger.error("checkpoint failed; recovery will start from the previous one", metadata: ["checkpoint.error": "\(error)"])
+        }
     }
 
     /// One line with the ingest and ring counters, so an operator can see the daemon keeps up.
@@ -137,6 +171,10 @@ final class Pipeline: Service {
         let buffer = UnsafeMutableBufferPointer<EngineInput>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         while true {
+            if let stallFile, FileManager.default.fileExists(atPath: stallFile), !ring.isClosed {
+                usleep(10_000)
+                continue
+            }
             // Read `isClosed` before popping: elements pushed just before close() are then still
             // seen by this pop, and an empty pop after a close observed here means fully drained.
             let closed = ring.isClosed
@@ -157,8 +195,12 @@ final class Pipeline: Service {
                 case .reload(let ticket):
                     guard let reload = reloader.take(ticket) else { continue }
                     let result = stage.reload(reload.model, at: reload.time)
+                    configBytes = reload.bytes
                     alarms.reconfigure(signals: reload.config.signals, engine: stage.engine)
                     reloader.applied(reload, result)
+                case .checkpoint(let ticket):
+                    guard let request = checkpoints.take(ticket) else { continue }
+                    writeCheckpoint(at: request.position, time: request.time)
                 case .tick:
                     stage.process(input)
                     ticked = true

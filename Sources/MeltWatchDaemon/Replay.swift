@@ -63,7 +63,6 @@ public enum Replay {
         let (config, bytes) = try ConfigLoader.load(path: configPath)
         let hash = Daemon.configHash(bytes)
         let startDecoder = try Daemon.decoder(for: config), startModel = config.engineModel(configHash: hash)
-        var decoder = startDecoder, model = startModel
 
         // The last daemon start at or before `from`: state is rebuilt from there.
         var startAt: JournalPosition?
@@ -78,16 +77,36 @@ public enum Replay {
         var recordInWindow = false
         let outcomes = observer.interlockOutcome
         let setpointChanges = observer.setpointChange
-        var settings = AlarmBook.Settings(escalateAfterMilliseconds: Int64(config.duty.escalateAfterSeconds) * 1000, configHash: hash)
-        settings.systemEquipment = config.systemEquipment
-        func freshStage(_ book: AlarmBook) -> AlarmStage {
+        let settings = bookSettings(config, hash: hash)
+        let started = JournalStream.Configured(decoder: startDecoder, model: startModel, settings: settings)
+        let makeEngine = { (model: EngineModel) -> Engine in
             let e = Engine(model: model)
             if let outcomes { e.onInterlockOutcome = { if recordInWindow { outcomes($0) } } }
             if let setpointChanges { e.onSetpointChange = { if recordInWindow { setpointChanges($0) } } }
-            return AlarmStage(engine: e, book: book)
+            return e
         }
-        var stage = freshStage(AlarmBook(settings: settings))
-        var readings: [Reading] = []
+        let baseDirectory = configPath.lastIndex(of: "/").map { String(configPath[..<$0]) } ?? "."
+        let stream = JournalStream(
+            stage: JournalStream.freshStage(started, makeEngine: makeEngine), decoder: startDecoder, settings: settings, configBytes: bytes,
+            configure: { recordedHash, text, position, isReload in
+                if !isReload {
+                    // A daemon start: replay runs it with `--config` and says when that is not what ran.
+                    if recordedHash != hash { summary.configMismatches.append("\(position): \(recordedHash)") }
+                    return started
+                }
+                let reloaded: MeltWatchConfig
+                do {
+                    reloaded = try ConfigLoader.parse(bytes: text, file: "\(journalDirectory) \(position) (reloaded config)", baseDirectory: baseDirectory)
+                } catch {
+                    throw DaemonError(description: "\(position): the reloaded configuration does not load: \(error)")
+                }
+                return .init(decoder: try Daemon.decoder(for: reloaded), model: reloaded.engineModel(configHash: recordedHash), settings: settings)
+            },
+            makeEngine: makeEngine
+        )
+        if let onReading = observer.reading {
+            stream.onReading = { r, model in if recordInWindow { onReading(r, model) } }
+        }
         try reader.forEachView { position, record in
             if let startAt, position < startAt { return }
             summary.records += 1
@@ -96,51 +115,10 @@ public enum Replay {
             let inWindow = (from.map { t >= $0 } ?? true) && (to.map { t <= $0 } ?? true)
             recordInWindow = inWindow
             if inWindow { observer.record?(t) }
-            switch record {
-            case .config(_, let recordedHash, _):
-                let recorded = String(decoding: recordedHash, as: UTF8.self)
-                if recorded != hash { summary.configMismatches.append("\(position): \(recorded)") }
-                (decoder, model) = (startDecoder, startModel)
-                stage = freshStage(AlarmBook(settings: settings))
-            case .reload(let time, let recordedHash, let text):
-                // The daemon switched to the configuration it recorded, at this point of the stream.
-                let recorded = String(decoding: recordedHash, as: UTF8.self)
-                let reloaded: MeltWatchConfig
-                do {
-                    reloaded = try ConfigLoader.parse(bytes: Array(text), file: "\(journalDirectory) \(position) (reloaded config)",
-                                                      baseDirectory: configPath.lastIndex(of: "/").map { String(configPath[..<$0]) } ?? ".")
-                } catch {
-                    throw DaemonError(description: "\(position): the reloaded configuration does not load: \(error)")
-                }
-                (decoder, model) = (try Daemon.decoder(for: reloaded), reloaded.engineModel(configHash: recorded))
-                stage.reload(model, at: time)
-            case .alarmState(let time, let data):
-                guard let snapshot = Outbox.decodeSnapshot(Array(data)) else {
-                    throw DaemonError(description: "\(position): unreadable alarm state record")
-                }
-                stage = freshStage(AlarmBook(settings: settings, snapshot: snapshot))
-                stage.resume(at: time)
-            case .action(let time, let data):
-                guard let action = AlarmAction(encoded: Array(data)) else {
-                    throw DaemonError(description: "\(position): unreadable alarm action record")
-                }
-                _ = stage.perform(action, at: time)
-            case .tick(let now):
-                stage.process(.tick(now))
-            case .message(let receivedAt, _, let topic, let payload):
-                summary.messages += 1
-                readings.removeAll(keepingCapacity: true)
-                if case .success = decoder.decode(topicBytes: topic, payload: payload, now: receivedAt, into: &readings) {
-                    for r in readings {
-                        stage.process(.reading(r))
-                        if inWindow { observer.reading?(r, model) }
-                    }
-                }
-            case .outbox:
-                break  // only in the outbox's own directory
-            }
-            if stage.hasOutput {
-                let events = stage.take().events
+            if case .message = record { summary.messages += 1 }
+            try stream.apply(record, at: position)
+            if stream.stage.hasOutput {
+                let events = stream.stage.take().events
                 if inWindow {
                     summary.events += events.count
                     for event in events { observer.event(event, t) }
@@ -148,5 +126,12 @@ public enum Replay {
             }
         }
         return summary
+    }
+
+    /// The alarm book's settings for a configuration.
+    static func bookSettings(_ config: MeltWatchConfig, hash: String) -> AlarmBook.Settings {
+        var settings = AlarmBook.Settings(escalateAfterMilliseconds: Int64(config.duty.escalateAfterSeconds) * 1000, configHash: hash)
+        settings.systemEquipment = config.systemEquipment
+        return settings
     }
 }

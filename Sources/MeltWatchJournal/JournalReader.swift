@@ -27,11 +27,14 @@ public struct JournalReader: Sendable {
 
     /// ``forEach(from:to:_:)`` without copying: each record's fields point into the segment's bytes
     /// and are valid only during the call.
-    public func forEachView(from: EventTime? = nil, to: EventTime? = nil,
+    /// `segments` limits the read to the segments whose sequence lies in it (recovery reads from a
+    /// checkpoint's segment on, and looks for checkpoints from the newest segment back).
+    public func forEachView(from: EventTime? = nil, to: EventTime? = nil, segments range: ClosedRange<UInt64>? = nil,
                             _ body: (JournalPosition, JournalRecordView) throws -> Void) throws {
         let sequences = try segments()
         var window: [UInt8] = []  // one read window for all segments (see `JournalSegments.stream`)
         for (i, s) in sequences.enumerated() {
+            if let range, !range.contains(s) { continue }
             let p = directory + "/" + JournalSegments.fileName(s)
             let scan = try JournalSegments.stream(p, fileSystem: fileSystem, window: &window) { offset, record in
                 let t = record.time

@@ -19,6 +19,9 @@ public enum JournalRecord: Sendable, Equatable {
     case alarmState(time: EventTime, data: [UInt8])
     /// An entry of the alarm outbox (kept in its own directory): a stored alarm event.
     case outbox(time: EventTime, data: [UInt8])
+    /// One part of a checkpoint: the engine's and the alarm book's state after every record before
+    /// `position` (written later than that point, once the engine thread got there).
+    case checkpoint(CheckpointPart)
 
     /// The record's time: receive time, tick time, config time, or when the note was written.
     public var time: EventTime {
@@ -27,6 +30,39 @@ public enum JournalRecord: Sendable, Equatable {
         case .tick(let t): t
         case .config(let t, _, _), .reload(let t, _, _): t
         case .action(let t, _), .alarmState(let t, _), .outbox(let t, _): t
+        case .checkpoint(let p): p.time
+        }
+    }
+}
+
+/// A checkpoint is stored as `parts` records (a frame holds at most ``JournalFormat/maxBodyBytes``),
+/// in order, each naming the position the state belongs to.
+public struct CheckpointPart: Sendable, Equatable {
+    /// When the checkpoint was taken (the daemon clock of the tick that asked for it).
+    public var time: EventTime
+    /// The state is that after every record before this position; replay resumes here.
+    public var position: JournalPosition
+    public var part: Int
+    public var parts: Int
+    public var data: [UInt8]
+
+    public init(time: EventTime, position: JournalPosition, part: Int, parts: Int, data: [UInt8]) {
+        self.time = time
+        self.position = position
+        self.part = part
+        self.parts = parts
+        self.data = data
+    }
+
+    /// The most data one part carries.
+    public static let maxData = JournalFormat.maxBodyBytes - 64
+
+    /// `data` cut into parts of at most ``maxData`` bytes.
+    public static func split(_ data: [UInt8], time: EventTime, position: JournalPosition) -> [CheckpointPart] {
+        let count = max(1, (data.count + maxData - 1) / maxData)
+        return (0..<count).map { i in
+            CheckpointPart(time: time, position: position, part: i, parts: count,
+                           data: Array(data[min(data.count, i * maxData)..<min(data.count, (i + 1) * maxData)]))
         }
     }
 }
@@ -60,7 +96,8 @@ public struct JournalMessage: Sendable, Equatable {
 ///
 /// A body is a type byte and its fields: message (1) `i64 receivedAt, u8 qos, u16 topicLength,
 /// topic, payload`; tick (2) `i64 time`; config (3) and reload (7) `i64 time, u16 hashLength, hash, text`; action (4),
-/// alarm state (5) and outbox entry (6) `i64 time, data`. The
+/// alarm state (5) and outbox entry (6) `i64 time, data`; checkpoint part (8) `i64 time, u64 segment,
+/// i64 offset, u32 part, u32 parts, data`. The
 /// checksum covers the length, so a torn or garbled length is caught like a garbled body.
 public enum JournalFormat {
     public static let magic: [UInt8] = Array("MWJ1".utf8)
@@ -71,7 +108,7 @@ public enum JournalFormat {
     public static let maxBodyBytes = 1 << 20
 
     enum Kind: UInt8 {
-        case message = 1, tick = 2, config = 3, action = 4, alarmState = 5, outbox = 6, reload = 7
+        case message = 1, tick = 2, config = 3, action = 4, alarmState = 5, outbox = 6, reload = 7, checkpoint = 8
     }
 
     /// The segment header for `sequence`, created at `created`.
@@ -135,6 +172,16 @@ public enum JournalFormat {
         case .action(let time, let data): appendNote(.action, time, data, to: &buffer)
         case .alarmState(let time, let data): appendNote(.alarmState, time, data, to: &buffer)
         case .outbox(let time, let data): appendNote(.outbox, time, data, to: &buffer)
+        case .checkpoint(let p):
+            let start = beginFrame(&buffer)
+            buffer.append(Kind.checkpoint.rawValue)
+            buffer.appendLE(UInt64(bitPattern: p.time.milliseconds))
+            buffer.appendLE(p.position.segment)
+            buffer.appendLE(UInt64(bitPattern: Int64(p.position.offset)))
+            buffer.appendLE(UInt32(p.part))
+            buffer.appendLE(UInt32(p.parts))
+            buffer.append(contentsOf: p.data)
+            endFrame(&buffer, start: start)
         }
     }
 
@@ -225,6 +272,13 @@ public enum JournalFormat {
             let data = UnsafeRawBufferPointer(rebasing: body[9...])
             return kind == .action ? .action(time: time, data: data)
                 : kind == .alarmState ? .alarmState(time: time, data: data) : .outbox(time: time, data: data)
+        case .checkpoint:
+            guard body.count >= 33 else { return nil }
+            let time = EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1)))
+            let position = JournalPosition(segment: body.loadLE(UInt64.self, at: 9), offset: Int(Int64(bitPattern: body.loadLE(UInt64.self, at: 17))))
+            let part = Int(body.loadLE(UInt32.self, at: 25)), parts = Int(body.loadLE(UInt32.self, at: 29))
+            guard parts > 0, part < parts else { return nil }
+            return .checkpoint(time: time, position: position, part: part, parts: parts, data: UnsafeRawBufferPointer(rebasing: body[33...]))
         }
     }
 }
@@ -239,6 +293,7 @@ public enum JournalRecordView {
     case action(time: EventTime, data: UnsafeRawBufferPointer)
     case alarmState(time: EventTime, data: UnsafeRawBufferPointer)
     case outbox(time: EventTime, data: UnsafeRawBufferPointer)
+    case checkpoint(time: EventTime, position: JournalPosition, part: Int, parts: Int, data: UnsafeRawBufferPointer)
 
     /// The record's time: receive time, tick time, config time, or when the note was written.
     public var time: EventTime {
@@ -247,6 +302,7 @@ public enum JournalRecordView {
         case .tick(let t): t
         case .config(let t, _, _), .reload(let t, _, _): t
         case .action(let t, _), .alarmState(let t, _), .outbox(let t, _): t
+        case .checkpoint(let t, _, _, _, _): t
         }
     }
 
@@ -261,6 +317,8 @@ public enum JournalRecordView {
         case .action(let t, let data): .action(time: t, data: Array(data))
         case .alarmState(let t, let data): .alarmState(time: t, data: Array(data))
         case .outbox(let t, let data): .outbox(time: t, data: Array(data))
+        case .checkpoint(let t, let position, let part, let parts, let data):
+            .checkpoint(CheckpointPart(time: t, position: position, part: part, parts: parts, data: Array(data)))
         }
     }
 }

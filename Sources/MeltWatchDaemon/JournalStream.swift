@@ -1,0 +1,88 @@
+import MeltWatchAlarms
+import MeltWatchConfig
+import MeltWatchCore
+import MeltWatchDecode
+import MeltWatchJournal
+import MeltWatchRules
+
+/// The journal's records through the decoder, the engine and the alarm book, as the live daemon
+/// processed them: what `replay` and recovery at start both run, so they make the daemon's events.
+///
+/// A `config` record is a fresh start (a new engine, then the book its `alarmState` record holds);
+/// a `reload` switches the rules at its point; actions and ticks apply where they were journaled;
+/// `checkpoint` and `outbox` records change nothing (a checkpoint is state the stream already has).
+final class JournalStream {
+    /// What a configuration record starts: its decoder, model and alarm-book settings.
+    struct Configured {
+        var decoder: PayloadDecoder
+        var model: EngineModel
+        var settings: AlarmBook.Settings
+    }
+
+    private(set) var stage: AlarmStage
+    private(set) var decoder: PayloadDecoder
+    private(set) var settings: AlarmBook.Settings
+    /// The configuration in force at this point of the stream (for the next checkpoint).
+    private(set) var configBytes: [UInt8]
+    /// Builds what a `config` (fresh start) or `reload` record names.
+    private let configure: (_ hash: String, _ text: [UInt8], _ position: JournalPosition, _ isReload: Bool) throws -> Configured
+    /// Builds an engine for a model (replay attaches its observers here).
+    private let makeEngine: (EngineModel) -> Engine
+    /// Every reading decoded, with the model it was evaluated by.
+    var onReading: ((Reading, EngineModel) -> Void)?
+    private var readings: [Reading] = []
+
+    init(stage: AlarmStage, decoder: PayloadDecoder, settings: AlarmBook.Settings, configBytes: [UInt8],
+         configure: @escaping (String, [UInt8], JournalPosition, Bool) throws -> Configured,
+         makeEngine: @escaping (EngineModel) -> Engine = { Engine(model: $0) }) {
+        self.stage = stage
+        self.decoder = decoder
+        self.settings = settings
+        self.configBytes = configBytes
+        self.configure = configure
+        self.makeEngine = makeEngine
+    }
+
+    /// A fresh stage for `configured` with an empty book.
+    static func freshStage(_ configured: Configured, makeEngine: (EngineModel) -> Engine = { Engine(model: $0) }) -> AlarmStage {
+        AlarmStage(engine: makeEngine(configured.model), book: AlarmBook(settings: configured.settings))
+    }
+
+    /// Applies one record; its events (and alarm states) are then in ``AlarmStage/take()``.
+    func apply(_ record: JournalRecordView, at position: JournalPosition) throws {
+        switch record {
+        case .config(_, let hash, let text):
+            let configured = try configure(String(decoding: hash, as: UTF8.self), Array(text), position, false)
+            (decoder, settings, configBytes) = (configured.decoder, configured.settings, Array(text))
+            stage = AlarmStage(engine: makeEngine(configured.model), book: AlarmBook(settings: settings))
+        case .reload(let time, let hash, let text):
+            // The daemon switched to the configuration it recorded, at this point of the stream.
+            let configured = try configure(String(decoding: hash, as: UTF8.self), Array(text), position, true)
+            (decoder, configBytes) = (configured.decoder, Array(text))
+            stage.reload(configured.model, at: time)
+        case .alarmState(let time, let data):
+            guard let snapshot = Outbox.decodeSnapshot(Array(data)) else {
+                throw DaemonError(description: "\(position): unreadable alarm state record")
+            }
+            stage = AlarmStage(engine: makeEngine(stage.engine.model), book: AlarmBook(settings: settings, snapshot: snapshot))
+            stage.resume(at: time)
+        case .action(let time, let data):
+            guard let action = AlarmAction(encoded: Array(data)) else {
+                throw DaemonError(description: "\(position): unreadable alarm action record")
+            }
+            _ = stage.perform(action, at: time)
+        case .tick(let now):
+            stage.process(.tick(now))
+        case .message(let receivedAt, _, let topic, let payload):
+            readings.removeAll(keepingCapacity: true)
+            if case .success = decoder.decode(topicBytes: topic, payload: payload, now: receivedAt, into: &readings) {
+                for r in readings {
+                    stage.process(.reading(r))
+                    onReading?(r, stage.engine.model)
+                }
+            }
+        case .outbox, .checkpoint:
+            break
+        }
+    }
+}
