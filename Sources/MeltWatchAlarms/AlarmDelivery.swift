@@ -64,6 +64,16 @@ public final class AlarmDelivery: Service {
         return channels.map { store.load($0) }.min() ?? Int64.max
     }
 
+    /// The highest cursor of any channel, or of any cursor file left in the directory (the outbox
+    /// numbers new events above it).
+    public static func highestCursor(cursorDirectory: String) -> Int64 {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: cursorDirectory) else { return 0 }
+        return names.filter { $0.hasSuffix(".cursor") }.compactMap { name -> Int64? in
+            guard let text = try? String(contentsOfFile: cursorDirectory + "/" + name, encoding: .utf8) else { return nil }
+            return text.split(separator: "\n").first.flatMap { Int64($0) }
+        }.max() ?? 0
+    }
+
     /// Events stored but not yet delivered, summed over channels (`meltwatch_webhook_pending`).
     public var pending: Int {
         let last = log.lastSequence

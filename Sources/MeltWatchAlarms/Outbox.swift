@@ -22,9 +22,13 @@ public struct StoredEvent: Sendable {
     public var envelope: AlarmEnvelope
 }
 
-/// The durable outbox: every alarm event is stored (and `fdatasync`ed) before anyone may see it, with
-/// the alarm's state after it, so that delivery resumes after a restart and the alarm book comes
-/// back as it was; a sequence number goes only to an event stored (``store(_:emittedAt:)``). It
+/// The alarm outbox, the delivery queue: every alarm event is stored before anyone may see it, with
+/// the alarm's state after it, so that delivery resumes after a restart; a sequence number goes only
+/// to an event stored (``store(_:emittedAt:)``). Stored, not synced: the journal is the one durable
+/// record on the alarm path (an event's input was durable before the engine saw it), and after a
+/// crash recovery recomputes what the outbox lost and stores it again under the same `event_id`.
+/// A delivery cursor may then be ahead of the outbox's last number: numbering continues above
+/// `sequenceFloor` (the highest cursor) so no new event hides behind one. It
 /// reuses the journal's segment format (CRC-32C frames, torn-tail recovery) in its own directory;
 /// each delivery channel keeps a cursor file beside it.
 public final class Outbox {
@@ -58,7 +62,8 @@ public final class Outbox {
     /// memory from the first one a channel has not delivered (after `keepAfter`, the lowest delivery
     /// cursor), and at least the latest `keepRecent` (for SSE resume).
     public static func open(directory: String, now: EventTime, settings: AlarmBook.Settings, keepAfter: Int64 = 0,
-                            keepRecent: Int = EventLog.defaultRetained, options: JournalOptions = JournalOptions(),
+                            keepRecent: Int = EventLog.defaultRetained, sequenceFloor: Int64 = 0,
+                            options: JournalOptions = JournalOptions(syncOnCommit: false),
                             fileSystem: any JournalFileSystem = POSIXFileSystem()) throws -> (Outbox, Restored) {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let writer = try JournalWriter(directory: directory, options: options, fileSystem: fileSystem, now: now)
@@ -84,7 +89,7 @@ public final class Outbox {
         var problem: String?
         if let torn = writer.recovery.tornTail { problem = "torn tail cut at \(torn.path):\(torn.offset) (\(torn.bytes) bytes kept in \(torn.savedTo))" }
         if let p = writer.recovery.problem { problem = "\(p)" }
-        let outbox = Outbox(directory: directory, writer: writer, nextSequence: lastSequence + 1)
+        let outbox = Outbox(directory: directory, writer: writer, nextSequence: max(lastSequence, sequenceFloor) + 1)
         return (outbox, Restored(snapshot: book.snapshot, events: events, problem: problem, storedEventIDs: storedIDs))
     }
 

@@ -59,6 +59,9 @@ public struct MeltWatchConfig: Sendable {
         /// `min_free`: free space on the journal's file system below which the oldest sealed segments
         /// are removed (0: no such check).
         public var minFreeBytes: UInt64 = 1 << 30
+        /// `checkpoint_interval_s`: how often the engine's state is written into the journal; a
+        /// restart replays at most this much of the journal.
+        public var checkpointIntervalSeconds: Int = 60
     }
 
     /// `duty:` — how alarms reach the 24-hour duty room.

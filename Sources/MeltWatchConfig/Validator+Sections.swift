@@ -177,13 +177,14 @@ extension MeltWatchConfig {
 extension Validator {
     private mutating func journal(_ node: Node?) -> MeltWatchConfig.Journal {
         var j = MeltWatchConfig.Journal(dir: "/var/lib/meltwatch/journal", fsyncIntervalMilliseconds: 50, retentionDays: 400)
-        let keys = ["dir", "fsync_interval_ms", "retention_days", "max_bytes", "min_free"]
+        let keys = ["dir", "fsync_interval_ms", "retention_days", "max_bytes", "min_free", "checkpoint_interval_s"]
         guard let node, let m = mapping(node, at: "journal", allowed: keys) else { return j }
         if let d = string(m["dir"], at: "journal.dir") { j.dir = d.hasPrefix("/") ? d : baseDirectory + "/" + d }
         j.fsyncIntervalMilliseconds = integer(m["fsync_interval_ms"], at: "journal.fsync_interval_ms", default: 50, range: 1...10_000, unit: "ms")
         j.retentionDays = integer(m["retention_days"], at: "journal.retention_days", default: 400, range: 1...36_500, unit: "days")
         j.maxBytes = byteSize(m["max_bytes"], at: "journal.max_bytes", minimum: 1 << 20)
         j.minFreeBytes = byteSize(m["min_free"], at: "journal.min_free", minimum: 0) ?? j.minFreeBytes
+        j.checkpointIntervalSeconds = integer(m["checkpoint_interval_s"], at: "journal.checkpoint_interval_s", default: 60, range: 1...3600, unit: "s")
         return j
     }
 

@@ -67,7 +67,8 @@ public enum Daemon {
         let (outbox, restored): (Outbox, Outbox.Restored)
         let delivered = AlarmDelivery.lowestCursor(channels: channels.map(\.name), cursorDirectory: cursorDirectory)
         do {
-            (outbox, restored) = try Outbox.open(directory: outboxDirectory, now: now, settings: bookSettings, keepAfter: delivered)
+            (outbox, restored) = try Outbox.open(directory: outboxDirectory, now: now, settings: bookSettings, keepAfter: delivered,
+                                                 sequenceFloor: AlarmDelivery.highestCursor(cursorDirectory: cursorDirectory))
         } catch {
             throw DaemonError(description: "cannot open the alarm outbox in \(outboxDirectory): \(error)")
         }
@@ -181,7 +182,7 @@ public enum Daemon {
         let checkpoints = CheckpointDesk()
         let handler = IngestHandler(decoder: decoder, ring: ring, journal: journal, control: control, counters: counters,
                                     inbox: inbox, reloader: reloader, checkpoints: checkpoints,
-                                    checkpointIntervalMilliseconds: 60_000, brokerURL: config.broker.url,
+                                    checkpointIntervalMilliseconds: Int64(config.journal.checkpointIntervalSeconds) * 1000, brokerURL: config.broker.url,
                                     notify: SystemdNotify(environment: ProcessInfo.processInfo.environment), logger: logger,
                                     fsyncIntervalMilliseconds: Int64(config.journal.fsyncIntervalMilliseconds),
                                     retentionDays: config.journal.retentionDays,

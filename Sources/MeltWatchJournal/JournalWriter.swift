@@ -42,10 +42,14 @@ public struct JournalRecovery: Sendable, Equatable {
 public struct JournalOptions: Sendable {
     /// A segment is sealed and a new one started once it holds this many bytes.
     public var segmentBytes: Int
+    /// Whether a commit waits for `fdatasync`. The journal always does (acknowledgements wait for
+    /// it); the alarm outbox does not: its events are recomputed from the journal after a crash.
+    public var syncOnCommit: Bool
 
     /// Creates options; segments of 64 MiB by default.
-    public init(segmentBytes: Int = 64 << 20) {
+    public init(segmentBytes: Int = 64 << 20, syncOnCommit: Bool = true) {
         self.segmentBytes = max(JournalFormat.headerBytes + 64, segmentBytes)
+        self.syncOnCommit = syncOnCommit
     }
 }
 
@@ -129,7 +133,7 @@ public final class JournalWriter {
         guard !buffer.isEmpty else { return }
         do {
             try writeAll(buffer)
-            try fileSystem.dataSync(fd, path: path)
+            if options.syncOnCommit { try fileSystem.dataSync(fd, path: path) }
         } catch {
             failure = error
             uncommitted = (path, Int64(segmentSize))

@@ -83,7 +83,7 @@ struct OutboxFailureTests {
     }
 
     @Test("a failed store numbers nothing: the next store gets the number it would have had, and a restart finds no gap and not the failed events",
-          arguments: [FailingFileSystem.Fault.write(ENOSPC), .write(EIO), .shortWriteThenNoSpace(13), .sync(EIO)])
+          arguments: [FailingFileSystem.Fault.write(ENOSPC), .write(EIO), .shortWriteThenNoSpace(13)])
     func failedStore(fault: FailingFileSystem.Fault) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meltwatch-outbox-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -121,6 +121,33 @@ struct OutboxFailureTests {
         #expect(again.nextSequence == 3)
     }
 
+    @Test("storing an event does not wait for fdatasync: the journal is the one sync on the alarm path")
+    func storeDoesNotSync() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meltwatch-outbox-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fs = FailingFileSystem()
+        let t0 = EventTime(milliseconds: 1_763_884_800_000)
+        var book = AlarmBook(settings: Self.settings)
+        var out = AlarmBook.Output()
+        book.apply(raised("co-level-1", n: 1, at: 1000), into: &out)
+        let (outbox, _) = try Outbox.open(directory: dir, now: t0, settings: Self.settings, fileSystem: fs)
+        fs.inject(.sync(EIO))  // any fdatasync would fail the store
+        let stored = outbox.store(out, emittedAt: t0)
+        #expect(stored.error == nil && stored.events.map(\.sequence) == [1])
+    }
+
+    @Test("after a crash lost the outbox's unsynced tail, numbering continues above the highest delivery cursor")
+    func numberingAboveCursors() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meltwatch-outbox-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t0 = EventTime(milliseconds: 1_763_884_800_000)
+        var book = AlarmBook(settings: Self.settings)
+        var out = AlarmBook.Output()
+        book.apply(raised("co-level-1", n: 1, at: 1000), into: &out)
+        let (outbox, _) = try Outbox.open(directory: dir, now: t0, settings: Self.settings, sequenceFloor: 7)
+        #expect(outbox.store(out, emittedAt: t0).events.map(\.sequence) == [8])
+    }
+
     @Test("a store that keeps failing keeps the sequence where it was; the snapshot waits for the disk too")
     func failingTwice() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meltwatch-outbox-\(UUID().uuidString)").path
@@ -130,7 +157,7 @@ struct OutboxFailureTests {
         var book = AlarmBook(settings: Self.settings)
         let (outbox, _) = try Outbox.open(directory: dir, now: t0, settings: Self.settings, fileSystem: fs)
         for n in 1...2 {
-            fs.inject(.sync(EIO))
+            fs.inject(.write(EIO))
             var out = AlarmBook.Output()
             book.apply(raised("co-level-1", n: n, at: Int64(n) * 1000), into: &out)
             let result = outbox.store(out, emittedAt: t0)

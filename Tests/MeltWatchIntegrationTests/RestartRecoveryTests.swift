@@ -1,4 +1,6 @@
 import Foundation
+import MeltWatchCore
+import MeltWatchJournal
 import MeltWatchTestKit
 import Testing
 
@@ -83,6 +85,41 @@ struct RestartRecoveryTests {
         if let time = level2?.json["event_time"] as? String {
             #expect(time >= rfc3339(t0) && time <= rfc3339(t0 + 1500), "event time from the spike's readings, not the restart: \(time)")
         }
+        try await expectUninterruptedRun(h)
+    }
+}
+
+extension RestartRecoveryTests {
+    @Test("a damaged latest checkpoint: recovery says so and falls back to the one before; the open alarm stays open under its id")
+    func damagedCheckpointFallsBack() async throws {
+        let h = try await Harness(plants: Harness.coPlant)
+        defer { h.stop() }
+        try await h.startDaemon()
+        let gateway = try h.publisher()
+        defer { gateway.close() }
+        let t0 = nowMilliseconds()
+        for i in 0..<3 {
+            try gateway.publish(topic: "plants/baotou-steel/co-1/co", text: #"{"ts": \#(t0 + Int64(i) * 300), "v": 80}"#)
+        }
+        _ = await h.receiver.waitFor { $0.contains { $0.json["rule"] as? String == "co-level-1" } }
+        #expect(h.daemon.stop() == 0)  // a clean stop writes a checkpoint
+
+        // A checkpoint after it whose frame is sound but whose state is not (a bug, a future layout).
+        let journal = try JournalWriter(directory: h.directory.path + "/journal", now: EventTime(milliseconds: nowMilliseconds()))
+        let now = EventTime(milliseconds: nowMilliseconds())
+        for part in CheckpointPart.split(Array(#"{"version":1,"configHash":"sha256:0","configText":"broken"}"#.utf8), time: now, position: journal.nextPosition) {
+            try journal.append(.checkpoint(part))
+        }
+        try journal.commit(now: now)
+
+        let before = h.receiver.accepted.count
+        try await h.startDaemon()
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(h.daemon.output.contains("checkpoint unusable; recovery fell back to an earlier one"), "\(h.daemon.output.suffix(3000))")
+        #expect(h.daemon.output.contains("recovered from the journal"))
+        #expect(h.receiver.accepted.count == before, "nothing new for the duty room: \(h.receiver.accepted.dropFirst(before).map(\.text))")
+        let open = try await call("GET", h.api + "/api/alarms").body
+        #expect(open.contains("baotou-steel:co-1:co-level-1:1"), "\(open)")
         try await expectUninterruptedRun(h)
     }
 }
