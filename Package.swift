@@ -49,6 +49,13 @@ let package = Package(
             providers: [.apt(["libmosquitto-dev"])]
         ),
 
+        // zlib, the system C library: checkpoints are stored compressed. Only MeltWatchDaemon imports it.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
         // Value types shared by every stage: readings, event time, alarm events. No I/O.
         .target(name: "MeltWatchCore", swiftSettings: swiftSettings),
 
@@ -116,7 +123,7 @@ let package = Package(
         .target(
             name: "MeltWatchDaemon",
             dependencies: [
-                "MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules", "MeltWatchJournal",
+                "CZlib", "MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules", "MeltWatchJournal",
                 "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchAlarms", "MeltWatchDuty", "MeltWatchReport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -161,7 +168,7 @@ let package = Package(
         // Benchmarks: a release-built executable that reports figures; never timed assertions in tests.
         .executableTarget(
             name: "meltwatch-bench",
-            dependencies: ["MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules", "MeltWatchJournal"],
+            dependencies: ["MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules", "MeltWatchJournal", "MeltWatchAlarms"],
             path: "Benchmarks/meltwatch-bench",
             swiftSettings: swiftSettings
         ),

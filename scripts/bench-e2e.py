@@ -122,10 +122,10 @@ class Rig:
         out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
         return json.loads(out.strip().splitlines()[-1])
 
-    def daemon(self):
+    def daemon(self, env=None, log_level="warning"):
         log = open(os.path.join(self.dir, "meltwatch.log"), "ab")
-        return subprocess.Popen([os.path.join(self.bins, "meltwatch"), "run", "--config", self.config, "--log-level", "warning"],
-                                stdout=log, stderr=log)
+        return subprocess.Popen([os.path.join(self.bins, "meltwatch"), "run", "--config", self.config, "--log-level", log_level],
+                                stdout=log, stderr=log, env=dict(os.environ, **(env or {})))
 
     def close(self):
         self.broker.terminate()
@@ -219,23 +219,47 @@ def percentile(sorted_values, p):
     return sorted_values[k]
 
 
-def alarm_latency(bins, ceiling, probes, equipment):
-    """Probes through the daemon while a paced background load runs at half the ingest ceiling."""
+def stage_quantiles(port):
+    """The daemon's per-stage latency histograms (meltwatch_alarm_stage_seconds) as p50/p99 bucket bounds in ms."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    buckets = {}
+    for line in text.splitlines():
+        if line.startswith("meltwatch_alarm_stage_seconds_bucket{"):
+            labels, value = line.rsplit(" ", 1)
+            fields = dict(kv.split("=", 1) for kv in labels[labels.index("{") + 1:-1].split(","))
+            stage, le = fields["stage"].strip('"'), fields["le"].strip('"')
+            buckets.setdefault(stage, []).append((float("inf") if le == "+Inf" else float(le), float(value)))
+    out = {}
+    for stage, bs in buckets.items():
+        bs.sort()
+        n = bs[-1][1]
+        if n == 0:
+            continue
+        def q(p):
+            return next((le * 1000 for le, c in bs if c >= p * n), float("inf"))
+        out[stage] = {"n": int(n), "p50_ms_le": q(0.5), "p99_ms_le": q(0.99)}
+    return out
+
+
+def alarm_latency(bins, rate, probes, equipment, env=None):
+    """Probes through the daemon while a paced background load runs at `rate` messages/s (0: idle)."""
     rx = Receiver()
     rig = Rig(bins, equipment, webhook_port=rx.server_address[1])
     try:
-        d = rig.daemon()
+        d = rig.daemon(env)
         wait_ready(rig.duty, d)
-        rate = ceiling / 2
         seconds = probes * 0.05 + 3
-        background = subprocess.Popen([os.path.join(bins, "meltwatch-sim"), "--broker", rig.url(), "--config", rig.config,
-                                       "--load", str(int(rate * seconds)), "--load-rate", str(rate)],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        time.sleep(1)  # the load is running
+        background = None
+        if rate > 0:
+            background = subprocess.Popen([os.path.join(bins, "meltwatch-sim"), "--broker", rig.url(), "--config", rig.config,
+                                           "--load", str(int(rate * seconds)), "--load-rate", str(rate)],
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            time.sleep(1)  # the load is running
         subprocess.run([os.path.join(bins, "meltwatch-sim"), "--broker", rig.url(), "--config", rig.config,
                         "--probe", str(probes), "--probe-interval-ms", "50"], check=True, capture_output=True)
-        load = json.loads(background.communicate(timeout=600)[0].strip().splitlines()[-1])
+        load = json.loads(background.communicate(timeout=600)[0].strip().splitlines()[-1]) if background else {"messages_per_s": 0}
         time.sleep(1)
+        stages = stage_quantiles(rig.duty)
         d.send_signal(signal.SIGTERM)
         d.wait(timeout=30)
         with rx.lock:
@@ -244,7 +268,8 @@ def alarm_latency(bins, ceiling, probes, equipment):
         if not latencies:
             raise RuntimeError("no probe alarm reached the webhook")
         return {"background_msg_per_s": load["messages_per_s"], "probes": probes, "events": len(latencies),
-                "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99), "max_ms": latencies[-1]}
+                "p50_ms": percentile(latencies, 50), "p90_ms": percentile(latencies, 90), "p99_ms": percentile(latencies, 99),
+                "max_ms": latencies[-1], "stages": stages}
     finally:
         rig.close()
         rx.shutdown()
@@ -282,6 +307,47 @@ def memory_with_signals(bins, signals_wanted):
         rig.close()
 
 
+def recovery_time(bins, equipment, readings_per_s, seconds):
+    """SIGKILL after `seconds` of batched load at `readings_per_s` (the last checkpoint up to a minute
+    behind), then start again: the daemon's own `recovered from the journal` line, and start to ready."""
+    per_equipment = 10  # roles of steel.water-cooled-element, one per-scan message each
+    rig = Rig(bins, equipment)
+    try:
+        d = rig.daemon(log_level="info")
+        wait_ready(rig.duty, d)
+        rate = readings_per_s / per_equipment
+        subprocess.run([os.path.join(bins, "meltwatch-sim"), "--broker", rig.url(), "--config", rig.config,
+                        "--load", str(int(rate * seconds)), "--batch", "--load-rate", str(rate)], check=True, capture_output=True)
+        time.sleep(0.5)
+        d.send_signal(signal.SIGKILL)
+        d.wait(timeout=30)
+        journal = os.path.join(rig.dir, "journal")
+        journal_bytes = sum(os.path.getsize(os.path.join(journal, f)) for f in os.listdir(journal) if f.endswith(".mwj"))
+        started = time.monotonic()
+        d = rig.daemon(log_level="info")
+        wait_ready(rig.duty, d)
+        ready = time.monotonic() - started
+        d.send_signal(signal.SIGTERM)
+        d.wait(timeout=60)
+        with open(os.path.join(rig.dir, "meltwatch.log")) as f:
+            lines = f.read().splitlines()
+        recovered = [l for l in lines if "recovered from the journal" in l][-1]
+        # The periodic checkpoints of the first daemon (the statistics line every 60 s names the latest).
+        stats = [l for l in lines if "checkpoint.capture_us=" in l and "checkpoint.capture_us=0 " not in l]
+        def field(line, name):
+            m = [p for p in line.replace(",", " ").split() if p.startswith(name + "=")]
+            return m[0].split("=", 1)[1].strip("'\"") if m else "?"
+        return {"equipment": equipment, "readings_per_s": readings_per_s, "load_seconds": seconds, "journal_mib": journal_bytes / 2**20,
+                "records_replayed": field(recovered, "recovery.records"), "recovery_ms": field(recovered, "recovery.ms"),
+                "restore_ms": field(recovered, "recovery.restore_ms"), "replay_ms": field(recovered, "recovery.replay_ms"),
+                "start_to_ready_s": ready,
+                "checkpoint_bytes": field(stats[-1], "checkpoint.bytes") if stats else "?",
+                "checkpoint_capture_us": field(stats[-1], "checkpoint.capture_us") if stats else "?",
+                "checkpoint_encode_ms": field(stats[-1], "checkpoint.encode_ms") if stats else "?"}
+    finally:
+        rig.close()
+
+
 def median_of(runs, key):
     return statistics.median(r[key] for r in runs)
 
@@ -295,7 +361,47 @@ def main():
     ap.add_argument("--signals", type=int, default=10_000)
     ap.add_argument("--probes", type=int, default=400)
     ap.add_argument("--out", default="bench-results/e2e.json")
+    ap.add_argument("--latency-only", action="store_true",
+                    help="only (c): idle and at each --background rate, with the daemon's per-stage figures")
+    ap.add_argument("--recovery-only", action="store_true",
+                    help="only the recovery time: 1 000 equipment at 10 000 readings/s for 115 s, SIGKILL, start again")
+    ap.add_argument("--background", default="0,10000", help="background loads for --latency-only, msg/s (0: idle)")
+    ap.add_argument("--sync-delay-ms", type=float, default=0,
+                    help="slow every fdatasync of the daemon by this much (a slow disk; MELTWATCH_TEST_SYNC_DELAY_US)")
+    ap.add_argument("--outbox-sync", action="store_true",
+                    help="make the outbox fdatasync too, as before issue 16 (MELTWATCH_TEST_OUTBOX_SYNC=1): two syncs per alarm")
     args = ap.parse_args()
+    env = {}
+    if args.sync_delay_ms:
+        env["MELTWATCH_TEST_SYNC_DELAY_US"] = str(int(args.sync_delay_ms * 1000))
+    if args.outbox_sync:
+        env["MELTWATCH_TEST_OUTBOX_SYNC"] = "1"
+    if args.recovery_only:
+        r = recovery_time(args.bin, 1000, 10_000, 115)
+        print(f"\nrecovery after SIGKILL: {r['equipment']} equipment, {r['readings_per_s']:,} readings/s for {r['load_seconds']} s "
+              f"({r['journal_mib']:.0f} MiB of journal): replayed {r['records_replayed']} records: recovery {r['recovery_ms']} ms "
+              f"(restoring the checkpoint {r['restore_ms']} ms, replay {r['replay_ms']} ms); "
+              f"start to ready {r['start_to_ready_s']:.2f} s; checkpoint {r['checkpoint_bytes']} bytes, "
+              f"engine thread {r['checkpoint_capture_us']} µs, encoded in {r['checkpoint_encode_ms']} ms")
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump({"recovery": r}, f, indent=2)
+        return
+    if args.latency_only:
+        runs = []
+        for rate in [float(r) for r in args.background.split(",")]:
+            for _ in range(args.runs):
+                runs.append(dict(alarm_latency(args.bin, rate, args.probes, args.equipment, env), rate_asked=rate))
+        print(f"\nalarm latency, publish -> webhook ({args.probes} probes per run, sync delay {args.sync_delay_ms} ms, "
+              f"outbox sync {'on' if args.outbox_sync else 'off'})")
+        for r in runs:
+            stages = "  ".join(f"{k} {v['p50_ms_le']:g}/{v['p99_ms_le']:g}" for k, v in r["stages"].items())
+            print(f"  load {r['background_msg_per_s']:>8,.0f} msg/s: p50 {r['p50_ms']:.1f}  p90 {r['p90_ms']:.1f}  p99 {r['p99_ms']:.1f}  "
+                  f"max {r['max_ms']:.1f} ms   stages p50/p99 ≤ ms: {stages}")
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump({"latency_runs": runs, "sync_delay_ms": args.sync_delay_ms, "outbox_sync": args.outbox_sync}, f, indent=2)
+        return
 
     results = {"machine": {"cpus": os.cpu_count(), "kernel": os.uname().release,
                            "mosquitto": subprocess.run(["mosquitto", "-h"], capture_output=True, text=True).stdout.splitlines()[0]
@@ -321,7 +427,7 @@ def main():
             "meltwatch_peak_rss_mib": max(r["peak_rss_kib"] for r in daemon) / 1024,
             "runs": {"reference": ref, "meltwatch": daemon},
         }
-    results["alarm_latency"] = alarm_latency(args.bin, results["single"]["meltwatch_messages_per_s"], args.probes, args.equipment)
+    results["alarm_latency"] = alarm_latency(args.bin, results["single"]["meltwatch_messages_per_s"] / 2, args.probes, args.equipment, env)
     results["signals_10k"] = memory_with_signals(args.bin, args.signals)
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

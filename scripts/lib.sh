@@ -10,6 +10,7 @@ ensure_packages() {
   local p
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   dpkg -s libmosquitto-dev >/dev/null 2>&1 || missing+=(libmosquitto-dev)
+  dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
   command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)

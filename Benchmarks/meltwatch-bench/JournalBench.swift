@@ -104,7 +104,7 @@ func runReplayBenchmark(rounds: Int, equipmentCount: Int) -> [BenchResult] {
                     text += "\"\(plant.roleNames[s])\":\(v)"
                     last = r.time
                     readingsTotal += 1
-                case .action, .reload, .checkpoint:
+                case .action, .reload, .checkpoint, .timing:
                     break  // the bench plant makes no alarm actions and no reloads
                 }
             }

@@ -19,7 +19,7 @@ struct BenchResult {
 }
 
 let usage = """
-usage: meltwatch-bench [--quick] [--only parser|ring|engine|journal] [--equipment N] [--readings N]
+usage: meltwatch-bench [--quick] [--only parser|ring|engine|checkpoint|journal] [--equipment N] [--readings N]
   --quick          a tenth of the work per case
   --only GROUP     run one group of cases
   --equipment N    equipment in the engine.plant case (default 1000; every catalog template in turn)
@@ -40,7 +40,7 @@ while let a = arguments.popFirst() {
     default: print("meltwatch-bench: unknown argument \(a)\n\(usage)"); exit(2)
     }
 }
-guard equipmentCount > 0, only.map({ ["parser", "ring", "engine", "journal"].contains($0) }) ?? true else {
+guard equipmentCount > 0, only.map({ ["parser", "ring", "engine", "checkpoint", "journal"].contains($0) }) ?? true else {
     print(usage)
     exit(2)
 }
@@ -51,6 +51,10 @@ if only == nil || only == "ring" { results += runRingBenchmark(items: quick ? 2_
 if only == nil || only == "engine" {
     results += runSmallEngineBenchmark(readings: readings)
     results += runPlantEngineBenchmark(readings: readings, equipmentCount: equipmentCount)
+}
+if only == nil || only == "checkpoint" {
+    results += runCheckpointBenchmark(equipmentCount: equipmentCount)
+    results += runOutboxBenchmark(events: quick ? 2_000 : 20_000)
 }
 if only == nil || only == "journal" {
     results += runJournalBenchmark(records: quick ? 20_000 : 200_000)

@@ -20,6 +20,9 @@ struct OutboxEntry: Codable {
 public struct StoredEvent: Sendable {
     public var sequence: Int64
     public var envelope: AlarmEnvelope
+    /// When it was stored (`CLOCK_MONOTONIC`, ns; 0 for events read back at start): the delivery
+    /// stage's latency counts from here.
+    public var storedNanos: UInt64 = 0
 }
 
 /// The alarm outbox, the delivery queue: every alarm event is stored before anyone may see it, with
@@ -133,6 +136,8 @@ public final class Outbox {
             return (stored, error)
         }
         nextSequence = next
+        let now = Monotonic.nanoseconds()
+        for i in stored.indices { stored[i].storedNanos = now }
         return (stored, nil)
     }
 

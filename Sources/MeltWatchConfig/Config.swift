@@ -201,7 +201,10 @@ extension MeltWatchConfig {
 
     /// The engine's view of this configuration.
     public func engineModel(configHash: String) -> EngineModel {
-        EngineModel(
+        // Once: `allEquipment` builds the list anew on every use (per signal, that was quadratic:
+        // 2 s of a 1 000-equipment daemon's start).
+        let allEquipment = allEquipment
+        return EngineModel(
             equipment: allEquipment.map {
                 EngineEquipment(plant: $0.plant.id, id: $0.equipment.id, template: $0.equipment.template, params: $0.equipment.params,
                                 industry: $0.plant.industry,

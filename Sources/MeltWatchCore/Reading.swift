@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Identifies one configured signal (one role of one equipment) by a dense integer.
 ///
 /// Config ids (`plant/equipment/role`) are interned once at load; the hot path only moves integers.
@@ -75,6 +78,33 @@ public struct Reading: Sendable, Equatable, BitwiseCopyable {
     }
 }
 
+/// When an ingest batch passed the stages before the engine, on the monotonic clock (nanoseconds):
+/// for the per-stage latency of the alarms it causes. Not part of what the engine evaluates.
+public struct InputTiming: Sendable, Equatable, BitwiseCopyable {
+    /// libmosquitto handed the batch's first message to us (it had read it from the socket).
+    public var received: UInt64
+    /// The ingest handler began the batch (journal append, decode).
+    public var read: UInt64
+    /// The batch's journal commit (`fdatasync`) returned.
+    public var committed: UInt64
+
+    public init(received: UInt64, read: UInt64, committed: UInt64) {
+        self.received = received
+        self.read = read
+        self.committed = committed
+    }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds (the clock ``MQTTMessage``'s receipt time uses): for measuring
+/// intervals between threads, never for event time.
+public enum Monotonic {
+    public static func nanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+}
+
 /// One input to the engine, in the single order the engine sees them.
 ///
 /// Readings and clock ticks travel through the same ring, so the engine's whole input is one
@@ -93,4 +123,6 @@ public enum EngineInput: Sendable, Equatable, BitwiseCopyable {
     /// A request to write down the engine's and alarm book's state at this point of the stream
     /// (the ticket names the journal position it belongs to).
     case checkpoint(ticket: Int)
+    /// The timing of the readings that follow (an ingest batch), for latency metrics only.
+    case timing(InputTiming)
 }

@@ -55,9 +55,12 @@ final class AlarmOutput: Sendable {
     }
 
     /// Stores the events durably, then hands them to delivery and SSE, and shows the book.
-    func publish(_ output: AlarmBook.Output, book: AlarmBook) {
-        store(output)
+    /// Returns when the events were handed to delivery and SSE (`CLOCK_MONOTONIC` ns; nil when none were).
+    @discardableResult
+    func publish(_ output: AlarmBook.Output, book: AlarmBook) -> UInt64? {
+        let handed = store(output)
         board.withLockedValue { $0 = book }
+        return handed
     }
 
     /// Stores what an earlier publish could not, once a second at most while the outbox fails
@@ -69,7 +72,7 @@ final class AlarmOutput: Sendable {
             u.lastTry = now
             return true
         }
-        if due { store(AlarmBook.Output()) }
+        if due { _ = store(AlarmBook.Output()) }
     }
 
     /// Stores what waits and `output` after it; delivers what was stored. A failed store numbers
@@ -78,7 +81,7 @@ final class AlarmOutput: Sendable {
     /// outbox hands out again would skip that event for good. The duty room hears of the failure
     /// as `journal-failed` (subject `outbox`), stored with the waiting events once the outbox can
     /// write again; until then `/readyz` shows the outbox not writable and the log says why.
-    private func store(_ output: AlarmBook.Output) {
+    private func store(_ output: AlarmBook.Output) -> UInt64? {
         let batch = unstored.withLockedValue { u -> AlarmBook.Output in
             defer { u.output = nil }
             guard var waiting = u.output else { return output }
@@ -87,7 +90,7 @@ final class AlarmOutput: Sendable {
             waiting.maintenance = output.maintenance ?? waiting.maintenance
             return waiting
         }
-        guard !batch.events.isEmpty || batch.maintenance != nil else { return }
+        guard !batch.events.isEmpty || batch.maintenance != nil else { return nil }
         let (stored, error) = outbox.store(batch, emittedAt: WallClock.now)
         if let error {
             // No event back: nothing of the batch was stored; it waits. Events back: stored, and only
@@ -116,6 +119,8 @@ final class AlarmOutput: Sendable {
             inbox.submit(.system(rule: "journal-failed", raise: false, subject: "outbox",
                                  message: "报警发件箱恢复写入，暂存的报警事件已送出 (alarm outbox writes again; the waiting events are delivered)"))
         }
+        log.append(stored)  // delivery and SSE first; the log lines and counters after
+        let handed = stored.isEmpty ? nil : Monotonic.nanoseconds()
         for s in stored {
             let e = s.envelope.event
             logger.notice("alarm \(e.kind.rawValue)", metadata: [
@@ -125,7 +130,7 @@ final class AlarmOutput: Sendable {
             ])
             Counter(label: "meltwatch_alarm_events_total", dimensions: [("class", e.alarmClass.rawValue), ("event", e.kind.rawValue)]).increment()
         }
-        log.append(stored)
+        return handed
     }
 
     /// The alarm book as of the engine thread's latest change.

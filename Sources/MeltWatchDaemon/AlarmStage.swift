@@ -60,6 +60,9 @@ final class AlarmStage {
     /// Puts a restored book in place (recovery from a checkpoint).
     func replaceBook(_ restored: AlarmBook) { book = restored }
 
+    /// How many events wait in the output (to tell which input caused some).
+    var pendingEvents: Int { output.events.count }
+
     /// True when there is output for ``take()``.
     var hasOutput: Bool { !output.events.isEmpty || output.maintenance != nil }
 

@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import MeltWatchAlarms
 import MeltWatchCore
@@ -6,11 +7,22 @@ import MeltWatchRules
 import NIOConcurrencyHelpers
 
 /// What a checkpoint holds: the engine's and the alarm book's whole state after every journal record
-/// before `position`, and the configuration they ran (its text, so recovery can rebuild the model the
-/// state belongs to even when the file has changed since). Stored as JSON in `checkpoint` records.
-struct StageCheckpoint {
+/// before its position, and the configuration they ran (its text, so recovery can rebuild the model
+/// the state belongs to even when the file has changed since).
+///
+/// Taken on the engine thread (``capture(_:configBytes:)``: copies, microseconds), encoded on
+/// another (``encoded()``). Stored as `MWC1`, the header's length (u32 LE), the header (JSON:
+/// layout version, config hash and text), the state's JSON length (u64 LE), the state's JSON
+/// deflated: recovery reads the header without inflating or parsing the state.
+struct StageCheckpoint: Sendable {
     /// Bumped when the layout changes; recovery skips a checkpoint of another version.
     static let version = 1
+    static let magic: [UInt8] = Array("MWC1".utf8)
+
+    var configHash: String
+    var configText: String
+    var engine: EngineCheckpoint
+    var book: AlarmBook.Snapshot
 
     struct Header: Codable {
         var version: Int
@@ -19,9 +31,6 @@ struct StageCheckpoint {
     }
 
     private struct Body: Encodable {
-        var version: Int
-        var configHash: String
-        var configText: String
         var engine: EngineCheckpoint
         var book: AlarmBook.Snapshot
     }
@@ -34,32 +43,101 @@ struct StageCheckpoint {
     /// Non-finite numbers (a limit of infinity, a rate not yet known) survive the round trip.
     private static let floats = (positive: "+inf", negative: "-inf", nan: "nan")
 
-    /// The stage's state now, with the configuration it runs (call on the engine thread, between inputs).
-    static func encode(_ stage: AlarmStage, configBytes: [UInt8]) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: floats.positive, negativeInfinity: floats.negative, nan: floats.nan)
-        let body = Body(version: version, configHash: stage.engine.model.configHash, configText: String(decoding: configBytes, as: UTF8.self),
+    /// The stage's state now, with the configuration it runs (engine thread, between inputs).
+    static func capture(_ stage: AlarmStage, configBytes: [UInt8]) -> StageCheckpoint {
+        StageCheckpoint(configHash: stage.engine.model.configHash, configText: String(decoding: configBytes, as: UTF8.self),
                         engine: stage.engine.checkpoint(), book: stage.book.snapshot)
-        return Array(try encoder.encode(body))
     }
 
-    /// The configuration a checkpoint was taken with (read first: the model to restore into comes from it).
-    static func header(_ data: [UInt8]) throws -> Header {
-        let header = try JSONDecoder().decode(Header.self, from: Data(data))
-        guard header.version == version else {
-            throw CheckpointMismatch(description: "checkpoint layout version \(header.version), this build reads \(version)")
-        }
+    /// The bytes a `checkpoint` record carries.
+    func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: Self.floats.positive, negativeInfinity: Self.floats.negative, nan: Self.floats.nan)
+        let header = Array(try JSONEncoder().encode(Header(version: Self.version, configHash: configHash, configText: configText)))
+        let json = Array(try encoder.encode(Body(engine: engine, book: book)))
+        var out = Self.magic
+        out.appendLittleEndian(UInt64(header.count), bytes: 4)
+        out += header
+        out.appendLittleEndian(UInt64(json.count), bytes: 8)
+        out += try Zlib.compress(json)
+        return out
+    }
+
+    /// The header of stored checkpoint bytes: the configuration it was taken with (the model to
+    /// restore into comes from it); ``state(_:)`` then gives the state's JSON.
+    static func header(_ stored: [UInt8]) throws -> Header {
+        let (header, _) = try split(stored)
         return header
     }
 
-    /// Restores `stage` (built from the checkpoint's configuration) to the state in `data`.
-    static func restore(_ data: [UInt8], into stage: AlarmStage, settings: AlarmBook.Settings) throws {
+    /// The state's JSON inside stored checkpoint bytes.
+    static func state(_ stored: [UInt8]) throws -> [UInt8] {
+        let (_, body) = try split(stored)
+        guard body.count >= 8 else { throw CheckpointMismatch(description: "checkpoint cut short") }
+        let length = body.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard length <= 1 << 34 else { throw CheckpointMismatch(description: "checkpoint state length \(length) out of range") }
+        return try Zlib.decompress(Array(body.dropFirst(8)), length: Int(length))
+    }
+
+    private static func split(_ stored: [UInt8]) throws -> (Header, ArraySlice<UInt8>) {
+        guard stored.count >= 8, Array(stored[0..<4]) == magic else {
+            throw CheckpointMismatch(description: "not a checkpoint of this layout (no MWC1 header)")
+        }
+        let length = Int(stored[4..<8].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        guard 8 + length <= stored.count else { throw CheckpointMismatch(description: "checkpoint header cut short") }
+        let header = try JSONDecoder().decode(Header.self, from: Data(stored[8..<8 + length]))
+        guard header.version == version else {
+            throw CheckpointMismatch(description: "checkpoint layout version \(header.version), this build reads \(version)")
+        }
+        return (header, stored[(8 + length)...])
+    }
+
+    /// Restores `stage` (built from the checkpoint's configuration) to the state in `json`.
+    static func restore(_ json: [UInt8], into stage: AlarmStage, settings: AlarmBook.Settings) throws {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: floats.positive, negativeInfinity: floats.negative, nan: floats.nan)
         decoder.userInfo[EngineCheckpoint.modelKey] = stage.engine.model
-        let decoded = try decoder.decode(Decoded.self, from: Data(data))
+        let decoded = try decoder.decode(Decoded.self, from: Data(json))
         try stage.engine.restore(decoded.engine)
         stage.replaceBook(AlarmBook(settings: settings, snapshot: decoded.book))
+    }
+}
+
+extension Array where Element == UInt8 {
+    mutating func appendLittleEndian(_ v: UInt64, bytes: Int) {
+        for i in 0..<bytes { append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
+    }
+}
+
+/// zlib's one-shot API.
+enum Zlib {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Deflates `bytes` at the fastest level (checkpoints are mostly repeated keys and zeros).
+    static func compress(_ bytes: [UInt8]) throws -> [UInt8] {
+        var size = compressBound(uLong(bytes.count))
+        var out = [UInt8](repeating: 0, count: Int(size))
+        let status = out.withUnsafeMutableBufferPointer { o in
+            bytes.withUnsafeBufferPointer { i in compress2(o.baseAddress, &size, i.baseAddress, uLong(bytes.count), Z_BEST_SPEED) }
+        }
+        guard status == Z_OK else { throw Failure(description: "zlib compress2 failed (\(status))") }
+        out.removeLast(out.count - Int(size))
+        return out
+    }
+
+    /// Inflates to exactly `length` bytes, or throws.
+    static func decompress(_ bytes: [UInt8], length: Int) throws -> [UInt8] {
+        var size = uLong(length)
+        var out = [UInt8](repeating: 0, count: length)
+        let status = out.withUnsafeMutableBufferPointer { o in
+            bytes.withUnsafeBufferPointer { i in uncompress(o.baseAddress, &size, i.baseAddress, uLong(bytes.count)) }
+        }
+        guard status == Z_OK, Int(size) == length else {
+            throw Failure(description: "checkpoint data does not inflate (zlib \(status), \(size) of \(length) bytes)")
+        }
+        return out
     }
 }
 

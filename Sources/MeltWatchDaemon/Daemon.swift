@@ -67,8 +67,11 @@ public enum Daemon {
         let (outbox, restored): (Outbox, Outbox.Restored)
         let delivered = AlarmDelivery.lowestCursor(channels: channels.map(\.name), cursorDirectory: cursorDirectory)
         do {
+            let environment = ProcessInfo.processInfo.environment
             (outbox, restored) = try Outbox.open(directory: outboxDirectory, now: now, settings: bookSettings, keepAfter: delivered,
-                                                 sequenceFloor: AlarmDelivery.highestCursor(cursorDirectory: cursorDirectory))
+                                                 sequenceFloor: AlarmDelivery.highestCursor(cursorDirectory: cursorDirectory),
+                                                 options: JournalOptions(syncOnCommit: environment["MELTWATCH_TEST_OUTBOX_SYNC"] == "1"),
+                                                 fileSystem: SlowSyncFileSystem.fromEnvironment(environment))
         } catch {
             throw DaemonError(description: "cannot open the alarm outbox in \(outboxDirectory): \(error)")
         }
@@ -80,6 +83,7 @@ public enum Daemon {
         // plus the journal's tail); the events the dead process computed but the outbox lacks are
         // sent now, under the ids they had. Without any recorded start (a new journal), a fresh one.
         let baseDirectory = configPath.lastIndex(of: "/").map { String(configPath[..<$0]) } ?? "."
+        let counters = IngestCounters()
         let recoveryStarted = ContinuousClock.now
         var recovered: Recovery.Recovered?
         do {
@@ -104,7 +108,8 @@ public enum Daemon {
                 logger.notice("recovered from the journal", metadata: [
                     "recovery.anchor": "\(recovered.anchor)", "recovery.records": "\(recovered.records)",
                     "recovery.events": "\(recovered.output.events.count)", "recovery.events_sent_now": "\(resent.events.count)",
-                    "recovery.ms": "\((ContinuousClock.now - recoveryStarted) / .milliseconds(1))",
+                    "recovery.ms": "\(Int((ContinuousClock.now - recoveryStarted) / .milliseconds(1)))",
+                    "recovery.restore_ms": "\(Int(recovered.restoreMilliseconds))", "recovery.replay_ms": "\(Int(recovered.replayMilliseconds))",
                 ])
                 // The daemon's own alarm raised when the journal failed could not be journaled; the
                 // outbox has it. Journal it now (at its own time) so the book and replay keep it.
@@ -144,7 +149,11 @@ public enum Daemon {
             }
             // A checkpoint at once: a crash soon after this start recovers from here.
             let position = journal.nextPosition
-            for part in CheckpointPart.split(try StageCheckpoint.encode(stage, configBytes: bytes), time: now, position: position) {
+            let encoding = Monotonic.nanoseconds()
+            let checkpoint = try StageCheckpoint.capture(stage, configBytes: bytes).encoded()
+            counters.checkpointBytes.store(checkpoint.count, ordering: .relaxed)
+            counters.checkpointEncodeMilliseconds.store(Int((Monotonic.nanoseconds() - encoding) / 1_000_000), ordering: .relaxed)
+            for part in CheckpointPart.split(checkpoint, time: now, position: position) {
                 try journal.append(.checkpoint(part))
             }
             try journal.commit(now: now)
@@ -157,7 +166,7 @@ public enum Daemon {
             throw DaemonError(description: "cannot record the alarm state at start: \(error)")
         }
 
-        let counters = IngestCounters()
+        let latency = LatencyStages()
         let inbox = ActionInbox()
         let eventLog = EventLog(initial: restored.events)
         let alarms = AlarmOutput(inbox: inbox, log: eventLog, outbox: outbox, book: stage.book, signals: signals,
@@ -174,7 +183,8 @@ public enum Daemon {
             heartbeatEvent: HeartbeatSource(boot: Int(now.milliseconds / 1000), configHash: hash, equipment: config.systemEquipment,
                                             clock: { WallClock.now }),
             logger: logger,
-            systemAlarm: { rule, raise, subject, message in inbox.submit(.system(rule: rule, raise: raise, subject: subject, message: message)) }
+            systemAlarm: { rule, raise, subject, message in inbox.submit(.system(rule: rule, raise: raise, subject: subject, message: message)) },
+            onDelivered: { stored in latency.record(.deliver, from: stored.storedNanos, to: Monotonic.nanoseconds()) }
         )
 
         let ring = SPSCRing<EngineInput>(capacity: 1 << 16)
@@ -188,7 +198,7 @@ public enum Daemon {
                                     retentionDays: config.journal.retentionDays,
                                     journalBound: JournalSizeBound(maxBytes: config.journal.maxBytes, minFreeBytes: config.journal.minFreeBytes))
         let pipeline = Pipeline(session: session, handler: handler, control: control, ring: ring, stage: stage, alarms: alarms,
-                                reloader: reloader, checkpoints: checkpoints, configBytes: bytes, counters: counters, logger: logger)
+                                reloader: reloader, checkpoints: checkpoints, configBytes: bytes, latency: latency, counters: counters, logger: logger)
 
         let brokerURL = config.broker.url
         let topicCount = options.topics.count
@@ -280,7 +290,7 @@ public enum Daemon {
     static func openJournal(_ settings: MeltWatchConfig.Journal, logger: Logger) throws -> JournalWriter {
         let now = WallClock.now
         do {
-            let journal = try JournalWriter(directory: settings.dir, now: now)
+            let journal = try JournalWriter(directory: settings.dir, fileSystem: SlowSyncFileSystem.fromEnvironment(ProcessInfo.processInfo.environment), now: now)
             if let torn = journal.recovery.tornTail {
                 logger.notice("journal: cut a torn tail left by a crash (those messages were never acknowledged)", metadata: [
                     "journal.segment": "\(torn.path)", "journal.offset": "\(torn.offset)", "journal.bytes": "\(torn.bytes)",

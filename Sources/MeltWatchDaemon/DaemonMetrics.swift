@@ -63,7 +63,7 @@ final class DaemonMetrics: Sendable {
     }
 
     /// The exposition name is `<metricName>_<unitName>`: split the full name at its last underscore.
-    private static func name(_ full: String, _ help: String) -> MetricNameDescriptor {
+    static func name(_ full: String, _ help: String) -> MetricNameDescriptor {
         let cut = full.lastIndex(of: "_")!
         return MetricNameDescriptor(metricName: String(full[..<cut]), unitName: String(full[full.index(after: cut)...]), helpText: help)
     }

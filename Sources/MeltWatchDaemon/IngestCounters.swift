@@ -17,9 +17,11 @@ public final class IngestCounters: Sendable {
     /// signal's last), or older than the signal's last reading.
     public let readingsDuplicate = Atomic<Int>(0)
     public let readingsOutOfOrder = Atomic<Int>(0)
-    /// The latest checkpoint's size and how long the engine thread took to encode it.
+    /// The latest checkpoint: its stored size, how long the engine thread spent taking it (copies)
+    /// and how long the checkpoint queue took to encode and compress it.
     public let checkpointBytes = Atomic<Int>(0)
-    public let checkpointMicroseconds = Atomic<Int>(0)
+    public let checkpointCaptureMicroseconds = Atomic<Int>(0)
+    public let checkpointEncodeMilliseconds = Atomic<Int>(0)
     /// Bytes made durable in the journal since start (`meltwatch_journal_bytes_total`).
     public let journalBytes = Atomic<Int>(0)
     /// False once the journal failed (`/readyz`: journal writable).

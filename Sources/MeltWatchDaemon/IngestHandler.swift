@@ -104,6 +104,11 @@ final class IngestHandler: IngestSession.Handler {
         let now = EventTime(milliseconds: WallClock.milliseconds())
         counters.messagesReceived.add(batch.count, ordering: .relaxed)
         guard journalFailure == nil else { return }
+        // The batch's timing goes ahead of its readings; its commit time is filled in after the commit.
+        let read = Monotonic.nanoseconds()
+        let timingMark = inputs.count
+        inputs.append(.timing(InputTiming(received: batch.first.map { $0.receivedNanos == 0 ? read : $0.receivedNanos } ?? read,
+                                          read: read, committed: read)))
         for message in batch {
             var topic = message.topic
             let appended = topic.withUTF8 { t in
@@ -133,7 +138,7 @@ final class IngestHandler: IngestSession.Handler {
                 }
             }
         }
-        commitAndFlush(now)
+        commitAndFlush(now, timingMark: timingMark)
     }
 
     func tick() {
@@ -300,11 +305,15 @@ final class IngestHandler: IngestSession.Handler {
     }
 
     /// Makes everything appended durable, then hands the inputs to the engine.
-    private func commitAndFlush(_ now: EventTime) {
+    private func commitAndFlush(_ now: EventTime, timingMark: Int? = nil) {
         do {
             try journal.commit(now: now)
         } catch {
             return fail(error)
+        }
+        if let timingMark, case .timing(var t) = inputs[timingMark] {
+            t.committed = Monotonic.nanoseconds()
+            inputs[timingMark] = .timing(t)
         }
         lastCommit = now.milliseconds
         if let segment = pendingProtectedSegment {

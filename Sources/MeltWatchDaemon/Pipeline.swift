@@ -29,6 +29,9 @@ final class Pipeline: Service {
     private let alarms: AlarmOutput
     private let reloader: ConfigReloader
     private let checkpoints: CheckpointDesk
+    private let latency: LatencyStages
+    /// Encodes checkpoints off the engine thread, one at a time, at low priority.
+    private let checkpointQueue = DispatchQueue(label: "meltwatch-checkpoint", qos: .utility)
     /// The configuration the engine runs (engine thread only): a checkpoint holds it.
     private var configBytes: [UInt8]
     private let counters: IngestCounters
@@ -43,8 +46,10 @@ final class Pipeline: Service {
     private let stallFile = ProcessInfo.processInfo.environment["MELTWATCH_TEST_ENGINE_STALL_FILE"]
 
     init(session: IngestSession, handler: IngestHandler, control: LoopControl, ring: SPSCRing<EngineInput>, stage: AlarmStage,
-         alarms: AlarmOutput, reloader: ConfigReloader, checkpoints: CheckpointDesk, configBytes: [UInt8], counters: IngestCounters, logger: Logger) {
+         alarms: AlarmOutput, reloader: ConfigReloader, checkpoints: CheckpointDesk, configBytes: [UInt8], latency: LatencyStages,
+         counters: IngestCounters, logger: Logger) {
         self.checkpoints = checkpoints
+        self.latency = latency
         self.configBytes = configBytes
         self.session = session
         self.control = control
@@ -116,9 +121,10 @@ final class Pipeline: Service {
         await engineExit.wait()
         // Both threads are done: the state is that after every journaled input, and the next start
         // restores it without replaying anything.
+        checkpointQueue.sync {}  // a periodic one still encoding lands first
         handler.finalCheckpoint { position, time in
             do {
-                return try StageCheckpoint.encode(stage, configBytes: configBytes)
+                return try StageCheckpoint.capture(stage, configBytes: configBytes).encoded()
             } catch {
                 logger.error("final checkpoint failed", metadata: ["checkpoint.error": "\(error)"])
                 return nil
@@ -141,17 +147,23 @@ final class Pipeline: Service {
         if let failure { throw failure }
     }
 
-    /// Encodes the engine's and the book's state for the ingest thread to journal (engine thread).
-    /// A failure costs this checkpoint only: recovery then starts from the previous one.
+    /// Takes the engine's and the book's state (engine thread: copies, the alarm path waits for
+    /// nothing else) and encodes it on the checkpoint queue for the ingest thread to journal. A
+    /// failure costs this checkpoint only: recovery then starts from the previous one.
     private func writeCheckpoint(at position: JournalPosition, time: EventTime) {
-        let started = ContinuousClock.now
-        do {
-            let data = try StageCheckpoint.encode(stage, configBytes: configBytes)
-            checkpoints.completed(data, position: position, time: time)
-            counters.checkpointBytes.store(data.count, ordering: .relaxed)
-            counters.checkpointMicroseconds.store(Int((ContinuousClock.now - started) / .microseconds(1)), ordering: .relaxed)
-        } catch {
-            logger.error("checkpoint failed; recovery will start from the previous one", metadata: ["checkpoint.error": "\(error)"])
+        let started = Monotonic.nanoseconds()
+        let capture = StageCheckpoint.capture(stage, configBytes: configBytes)
+        counters.checkpointCaptureMicroseconds.store(Int((Monotonic.nanoseconds() - started) / 1000), ordering: .relaxed)
+        checkpointQueue.async { [checkpoints, counters, logger] in
+            let encoding = Monotonic.nanoseconds()
+            do {
+                let data = try capture.encoded()
+                checkpoints.completed(data, position: position, time: time)
+                counters.checkpointBytes.store(data.count, ordering: .relaxed)
+                counters.checkpointEncodeMilliseconds.store(Int((Monotonic.nanoseconds() - encoding) / 1_000_000), ordering: .relaxed)
+            } catch {
+                logger.error("checkpoint failed; recovery will start from the previous one", metadata: ["checkpoint.error": "\(error)"])
+            }
         }
     }
 
@@ -163,13 +175,17 @@ final class Pipeline: Service {
             "mqtt.messages_rejected": "\(rejected.isEmpty ? "0" : rejected.joined(separator: ","))",
             "ingest.readings": "\(counters.readingsAccepted.load(ordering: .relaxed))",
             "ring.occupancy": "\(ring.occupancy)", "ring.capacity": "\(ring.capacity)", "ring.full_waits": "\(ring.fullWaits)",
-        ])
+            "checkpoint.bytes": "\(counters.checkpointBytes.load(ordering: .relaxed))",
+            "checkpoint.capture_us": "\(counters.checkpointCaptureMicroseconds.load(ordering: .relaxed))",
+            "checkpoint.encode_ms": "\(counters.checkpointEncodeMilliseconds.load(ordering: .relaxed))",
+        ].merging(latency.summary().map { ("latency.\($0.stage)", Logger.MetadataValue.string($0.text)) }) { a, _ in a })
     }
 
     private func runEngine() {
         let capacity = 1024
         let buffer = UnsafeMutableBufferPointer<EngineInput>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
+        var timing: InputTiming?  // of the ingest batch the next readings belong to
         while true {
             if let stallFile, FileManager.default.fileExists(atPath: stallFile), !ring.isClosed {
                 usleep(10_000)
@@ -183,8 +199,10 @@ final class Pipeline: Service {
                 if closed { break }
                 continue
             }
+            let popped = Monotonic.nanoseconds()
             var replies: [(ActionInbox.Reply, Result<AlarmRecord?, AlarmActionError>)] = []
             var ticked = false
+            var causing: (timing: InputTiming, evaluated: UInt64)?  // the first alarm-causing reading
             for i in 0..<n {
                 let input = buffer[i]
                 switch input {
@@ -205,13 +223,24 @@ final class Pipeline: Service {
                     stage.process(input)
                     ticked = true
                 case .reading:
+                    guard causing == nil, let t = timing else {
+                        stage.process(input)
+                        continue
+                    }
+                    let before = stage.pendingEvents
                     stage.process(input)
+                    if stage.pendingEvents > before { causing = (t, Monotonic.nanoseconds()) }
+                case .timing(let t):
+                    timing = t
                 }
             }
             counters.readingsDuplicate.store(engine.counters.duplicates, ordering: .relaxed)
             counters.readingsOutOfOrder.store(engine.counters.outOfOrder, ordering: .relaxed)
             // Stored before anyone sees them; operators get their answer after that.
-            if stage.hasOutput { alarms.publish(stage.take(), book: stage.book) }
+            let handed = stage.hasOutput ? alarms.publish(stage.take(), book: stage.book) : nil
+            if let causing, let handed {
+                latency.record(causing.timing, popped: popped, evaluated: causing.evaluated, stored: handed)
+            }
             for (reply, result) in replies { reply(result) }
             if ticked { alarms.refreshSignals(engine) }
         }

@@ -290,5 +290,8 @@ private let onMessage: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?,
     } else {
         payload = []
     }
-    box.batch.append(MQTTMessage(topic: String(cString: topicPointer), payload: payload, qos: m.qos, retain: m.retain))
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    box.batch.append(MQTTMessage(topic: String(cString: topicPointer), payload: payload, qos: m.qos, retain: m.retain,
+                                 receivedNanos: UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)))
 }

@@ -9,13 +9,16 @@ public struct MQTTMessage: Sendable, Equatable {
     public var payload: [UInt8]
     public var qos: Int32
     public var retain: Bool
+    /// When libmosquitto handed it to us (`CLOCK_MONOTONIC`, ns; 0 when unknown): latency metrics.
+    public var receivedNanos: UInt64
 
     /// Creates a message.
-    public init(topic: String, payload: [UInt8], qos: Int32, retain: Bool = false) {
+    public init(topic: String, payload: [UInt8], qos: Int32, retain: Bool = false, receivedNanos: UInt64 = 0) {
         self.topic = topic
         self.payload = payload
         self.qos = qos
         self.retain = retain
+        self.receivedNanos = receivedNanos
     }
 }
 

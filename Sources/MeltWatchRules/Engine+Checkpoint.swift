@@ -8,7 +8,7 @@ import MeltWatchCore
 /// equipment and signals): the model is configuration, the checkpoint is state. Decoding needs that
 /// model in `userInfo[EngineCheckpoint.modelKey]`, since monitors are rebuilt from its parameters
 /// (what is configuration in them, such as an interlock's policies, is not encoded).
-public struct EngineCheckpoint: Codable {
+public struct EngineCheckpoint: Codable, Sendable {
     /// Bumped whenever the encoded state changes shape: an older checkpoint is then not restored
     /// (recovery falls back to a fresh start rather than misread it).
     public static let currentVersion = 1
@@ -40,15 +40,19 @@ public struct EngineCheckpoint: Codable {
     var healthSchedule: HealthSchedule
     var monitors: MonitorStates
 
-    /// The monitors, encoded one after another in equipment order.
-    struct MonitorStates: Codable {
-        var monitors: [any EquipmentMonitor]
+    /// The monitors, encoded one after another in equipment order: copies of their states when taken
+    /// from an engine, the monitors rebuilt with their states when decoded.
+    struct MonitorStates: Codable, @unchecked Sendable {
+        // @unchecked: `states` are Sendable values; `monitors` is filled only by decoding and used by
+        // the one thread that then restores them into its engine.
+        var states: [any Encodable & Sendable] = []
+        var monitors: [any EquipmentMonitor] = []
 
-        init(_ monitors: [any EquipmentMonitor]) { self.monitors = monitors }
+        init(states: [any Encodable & Sendable]) { self.states = states }
 
         func encode(to encoder: any Encoder) throws {
             var c = encoder.unkeyedContainer()
-            for m in monitors { try m.encodeState(to: &c) }
+            for s in states { try c.encode(s) }
         }
 
         init(from decoder: any Decoder) throws {
@@ -73,8 +77,8 @@ public struct CheckpointMismatch: Error, CustomStringConvertible {
 }
 
 extension Engine {
-    /// The engine's state now. It holds the monitors themselves, not copies: encode it before the
-    /// engine processes anything else (the engine thread does, at the checkpoint's point of the stream).
+    /// The engine's state now, as a value (copy-on-write arrays and copies of the monitors' states:
+    /// cheap to take on the engine thread, safe to encode on another).
     public func checkpoint() -> EngineCheckpoint {
         EngineCheckpoint(
             version: EngineCheckpoint.currentVersion, configHash: model.configHash,
@@ -86,7 +90,7 @@ extension Engine {
             timers: core.timers, chatter: core.chatter, chatterActivations: core.chatterActivations,
             openEpisodes: core.openEpisodes, chatterDeadlines: core.chatterDeadlines,
             health: core.health, healthSchedule: core.healthSchedule,
-            monitors: EngineCheckpoint.MonitorStates(core.monitors)
+            monitors: EngineCheckpoint.MonitorStates(states: core.monitors.map { $0.stateSnapshot() })
         )
     }
 

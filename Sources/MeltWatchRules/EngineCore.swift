@@ -145,7 +145,7 @@ struct EngineCore {
         switch input {
         case .reading(let r): apply(r)
         case .tick(let now): tick(now)
-        case .action, .reload, .checkpoint: break  // for the alarm book and the stage, after the engine
+        case .action, .reload, .checkpoint, .timing: break  // for the alarm book and the stage, after the engine
         }
     }
 

@@ -46,8 +46,9 @@ public protocol EquipmentMonitor: AnyObject {
     var nextDeadline: EventTime? { get }
     /// A role's health changed (stale, frozen, bad quality raised or all cleared).
     func health(role: Int, healthy: Bool, fault: String?, at time: EventTime, into out: inout [RuleOutput])
-    /// Writes the monitor's whole mutable state, for a checkpoint (Engine+Checkpoint).
-    func encodeState(to container: inout any UnkeyedEncodingContainer) throws
+    /// A copy of the monitor's whole mutable state, for a checkpoint (Engine+Checkpoint): a value the
+    /// engine thread takes in microseconds and another thread may encode.
+    func stateSnapshot() -> any Encodable & Sendable
     /// Replaces the state of this monitor, freshly built from the same parameters, by one that
     /// ``encodeState(to:)`` wrote.
     func restoreState(from container: inout any UnkeyedDecodingContainer) throws
@@ -61,7 +62,7 @@ extension EquipmentMonitor {
 /// A template's rules as one value: its limits, rate checks, interlock watch and the inputs they
 /// read. A ``StateMonitor`` holds one per configured equipment; a template file defines its spec,
 /// its state and that eight-line monitor class, nothing else.
-protocol TemplateState: Codable {
+protocol TemplateState: Codable, Sendable {
     /// The state of a fresh equipment with these parameters (defaults applied by config validation).
     init(params: [String: ParamValue])
     /// After decoding a checkpoint: takes from `fresh` (built from the same parameters) what is
@@ -119,7 +120,7 @@ extension StateMonitor {
         state.health(role: role, healthy: healthy, fault: fault, at: time, into: &out)
     }
 
-    func encodeState(to container: inout any UnkeyedEncodingContainer) throws { try container.encode(state) }
+    func stateSnapshot() -> any Encodable & Sendable { state }
 
     func restoreState(from container: inout any UnkeyedDecodingContainer) throws {
         var restored = try container.decode(State.self)

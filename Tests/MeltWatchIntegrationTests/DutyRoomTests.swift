@@ -153,6 +153,11 @@ struct DutyRoomTests {
                      "meltwatch_alarm_events_total", "meltwatch_ring_occupancy", "meltwatch_journal_bytes_total", "meltwatch_webhook_pending"] {
             #expect(metrics.contains(name), "\(name) missing from /metrics")
         }
+        // Where the alarms' time went: every stage of the alarm path measured at least once.
+        for stage in ["receive", "journal", "ring", "engine", "store", "deliver"] {
+            let count = metrics.split(separator: "\n").first { $0.hasPrefix("meltwatch_alarm_stage_seconds_count{stage=\"\(stage)\"}") }
+            #expect((count?.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 1, "stage \(stage): \(count ?? "missing")")
+        }
         #expect(try await call("GET", h.api + "/").body.contains("MeltWatch 值班台"))
         #expect(h.daemon.stop() == 0)
 
