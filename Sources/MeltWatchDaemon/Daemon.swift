@@ -105,6 +105,10 @@ public enum Daemon {
                 for problem in recovered.skipped {
                     logger.warning("checkpoint unusable; recovery fell back to an earlier one", metadata: ["checkpoint.problem": "\(problem)"])
                 }
+                for problem in recovered.damage {
+                    logger.critical("recovery met journal damage: the records after it in that segment were not replayed",
+                                    metadata: ["journal.problem": "\(problem)"])
+                }
                 logger.notice("recovered from the journal", metadata: [
                     "recovery.anchor": "\(recovered.anchor)", "recovery.records": "\(recovered.records)",
                     "recovery.events": "\(recovered.output.events.count)", "recovery.events_sent_now": "\(resent.events.count)",

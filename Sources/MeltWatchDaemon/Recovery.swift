@@ -29,6 +29,8 @@ enum Recovery {
         var replayMilliseconds = 0.0
         /// Checkpoints that could not be used (damaged, another version), newest first.
         var skipped: [String] = []
+        /// Damage met on the way (records after it in its segment could not be read, nor replayed).
+        var damage: [String] = []
     }
 
     private enum Anchor {
@@ -50,7 +52,9 @@ enum Recovery {
         let reader = JournalReader(directory: journalDirectory)
         var skipped: [String] = []
         for segment in try reader.segments().reversed() {
-            for anchor in try anchors(in: segment, reader: reader) {
+            let (found, damage) = try anchors(in: segment, reader: reader)
+            if let damage { skipped.append("anchors after \(damage) are unreadable") }
+            for anchor in found {
                 do {
                     guard var recovered = try replay(from: anchor, reader: reader, journalDirectory: journalDirectory, baseDirectory: baseDirectory) else { continue }
                     recovered.skipped = skipped
@@ -67,12 +71,25 @@ enum Recovery {
         var description: String
     }
 
-    /// The anchors recorded in one segment, latest first: complete checkpoints and starts.
-    private static func anchors(in segment: UInt64, reader: JournalReader) throws -> [Anchor] {
+    /// Reads one segment up to damage, if any (a bad record is never skipped silently: the problem
+    /// is returned for the log); other errors, the body's included, are thrown.
+    private static func read(_ segment: UInt64, _ reader: JournalReader,
+                             _ body: (JournalPosition, JournalRecordView) throws -> Void) throws -> String? {
+        do {
+            try reader.forEachView(segments: segment...segment, body)
+            return nil
+        } catch JournalError.integrity(let problem) {
+            return "\(problem)"
+        }
+    }
+
+    /// The anchors recorded in one segment, latest first: complete checkpoints and starts (those
+    /// before damage, if the segment is damaged).
+    private static func anchors(in segment: UInt64, reader: JournalReader) throws -> (found: [Anchor], damage: String?) {
         var found: [Anchor] = []
         var parts: [UInt8] = []
         var expected: (position: JournalPosition, next: Int, count: Int)?
-        try reader.forEachView(segments: segment...segment) { position, view in
+        let damage = try read(segment, reader) { position, view in
             switch view {
             case .config(_, let hash, let text):
                 found.append(.start(position, hash: String(decoding: hash, as: UTF8.self), text: Array(text)))
@@ -95,7 +112,7 @@ enum Recovery {
                 break
             }
         }
-        return found.sorted { $0.position > $1.position }
+        return (found.sorted { $0.position > $1.position }, damage)
     }
 
     /// Rebuilds the stage at `anchor` and replays every record from there to the journal's end.
@@ -142,23 +159,30 @@ enum Recovery {
         var output = AlarmBook.Output()
         var records = 0
         let replaying = Monotonic.nanoseconds()
-        try reader.forEachView(segments: anchor.position.segment...UInt64.max) { position, record in
-            guard position > anchor.position || (position == anchor.position && !isStart) else { return }
-            records += 1
-            switch record {
-            case .config(_, let hash, _), .reload(_, let hash, _): configHash = String(decoding: hash, as: UTF8.self)
-            default: break
+        var damage: [String] = []
+        // Segment by segment: damage inside one (bit rot, kept as evidence while writing went on in
+        // a new segment) loses what follows it there, not the rest of the journal.
+        for segment in try reader.segments() where segment >= anchor.position.segment {
+            let problem = try read(segment, reader) { position, record in
+                guard position > anchor.position || (position == anchor.position && !isStart) else { return }
+                records += 1
+                switch record {
+                case .config(_, let hash, _), .reload(_, let hash, _): configHash = String(decoding: hash, as: UTF8.self)
+                default: break
+                }
+                try stream.apply(record, at: position)
+                if stream.stage.hasOutput {
+                    let taken = stream.stage.take()
+                    output.events += taken.events
+                    output.records += taken.records
+                    if let table = taken.maintenance { output.maintenance = table }
+                }
             }
-            try stream.apply(record, at: position)
-            if stream.stage.hasOutput {
-                let taken = stream.stage.take()
-                output.events += taken.events
-                output.records += taken.records
-                if let table = taken.maintenance { output.maintenance = table }
-            }
+            if let problem { damage.append(problem) }
         }
         let done = Monotonic.nanoseconds()
         return Recovered(stream: stream, output: output, configHash: configHash, anchor: description, records: records,
-                         restoreMilliseconds: Double(replaying - restoring) / 1e6, replayMilliseconds: Double(done - replaying) / 1e6)
+                         restoreMilliseconds: Double(replaying - restoring) / 1e6, replayMilliseconds: Double(done - replaying) / 1e6,
+                         damage: damage)
     }
 }
