@@ -92,6 +92,16 @@ public enum Daemon {
             logger.critical("recovery from the journal failed: starting fresh, open alarms return with cause restart",
                             metadata: ["recovery.error": "\(error)"])
         }
+        // Room to write before anything is written: a daemon that died of a full disk would otherwise
+        // fail at this start again, and again (the size bound's first turn in the ingest loop comes
+        // later). Never the segment recovery started from.
+        journal.protectedSegment = recovered?.anchorSegment
+        let bound = JournalSizeBound(maxBytes: config.journal.maxBytes, minFreeBytes: config.journal.minFreeBytes)
+        if bound.isSet, let space = try? journal.enforce(bound, now: now) {
+            for r in space.removed {
+                logger.warning("journal: the size bound removed a segment at start", metadata: ["journal.segment": "\(r.path)", "journal.bytes": "\(r.bytes)"])
+            }
+        }
         let stage: AlarmStage
         var resent = AlarmBook.Output()
         do {
@@ -200,7 +210,7 @@ public enum Daemon {
                                     notify: SystemdNotify(environment: ProcessInfo.processInfo.environment), logger: logger,
                                     fsyncIntervalMilliseconds: Int64(config.journal.fsyncIntervalMilliseconds),
                                     retentionDays: config.journal.retentionDays,
-                                    journalBound: JournalSizeBound(maxBytes: config.journal.maxBytes, minFreeBytes: config.journal.minFreeBytes))
+                                    journalBound: bound)
         let pipeline = Pipeline(session: session, handler: handler, control: control, ring: ring, stage: stage, alarms: alarms,
                                 reloader: reloader, checkpoints: checkpoints, configBytes: bytes, latency: latency, counters: counters, logger: logger)
 

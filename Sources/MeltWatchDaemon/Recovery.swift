@@ -21,8 +21,9 @@ enum Recovery {
         var output: AlarmBook.Output
         /// The configuration in force at the journal's end.
         var configHash: String
-        /// What recovery started from, for the log.
+        /// What recovery started from, for the log; the segment it lies in (kept by the size bound).
         var anchor: String
+        var anchorSegment: UInt64 = 0
         var records = 0
         /// Milliseconds spent rebuilding the anchor's state, and replaying the records after it.
         var restoreMilliseconds = 0.0
@@ -58,6 +59,7 @@ enum Recovery {
                 do {
                     guard var recovered = try replay(from: anchor, reader: reader, journalDirectory: journalDirectory, baseDirectory: baseDirectory) else { continue }
                     recovered.skipped = skipped
+                    recovered.anchorSegment = anchor.position.segment
                     return recovered
                 } catch let error as CheckpointUnusable {
                     skipped.append(error.description)
