@@ -141,6 +141,30 @@ enum Zlib {
     }
 }
 
+/// Puts a checkpoint's parts back together as a reader meets them (in journal order).
+struct CheckpointAssembler {
+    private var parts: [UInt8] = []
+    private var expected: (position: JournalPosition, next: Int, count: Int)?
+
+    /// Adds a part; returns the whole checkpoint (the position its state belongs to, its bytes)
+    /// when this was its last part. Parts out of order make no checkpoint.
+    mutating func add(state: JournalPosition, part: Int, count: Int, data: UnsafeRawBufferPointer) -> (state: JournalPosition, data: [UInt8])? {
+        if part == 0 {
+            parts = Array(data)
+            expected = (state, 1, count)
+        } else if let e = expected, e.position == state, e.next == part, e.count == count {
+            parts.append(contentsOf: data)
+            expected = (state, part + 1, count)
+        } else {
+            expected = nil
+            return nil
+        }
+        guard let e = expected, e.next == e.count else { return nil }
+        expected = nil
+        return (state, parts)
+    }
+}
+
 /// Where the ingest thread and the engine thread meet over checkpoints: the ingest thread asks at a
 /// point of the stream (a ticket in the ring naming the journal position), the engine thread encodes
 /// its state when it reaches the ticket, and the ingest thread journals the parts at its next turn.

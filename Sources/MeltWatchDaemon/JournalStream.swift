@@ -43,6 +43,9 @@ final class JournalStream {
         self.makeEngine = makeEngine
     }
 
+    /// Starts over with `stage` (a checkpoint that failed to restore half-way).
+    func reset(_ fresh: AlarmStage) { stage = fresh }
+
     /// A fresh stage for `configured` with an empty book.
     static func freshStage(_ configured: Configured, makeEngine: (EngineModel) -> Engine = { Engine(model: $0) }) -> AlarmStage {
         AlarmStage(engine: makeEngine(configured.model), book: AlarmBook(settings: configured.settings))

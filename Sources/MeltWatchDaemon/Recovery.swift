@@ -89,26 +89,14 @@ enum Recovery {
     /// before damage, if the segment is damaged).
     private static func anchors(in segment: UInt64, reader: JournalReader) throws -> (found: [Anchor], damage: String?) {
         var found: [Anchor] = []
-        var parts: [UInt8] = []
-        var expected: (position: JournalPosition, next: Int, count: Int)?
+        var assembler = CheckpointAssembler()
         let damage = try read(segment, reader) { position, view in
             switch view {
             case .config(_, let hash, let text):
                 found.append(.start(position, hash: String(decoding: hash, as: UTF8.self), text: Array(text)))
             case .checkpoint(_, let state, let part, let count, let data):
-                if part == 0 {
-                    parts = Array(data)
-                    expected = (state, 1, count)
-                } else if let e = expected, e.position == state, e.next == part, e.count == count {
-                    parts.append(contentsOf: data)
-                    expected = (state, part + 1, count)
-                } else {
-                    expected = nil  // parts out of order: not a whole checkpoint
-                    return
-                }
-                if let e = expected, e.next == e.count {
-                    found.append(.checkpoint(state: state, written: position, data: parts))
-                    expected = nil
+                if let whole = assembler.add(state: state, part: part, count: count, data: data) {
+                    found.append(.checkpoint(state: whole.state, written: position, data: whole.data))
                 }
             default:
                 break

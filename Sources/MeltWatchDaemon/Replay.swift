@@ -64,12 +64,28 @@ public enum Replay {
         let hash = Daemon.configHash(bytes)
         let startDecoder = try Daemon.decoder(for: config), startModel = config.engineModel(configHash: hash)
 
-        // The last daemon start at or before `from`: state is rebuilt from there.
+        // The last daemon start or checkpoint (of this config) at or before `from`: state is rebuilt
+        // from there — a checkpoint's state is the stream's up to its position, so replay resumes
+        // there instead of from a start that may lie months back.
         var startAt: JournalPosition?
+        var checkpoint: (state: JournalPosition, json: [UInt8])?
         let reader = JournalReader(directory: journalDirectory)
         if let from {
+            var assembler = CheckpointAssembler()
             try reader.forEachView(to: from) { position, record in
-                if case .config = record { startAt = position }
+                switch record {
+                case .config:
+                    startAt = position
+                    checkpoint = nil
+                case .checkpoint(_, let state, let part, let count, let data):
+                    if let whole = assembler.add(state: state, part: part, count: count, data: data),
+                       let header = try? StageCheckpoint.header(whole.data), header.configHash == hash,
+                       let json = try? StageCheckpoint.state(whole.data) {
+                        checkpoint = (whole.state, json)
+                    }
+                default:
+                    break
+                }
             }
         }
 
@@ -106,6 +122,15 @@ public enum Replay {
         )
         if let onReading = observer.reading {
             stream.onReading = { r, model in if recordInWindow { onReading(r, model) } }
+        }
+        if let checkpoint {
+            do {
+                try StageCheckpoint.restore(checkpoint.json, into: stream.stage, settings: settings)
+                startAt = checkpoint.state
+            } catch {
+                // Replay from the start before it instead (slower, the same events).
+                stream.reset(JournalStream.freshStage(started, makeEngine: makeEngine))
+            }
         }
         try reader.forEachView { position, record in
             if let startAt, position < startAt { return }

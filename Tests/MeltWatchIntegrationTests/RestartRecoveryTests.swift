@@ -48,6 +48,7 @@ struct RestartRecoveryTests {
         try await leak(until: t1 + 3500)
         _ = h.daemon.stop(signal: SIGKILL, timeoutSeconds: 5)  // 3.5 s into the 5 s interlock check
         try await h.startDaemon()
+        let thirdStart = nowMilliseconds()
         try await leak(until: t1 + 5500)
         let failed = await h.receiver.waitFor { $0.contains { $0.json["rule"] as? String == "interlock-failed" } }
         let failure = failed.first { $0.json["rule"] as? String == "interlock-failed" }
@@ -56,6 +57,19 @@ struct RestartRecoveryTests {
         #expect(failure?.json["event_time"] as? String == rfc3339(t1 + 5000), "the check kept its trip time across the kills")
 
         try await expectUninterruptedRun(h)
+
+        // `replay --from` after the last start resumes from that start's checkpoint (fewer records
+        // read than from the first start, which is the only recorded fresh start) and prints what the
+        // full replay printed from then on.
+        let full = try await replay(h, from: nil)
+        let window = try await replay(h, from: thirdStart)
+        let expected = full.lines.filter { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["emitted_at"].flatMap { $0 as? String }
+                .map { $0 >= rfc3339(thirdStart) } ?? false
+        }
+        #expect(!expected.isEmpty)
+        #expect(window.lines == expected)
+        #expect(window.records < full.records, "from a checkpoint: \(window.records) records read, from the start: \(full.records)")
     }
 
     @Test("SIGKILL with a CO spike journaled and acknowledged but still in the ring behind a stalled engine: the alarm arrives after the restart, at the spike's time")
@@ -176,6 +190,20 @@ extension RestartRecoveryTests {
         #expect(after.allSatisfy { $0.contains("journal-integrity") }, "only the damage is news for the duty room: \(after.joined(separator: "\n"))")
         #expect(!after.contains { $0.contains(#""cause":"restart""#) })
     }
+}
+
+/// `meltwatch replay` of the harness's journal (from `from`, epoch ms): its lines and how many records it read.
+private func replay(_ h: Harness, from: Int64?) async throws -> (lines: [String], records: Int) {
+    let output = h.directory.path + "/replay-\(from ?? 0).jsonl"
+    let log = h.directory.appendingPathComponent("replay-\(from ?? 0).log")
+    let process = try ProductProcess("meltwatch", arguments: [
+        "replay", "--config", h.configPath, "--journal", h.directory.path + "/journal", "--output", output,
+    ] + (from.map { ["--from", "\($0)"] } ?? []), logFile: log)
+    #expect(await process.exited(timeoutSeconds: 60) == 0, "replay: \(process.output)")
+    let lines = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    let summary = process.output.split(separator: "\n").last { $0.hasPrefix("replayed ") } ?? ""
+    let records = summary.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? -1
+    return (lines, records)
 }
 
 /// Stops the daemon cleanly and checks the duty room received exactly the events `meltwatch replay`
