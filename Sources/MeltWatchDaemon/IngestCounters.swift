@@ -26,7 +26,7 @@ public final class IngestCounters: Sendable {
     public let journalBytes = Atomic<Int>(0)
     /// False once the journal failed (`/readyz`: journal writable).
     public let journalWritable = Atomic<Bool>(true)
-    /// False once the alarm outbox failed (`/readyz`).
+    /// False while the alarm outbox cannot store (`/readyz`); true again once it stores.
     public let outboxWritable = Atomic<Bool>(true)
 
     /// Creates zeroed counters.

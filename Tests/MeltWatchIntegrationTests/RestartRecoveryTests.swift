@@ -1,6 +1,7 @@
 import Foundation
 import MeltWatchCore
 import MeltWatchJournal
+import MeltWatchMQTT
 import MeltWatchTestKit
 import Testing
 
@@ -22,10 +23,7 @@ struct RestartRecoveryTests {
         let t0 = nowMilliseconds()
         try gateway.publish(topic: "site/bof1/lance/FT101", text: #"{"ts": \#(t0), "v": 120.0}"#)
         try gateway.publish(topic: "plants/baotou-steel/bof1-lance", text: #"{"ts": \#(t0), "values": {"outlet_flow": 119.6, "furnace_operating": true}}"#)
-        for i in 0..<3 {
-            try gateway.publish(topic: "plants/baotou-steel/co-1/co", text: #"{"ts": \#(t0 + Int64(i) * 300), "v": 80}"#)
-        }
-        _ = await h.receiver.waitFor { $0.contains { $0.json["rule"] as? String == "co-level-1" } }
+        try await openCOAlarm(h, gateway, from: t0)
 
         // A leak: the flow difference (6.4 m3/h > 3) begins at t1; on-delay 2 s, interlock deadline 5 s
         // from t1, and no feedback ever comes.
@@ -111,11 +109,7 @@ extension RestartRecoveryTests {
         try await h.startDaemon()
         let gateway = try h.publisher()
         defer { gateway.close() }
-        let t0 = nowMilliseconds()
-        for i in 0..<3 {
-            try gateway.publish(topic: "plants/baotou-steel/co-1/co", text: #"{"ts": \#(t0 + Int64(i) * 300), "v": 80}"#)
-        }
-        _ = await h.receiver.waitFor { $0.contains { $0.json["rule"] as? String == "co-level-1" } }
+        try await openCOAlarm(h, gateway)
         #expect(h.daemon.stop() == 0)  // a clean stop writes a checkpoint
 
         // A checkpoint after it whose frame is sound but whose state is not (a bug, a future layout).
@@ -146,27 +140,29 @@ extension RestartRecoveryTests {
         try await h.startDaemon()
         let gateway = try h.publisher()
         defer { gateway.close() }
-        let t0 = nowMilliseconds()
-        for i in 0..<3 {
-            try gateway.publish(topic: "plants/baotou-steel/co-1/co", text: #"{"ts": \#(t0 + Int64(i) * 300), "v": 80}"#)
-        }
-        _ = await h.receiver.waitFor { $0.contains { $0.json["rule"] as? String == "co-level-1" } }
-        try await Task.sleep(for: .milliseconds(600))  // a few ticks after the alarm
-        _ = h.daemon.stop(signal: SIGKILL, timeoutSeconds: 5)
+        try await openCOAlarm(h, gateway)
 
-        // Flip a byte inside a tick recorded after the CO readings, with whole records after it.
+        // Flip a byte inside a tick recorded after the CO readings, with whole records after it:
+        // wait until the journal holds a few such ticks, then kill.
         let journal = h.directory.path + "/journal"
         let reader = JournalReader(directory: journal)
-        let segment = try #require(try reader.segments().last)
-        var ticks: [JournalPosition] = []
-        var sawCO = false
-        try reader.forEachView(segments: segment...segment) { position, view in
-            switch view {
-            case .message: sawCO = true
-            case .tick where sawCO: ticks.append(position)
-            default: break
+        func ticksAfterCO() throws -> [JournalPosition] {
+            let segment = try #require(try reader.segments().last)
+            var ticks: [JournalPosition] = []
+            var sawCO = false
+            try reader.forEachView(segments: segment...segment) { position, view in
+                switch view {
+                case .message: sawCO = true
+                case .tick where sawCO: ticks.append(position)
+                default: break
+                }
             }
+            return ticks
         }
+        let deadline = Date().addingTimeInterval(10)
+        while try ticksAfterCO().count < 4, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        _ = h.daemon.stop(signal: SIGKILL, timeoutSeconds: 5)
+        let ticks = try ticksAfterCO()
         #expect(ticks.count >= 3, "ticks after the alarm: \(ticks.count)")
         let victim = ticks[ticks.count - 3]
         let path = journal + "/" + String(format: "%020llu.mwj", victim.segment)
@@ -190,6 +186,14 @@ extension RestartRecoveryTests {
         #expect(after.allSatisfy { $0.contains("journal-integrity") }, "only the damage is news for the duty room: \(after.joined(separator: "\n"))")
         #expect(!after.contains { $0.contains(#""cause":"restart""#) })
     }
+}
+
+/// Raises `co-level-1` (three readings of 80 ppm from `t0`) and waits until the duty room has it.
+private func openCOAlarm(_ h: Harness, _ gateway: Publisher, from t0: Int64 = nowMilliseconds()) async throws {
+    for i in 0..<3 {
+        try gateway.publish(topic: "plants/baotou-steel/co-1/co", text: #"{"ts": \#(t0 + Int64(i) * 300), "v": 80}"#)
+    }
+    _ = await h.receiver.waitFor { $0.contains { $0.json["rule"] as? String == "co-level-1" } }
 }
 
 /// `meltwatch replay` of the harness's journal (from `from`, epoch ms): its lines and how many records it read.
