@@ -104,8 +104,8 @@ func runReplayBenchmark(rounds: Int, equipmentCount: Int) -> [BenchResult] {
                     text += "\"\(plant.roleNames[s])\":\(v)"
                     last = r.time
                     readingsTotal += 1
-                case .action, .reload, .checkpoint, .timing:
-                    break  // the bench plant makes no alarm actions and no reloads
+                case .action, .reload, .checkpoint, .timing, .link, .clockStep:
+                    break  // the bench plant makes no alarm actions, reloads, outages or clock steps
                 }
             }
             try finish()
@@ -129,7 +129,7 @@ func runReplayBenchmark(rounds: Int, equipmentCount: Int) -> [BenchResult] {
                 readings.removeAll(keepingCapacity: true)
                 _ = decoder.decode(topicBytes: topic, payload: payload, now: receivedAt, into: &readings)
                 for r in readings { engine.process(.reading(r)) { _ in events += 1 } }
-            case .config, .reload, .action, .alarmState, .outbox, .checkpoint: break
+            case .config, .reload, .action, .alarmState, .outbox, .checkpoint, .link, .clockStep: break
             }
         }
         let seconds = cpuSeconds() - start

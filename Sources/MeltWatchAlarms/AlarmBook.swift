@@ -165,6 +165,19 @@ public struct AlarmBook: Sendable {
 
     // MARK: The clock
 
+    /// The daemon clock was rebased by `delta` ms because the wall clock stepped: escalations,
+    /// shelves and maintenance periods keep the time they had left (an operator shelved for 30
+    /// minutes, not until a reading of a clock that was wrong).
+    public mutating func shiftClock(by delta: Int64) {
+        guard delta != 0 else { return }
+        clock = clock?.adding(milliseconds: delta)
+        for id in open.keys {
+            open[id]!.raisedClock = open[id]!.raisedClock?.adding(milliseconds: delta)
+            open[id]!.shelvedUntil = open[id]!.shelvedUntil?.adding(milliseconds: delta)
+        }
+        for key in maintenance.keys { maintenance[key]!.until = maintenance[key]!.ends.adding(milliseconds: delta) }
+    }
+
     /// The daemon clock reached `now`: maintenance periods and shelves expire, unacknowledged alarms escalate.
     public mutating func tick(_ now: EventTime, into out: inout Output) {
         clock = now

@@ -103,6 +103,9 @@ public enum Monotonic {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
+    /// `CLOCK_MONOTONIC` in milliseconds: for the daemon's own intervals (ticks, watchdog,
+    /// commits, checkpoints), which a step of the wall clock must not stop or hurry.
+    public static func milliseconds() -> Int64 { Int64(nanoseconds() / 1_000_000) }
 }
 
 /// One input to the engine, in the single order the engine sees them.
@@ -125,4 +128,11 @@ public enum EngineInput: Sendable, Equatable, BitwiseCopyable {
     case checkpoint(ticket: Int)
     /// The timing of the readings that follow (an ingest batch), for latency metrics only.
     case timing(InputTiming)
+    /// The broker link went down or came back at this daemon time (one cause, one alarm: while it
+    /// is down nothing is judged on the daemon clock; after it every signal gets `stale_after_s` again).
+    case link(up: Bool, at: EventTime)
+    /// The daemon clock was rebased by this many milliseconds because the wall clock stepped: every
+    /// daemon-clock instant the engine and the alarm book hold moves with it, so no timer fires early
+    /// or late. Ticks after it are in the new base.
+    case clockStep(Int64)
 }

@@ -11,7 +11,7 @@ import MeltWatchCore
 public struct EngineCheckpoint: Codable, Sendable {
     /// Bumped whenever the encoded state changes shape: an older checkpoint is then not restored
     /// (recovery falls back to a fresh start rather than misread it).
-    public static let currentVersion = 1
+    public static let currentVersion = 2
     /// The `userInfo` key under which a decoder must find the ``EngineModel`` to restore into.
     public static let modelKey = CodingUserInfoKey(rawValue: "meltwatch.engine-model")!
 
@@ -38,6 +38,7 @@ public struct EngineCheckpoint: Codable, Sendable {
     var chatterDeadlines: [EventTime?]
     var health: [SignalHealth]
     var healthSchedule: HealthSchedule
+    var silence: SilenceWatch
     var monitors: MonitorStates
 
     /// The monitors, encoded one after another in equipment order: copies of their states when taken
@@ -89,7 +90,7 @@ extension Engine {
             offsets: core.offsets, operating: core.operating, wanted: core.wanted, registered: core.registered,
             timers: core.timers, chatter: core.chatter, chatterActivations: core.chatterActivations,
             openEpisodes: core.openEpisodes, chatterDeadlines: core.chatterDeadlines,
-            health: core.health, healthSchedule: core.healthSchedule,
+            health: core.health, healthSchedule: core.healthSchedule, silence: core.silence,
             monitors: EngineCheckpoint.MonitorStates(states: core.monitors.map { $0.stateSnapshot() })
         )
     }
@@ -110,7 +111,8 @@ extension Engine {
               c.setpointTracks.count == core.setpointTracks.count, c.health.count == core.health.count,
               c.offsets.count == equipment, c.operating.count == equipment, c.wanted.count == equipment,
               c.registered.count == equipment, c.chatterDeadlines.count == equipment,
-              c.setpointActivations.count == equipment, c.deviceActivations.count == core.deviceActivations.count
+              c.setpointActivations.count == equipment, c.deviceActivations.count == core.deviceActivations.count,
+              c.silence.silent.count == core.silence.silent.count, c.silence.isHeld.count == core.silence.isHeld.count
         else {
             throw CheckpointMismatch(description: "checkpoint shape does not match the model (\(c.equipmentCount) equipment, \(c.signalCount) signals)")
         }
@@ -133,6 +135,7 @@ extension Engine {
         core.chatterDeadlines = c.chatterDeadlines
         core.health = c.health
         core.healthSchedule = c.healthSchedule
+        core.silence = c.silence
         core.monitors = c.monitors.monitors
     }
 }

@@ -32,25 +32,31 @@ extension EngineCore {
     /// signal would.
     mutating func tickHealth(_ now: EventTime) {
         if tickVisitsEverySignal {
-            for slot in health.indices { tickHealth(slot: slot, now) }
+            for slot in health.indices { _ = tickHealth(slot: slot, now) }
             return
         }
         healthSchedule.collectDue(at: now, health: health, equipmentSlots: equipmentHealthSlots, into: &dueSlots)
         for k in dueSlots.indices {
             let slot = dueSlots[k]
-            tickHealth(slot: slot, now)
+            // A slot not judged now (its gateway may be silent) waits off the schedule: the plant's
+            // next reading or its recovery puts it back (Engine+Silence).
+            guard tickHealth(slot: slot, now) else { continue }
             healthSchedule.update(slot, deadline: health[slot].deadline)
         }
     }
 
-    private mutating func tickHealth(slot: Int, _ now: EventTime) {
+    /// Ticks one signal's health; false when its staleness was not judged (one cause, one alarm:
+    /// Engine+Silence): then it waits off the schedule.
+    private mutating func tickHealth(slot: Int, _ now: EventTime) -> Bool {
         let e = Int(bindings[healthSignal[slot]].equipment)
-        let changes = health[slot].tick(daemonTime: now, operating: isOperating(e))
-        guard !changes.isEmpty else { return }
+        let judged = mayJudge(slot: slot, equipment: e, at: now)
+        let changes = health[slot].tick(daemonTime: now, operating: isOperating(e), judgeStale: judged)
+        guard !changes.isEmpty else { return judged }
         clearOutputs()
         applyHealth(changes, slot: slot)
         publish(equipment: e)
         schedule(e)
+        return judged
     }
 
     /// Emits device alarm events for health transitions and tells the monitor about its role.
@@ -134,6 +140,13 @@ struct HealthSchedule: Codable {
         guard !dirty[e] else { return }
         dirty[e] = true
         dirtyEquipment.append(e)
+    }
+
+    /// The daemon clock was rebased by `milliseconds`: every deadline moves with it.
+    mutating func shift(by milliseconds: Int64) {
+        timers.shift(by: milliseconds)
+        for i in scheduled.indices where scheduled[i] != .max { scheduled[i] += milliseconds }
+        clock = clock?.adding(milliseconds: milliseconds)
     }
 
     /// Replaces `due` with the slots a tick at `now` must visit, ascending and without duplicates.

@@ -109,6 +109,16 @@ extension EngineCore {
         }
         counters = old.counters
         lastTick = old.lastTick
+        // The link and the plants' gateways go on (held signals are judged again: their slots were rescheduled).
+        silence.linkUp = old.silence.linkUp
+        silence.downSince = old.silence.downSince
+        for (p, id) in plants.ids.enumerated() {
+            guard let q = old.plants.ids.firstIndex(of: id) else { continue }
+            silence.lastArrival[p] = old.silence.lastArrival[q]
+            silence.silent[p] = old.silence.silent[q]
+            silence.tracks[p] = old.silence.tracks[q]
+            silence.activations[p] = old.silence.activations[q]
+        }
         return pairs
     }
 }

@@ -12,6 +12,9 @@ extension Engine {
     /// Unknown equipment or rules (removed from the config) are ignored. Returns whether it applied.
     @discardableResult
     public func resume(plant: String, equipment: String, rule: String, activations: Int, latchedOpen: Bool) -> Bool {
+        if rule == EngineCore.gatewaySilentRule, equipment == EngineCore.gatewayEquipment {
+            return core.resumeGateway(plant: plant, activations: activations)
+        }
         guard let e = core.equipmentIndex(plant: plant, id: equipment) else { return false }
         return core.resume(equipment: e, rule: rule, activations: activations, latchedOpen: latchedOpen)
     }
@@ -28,6 +31,13 @@ extension Engine {
 }
 
 extension EngineCore {
+    /// Continues the numbering of a plant's `gateway-silent` alarms.
+    mutating func resumeGateway(plant: String, activations: Int) -> Bool {
+        guard let p = plants.ids.firstIndex(of: plant) else { return false }
+        silence.activations[p] = max(silence.activations[p], activations)
+        return true
+    }
+
     func equipmentIndex(plant: String, id: String) -> Int? {
         model.equipment.firstIndex { $0.plant == plant && $0.id == id }
     }
@@ -61,13 +71,23 @@ extension EngineCore {
 
 extension Engine {
     /// Per signal (indexed by ``SignalID``): `stale`, `frozen` or `bad` (its first fault), `unknown`
-    /// before its first reading, else `ok` — for the duty room's signal overview.
+    /// before its first reading and while its cause of silence stands (the broker link is down, or
+    /// its plant's gateway is silent: one cause, one alarm), else `ok` — for the duty room's signal overview.
     public func healthSummary() -> [String] {
-        var summary = core.signals.map { $0.time == nil ? "unknown" : "ok" }
+        let linkDown = !core.silence.linkUp
+        var summary = core.signals.enumerated().map { i, s in
+            s.time == nil || linkDown || core.silence.silent[core.plants.plantOfEquipment[Int(core.bindings[i].equipment)]] ? "unknown" : "ok"
+        }
         for (slot, signal) in core.healthSignal.enumerated() {
             guard let fault = core.health[slot].faults.first else { continue }
             summary[signal] = fault == .badQuality ? "bad" : fault.rawValue
         }
         return summary
     }
+
+    /// Whether the broker link is up as the engine last heard (``EngineInput/link(up:at:)``).
+    public var linkUp: Bool { core.silence.linkUp }
+
+    /// The plants whose gateway is silent now (`gateway-silent` raised).
+    public var silentPlants: [String] { core.plants.ids.indices.filter { core.silence.silent[$0] }.map { core.plants.ids[$0] } }
 }

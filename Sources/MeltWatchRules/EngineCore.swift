@@ -83,6 +83,10 @@ struct EngineCore {
     var dueSlots: [Int] = []
     /// Reference behaviour for tests: every tick visits every signal's health.
     var tickVisitsEverySignal = false
+    /// The plants, their signals' slots and staleness bounds (Engine+Silence).
+    let plants: PlantLayout
+    /// The broker link and each plant's gateway: one cause, one alarm (Engine+Silence).
+    var silence: SilenceWatch
 
     static let conditionCount = SignalHealth.Condition.allCases.count
 
@@ -138,6 +142,8 @@ struct EngineCore {
         self.healthSignal = healthSignal
         self.equipmentHealthSlots = equipmentHealthSlots
         healthSchedule = HealthSchedule(slots: health.count, equipment: equipmentCount)
+        plants = PlantLayout(model: model, equipmentHealthSlots: equipmentHealthSlots, health: health)
+        silence = SilenceWatch(plants: plants.ids.count, slots: health.count)
         outputs.reserveCapacity(8)
     }
 
@@ -145,6 +151,8 @@ struct EngineCore {
         switch input {
         case .reading(let r): apply(r)
         case .tick(let now): tick(now)
+        case .link(let up, let at): link(up: up, at: at)
+        case .clockStep(let delta): shiftClock(by: delta)
         case .action, .reload, .checkpoint, .timing: break  // for the alarm book and the stage, after the engine
         }
     }
@@ -182,6 +190,7 @@ struct EngineCore {
         signals[index] = SignalState(value: r.value, quality: r.quality, time: r.time, sequence: r.sequence)
         if isGate { refreshOperating(e) }
         if let tick = lastTick { offsets[e] = tick.milliseconds(since: r.time) }
+        plantReading(plants.plantOfEquipment[e], at: lastTick ?? r.time)
         clearOutputs()
         let monitor = monitors[e]  // one retain for the whole reading
         if wanted[e] != nil {
@@ -210,6 +219,9 @@ struct EngineCore {
     private mutating func tick(_ now: EventTime) {
         counters.ticks += 1
         lastTick = now
+        // While the broker link is down nothing is judged on the daemon clock: no evidence either way.
+        guard silence.linkUp else { return }
+        watchGateways(now)
         tickHealth(now)
         while let top = timers.peek, top.key <= now.milliseconds {
             _ = timers.pop()
@@ -329,6 +341,11 @@ struct MinHeap: Codable {
             items.swapAt(i, parent)
             i = parent
         }
+    }
+
+    /// Moves every key by `delta`: the order, and so the heap, stays as it is.
+    mutating func shift(by delta: Int64) {
+        for i in items.indices { items[i].key += delta }
     }
 
     mutating func pop() -> Entry? {

@@ -160,6 +160,28 @@ struct AlarmBookTests {
         #expect(d.book.open[id1]?.escalated == true)
     }
 
+    @Test("a step of the wall clock (±1 h): escalations and shelves keep the time they had left", arguments: [3_600, -3_600] as [Int64])
+    func clockStep(step: Int64) {
+        var d = Desk()
+        d.tick(0)
+        d.engine(rule(.raised, at: 1))
+        d.engine(rule(.raised, "co-level-1", at: 2, eq: "co-1", priority: .high))
+        d.act(.shelve(alarmID: "baotou-steel:co-1:co-level-1:1", operator: "张三", minutes: 10, reason: "标定"), at: 3)
+        d.tick(100)
+        d.book.shiftClock(by: step * 1000)
+        // 100 s had passed; the clock now reads 100 s + step.
+        d.tick(step + 101)
+        d.tick(step + 299)
+        #expect(!d.trail.contains { $0.hasPrefix("escalated") || $0.hasPrefix("unshelved") }, "nothing early after the step: \(d.trail)")
+        d.tick(step + 300)
+        #expect(d.trail.last == "escalated/active-unacked")
+        #expect(d.events.last?.eventTime == t(step + 300))
+        d.tick(step + 602)
+        #expect(!d.trail.contains { $0.hasPrefix("unshelved") })
+        d.tick(step + 603)
+        #expect(d.trail.last == "unshelved/active-unacked")
+    }
+
     @Test("out of service: the equipment's alarms are recorded as out-of-service, clear without ack, and come back on return")
     func outOfService() {
         var d = Desk()

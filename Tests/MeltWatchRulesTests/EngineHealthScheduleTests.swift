@@ -134,8 +134,12 @@ struct EngineHealthScheduleTests {
             engine.process(.tick(EventTime(milliseconds: t0 + 500))) { events.append($0) }
             engine.process(.reading(Reading(signal: inlet, value: .number(120), time: EventTime(milliseconds: t0 + 1_000)))) { events.append($0) }
             engine.process(.reading(Reading(signal: tilt, value: .bool(false), time: EventTime(milliseconds: t0 + 2_000)))) { events.append($0) }
+            // The CO detector keeps reporting: the plant's gateway is alive, so eq0's silent roles are
+            // stale on their own (a wholly silent plant is one gateway-silent: EngineSilenceTests).
+            let detector = SignalID(Int32(2 * wce.roles.count + co.roleIndex("co")!))
             for ms in stride(from: t0 + 600, through: t0 + 40_000, by: 100) {
                 engine.process(.tick(EventTime(milliseconds: ms))) { events.append($0) }
+                if ms % 1000 == 0 { engine.process(.reading(Reading(signal: detector, value: .number(Double(ms % 7)), time: EventTime(milliseconds: ms)))) { events.append($0) } }
             }
             let eq0 = events.filter { $0.equipment == "eq0" && $0.rule == "stale" }
             let times = Dictionary(grouping: eq0, by: { $0.signals[0] }).mapValues { $0.map(\.eventTime.milliseconds) }

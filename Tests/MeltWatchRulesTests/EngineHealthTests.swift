@@ -38,19 +38,25 @@ private final class Recorder {
     var summary: [String] {
         events.map { e in
             let at = Double(e.eventTime.milliseconds - t0) / 1000
-            return e.alarmClass == .device ? "\(e.rule) \(e.kind.rawValue) \(e.signals[0])@\(at)" : "\(e.rule) \(e.kind.rawValue)@\(at)"
+            return e.alarmClass == .device ? "\(e.rule) \(e.kind.rawValue) \(e.signals.first ?? e.equipment)@\(at)" : "\(e.rule) \(e.kind.rawValue)@\(at)"
         }
     }
 }
 
 @Suite("Engine sensor health: device alarms with basis 令10 第十四条")
 struct EngineHealthTests {
-    @Test("a dead gateway: stale fires on the daemon clock with no input, at last reading + stale_after_s, and clears on the next reading")
+    @Test("dead transmitters: stale fires on the daemon clock with no input, at last reading + stale_after_s, and clears on the next reading")
     func staleByTick() throws {
         let r = Recorder()
         r.tick(0)
         for role in ["inlet_flow", "outlet_flow", "outlet_temp", "furnace_operating"] {
             r.read(role, role == "furnace_operating" ? .bool(true) : .number(role == "outlet_temp" ? 35 : 100), at: 0)
+        }
+        // The gateway stays alive (the tilt lock reports): these four are dead on their own. A gateway
+        // silent as a whole is one gateway-silent instead (EngineSilenceTests).
+        for s in stride(from: 1.0, through: 29.0, by: 1.0) {
+            r.tick(s)
+            r.read("tilt_locked", .bool(false), at: s)
         }
         r.tick(29.9)
         r.tick(30.0)
@@ -71,9 +77,21 @@ struct EngineHealthTests {
     func neverSeen() {
         let r = Recorder()
         r.tick(0)
-        r.tick(31)
-        let stale = Set(r.events.map { $0.signals[0] })
+        for s in stride(from: 1.0, through: 31.0, by: 1.0) {
+            r.tick(s)
+            r.read("tilt_locked", .bool(false), at: s)  // the gateway is alive
+        }
+        let stale = Set(r.events.map { $0.signals.first ?? "" })
         #expect(stale == Set(wce.roles.filter { !$0.isOptional }.map(\.name)))
+    }
+
+    @Test("a plant that never reports at all: one gateway-silent for its required signals, no stale")
+    func neverSeenPlant() {
+        let r = Recorder()
+        r.tick(0)
+        r.tick(31)
+        #expect(r.summary == ["gateway-silent raised gateway@30.0"])
+        #expect(r.events.first?.value == Double(wce.roles.filter { !$0.isOptional }.count))
     }
 
     @Test("bad quality, out of range: raised at the reading, cleared by the next good one", arguments: [

@@ -111,7 +111,8 @@ struct EngineReloadTests {
         let result = run.reload(model([lance], hash: "sha256:new"))
         #expect(result.removed == ["p:co-1"] && result.carried == ["p:lance"] && result.fresh.isEmpty)
         run.tick(40)
-        #expect(run.summary.count == 1 + 4, "only the lance's required signals go stale: \(run.summary)")
+        // The lance never reported: its plant is silent, one gateway-silent for its required signals only.
+        #expect(run.summary.count == 1 + 1 && run.summary.last?.hasPrefix("gateway gateway-silent raised") == true, "\(run.summary)")
         #expect(!run.summary.dropFirst().contains { $0.hasPrefix("co-1") })
     }
 }

@@ -187,19 +187,46 @@ public struct SignalHealth: Sendable, Equatable, Codable {
         return out
     }
 
-    /// Advances the daemon clock with no reading: raises stale.
-    public mutating func tick(daemonTime: EventTime, operating: Bool) -> [HealthTransition] {
+    /// Advances the daemon clock with no reading: raises stale — unless `judgeStale` is false (the
+    /// signal's silence may have a cause of its own: the engine asks again later).
+    public mutating func tick(daemonTime: EventTime, operating: Bool, judgeStale: Bool = true) -> [HealthTransition] {
         if let latest = latestTick, daemonTime < latest { return [] }  // the clock stepped back: wait
         defer { deadline = computeDeadline() }
         if firstTick == nil { firstTick = daemonTime }
         latestTick = daemonTime
         var out: [HealthTransition] = []
-        checkStale(at: daemonTime, into: &out)
+        if judgeStale { checkStale(at: daemonTime, into: &out) }
         if operating != self.operating { runStart = nil }
         self.operating = operating
         // Frozen is not judged here: with no reading arriving, nothing shows the value unchanged (a
         // silent gateway is stale, not frozen). The next reading judges it.
         return out
+    }
+
+    /// True when a tick at daemon time `now` would raise `stale` (the engine asks before ticking a
+    /// signal whose gateway may be silent as a whole).
+    public func staleDue(at now: EventTime) -> Bool {
+        guard !stale, let d = deadline else { return false }
+        return d <= now
+    }
+
+    /// The silence so far does not count: the broker link or the signal's gateway came back at daemon
+    /// time `time`, and the signal gets its whole `staleAfter` from then before it may go stale.
+    /// A signal already stale stays stale until a reading arrives.
+    public mutating func restartStaleWindow(at time: EventTime) {
+        defer { deadline = computeDeadline() }
+        if let a = lastArrival, a < time { lastArrival = time }
+        if let f = firstTick, f < time { firstTick = time }
+        if let l = latestTick, l < time { latestTick = time }
+    }
+
+    /// The daemon clock was rebased by `milliseconds` (the wall clock stepped): every daemon-clock
+    /// instant moves with it, so the time left before stale stays what it was.
+    public mutating func shift(by milliseconds: Int64) {
+        defer { deadline = computeDeadline() }
+        lastArrival = lastArrival?.adding(milliseconds: milliseconds)
+        firstTick = firstTick?.adding(milliseconds: milliseconds)
+        latestTick = latestTick?.adding(milliseconds: milliseconds)
     }
 
     /// Whether a frozen raise is possible at all right now.
