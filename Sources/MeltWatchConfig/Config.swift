@@ -46,6 +46,10 @@ public struct MeltWatchConfig: Sendable {
         public var caFile: String?
         public var certFile: String?
         public var keyFile: String?
+        /// `keepalive_s`: MQTT keepalive. libmosquitto pings after this long without traffic and
+        /// drops the link when the answer does not come by the next period: a silently dead link
+        /// (a cut cable, a dead switch) is known within twice this. Default 5.
+        public var keepAliveSeconds: Int = 5
     }
 
     /// `journal:` — where every message is recorded.

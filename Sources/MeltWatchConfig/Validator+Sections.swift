@@ -49,7 +49,7 @@ extension Validator {
     }
 
     private mutating func broker(_ node: Node) -> MeltWatchConfig.Broker? {
-        let keys = ["url", "client_id", "qos", "username", "password_file", "tls", "password"]
+        let keys = ["url", "client_id", "qos", "username", "password_file", "tls", "password", "keepalive_s"]
         guard let m = mapping(node, at: "broker", allowed: keys) else { return nil }
         if let p = m["password"] {
             error(p, "broker.password: never a password inline; put it in a file and name it in broker.password_file")
@@ -91,9 +91,11 @@ extension Validator {
             if (cert == nil) != (key == nil) { error(t, "broker.tls: cert_file and key_file go together") }
         }
         if tls && ca == nil { error(m["url"], "broker.url is mqtts:// but broker.tls.ca_file is not set") }
+        // A silent partition is known within twice the keepalive (10 s with the default).
+        let keepAlive = integer(m["keepalive_s"], at: "broker.keepalive_s", default: 5, range: 2...60, unit: "seconds")
         guard let url, let clientID else { return nil }
         return .init(url: url, host: host, port: port, tls: tls, clientID: clientID, qos: Int32(qos), username: username,
-                     passwordFile: passwordFile, caFile: ca, certFile: cert, keyFile: key)
+                     passwordFile: passwordFile, caFile: ca, certFile: cert, keyFile: key, keepAliveSeconds: keepAlive)
     }
 
 }

@@ -66,7 +66,7 @@ final class AlarmOutput: Sendable {
     /// Stores what an earlier publish could not, once a second at most while the outbox fails
     /// (engine thread, on ticks): an alarm must not wait for the next one to reach the duty room.
     func retryUnstored() {
-        let now = WallClock.milliseconds()
+        let now = Monotonic.milliseconds()
         let due = unstored.withLockedValue { u -> Bool in
             guard u.output != nil, now - u.lastTry >= 1000 else { return false }
             u.lastTry = now
@@ -95,7 +95,7 @@ final class AlarmOutput: Sendable {
         if let error {
             // No event back: nothing of the batch was stored; it waits. Events back: stored, and only
             // what came after (starting the next segment) failed.
-            let now = WallClock.milliseconds()
+            let now = Monotonic.milliseconds()
             let first = counters.outboxWritable.exchange(false, ordering: .relaxed)
             let log = unstored.withLockedValue { u -> Bool in
                 if stored.isEmpty { (u.output, u.lastTry) = (batch, now) }
@@ -140,7 +140,7 @@ final class AlarmOutput: Sendable {
     /// retries storing the events the outbox failed to store.
     func refreshSignals(_ engine: Engine) {
         retryUnstored()
-        let now = WallClock.milliseconds()
+        let now = Monotonic.milliseconds()
         let due = lastSignalRefresh.withLockedValue { last -> Bool in
             guard now - last >= 1000 else { return false }
             last = now

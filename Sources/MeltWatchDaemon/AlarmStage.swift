@@ -43,7 +43,11 @@ final class AlarmStage {
     /// A reading or a tick through the engine, its events through the book.
     func process(_ input: EngineInput) {
         engine.process(input) { event in book.apply(event, into: &output) }
-        if case .tick(let now) = input { book.tick(now, into: &output) }
+        switch input {
+        case .tick(let now): book.tick(now, into: &output)
+        case .clockStep(let delta): book.shiftClock(by: delta)
+        default: break
+        }
         releaseLatches()
     }
 

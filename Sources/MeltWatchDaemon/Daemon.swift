@@ -40,6 +40,7 @@ public enum Daemon {
             address: BrokerAddress(host: config.broker.host, port: config.broker.port, tls: config.broker.tls),
             clientID: config.broker.clientID, topics: config.subscriptionTopics, qos: config.broker.qos
         )
+        options.keepAliveSeconds = Int32(config.broker.keepAliveSeconds)
         options.username = config.broker.username
         if let file = config.broker.passwordFile { options.password = try readSecret(file) }
         if let ca = config.broker.caFile {
@@ -210,7 +211,12 @@ public enum Daemon {
                                     notify: SystemdNotify(environment: ProcessInfo.processInfo.environment), logger: logger,
                                     fsyncIntervalMilliseconds: Int64(config.journal.fsyncIntervalMilliseconds),
                                     retentionDays: config.journal.retentionDays,
-                                    journalBound: bound)
+                                    journalBound: bound,
+                                    // The engine judges nothing on the daemon clock from where the
+                                    // recovered stream ended until the broker answers again.
+                                    streamEnd: recovered == nil ? nil : stage.engine.lastTick,
+                                    retentionCheckIntervalMilliseconds: ProcessInfo.processInfo.environment["MELTWATCH_TEST_RETENTION_INTERVAL_MS"]
+                                        .flatMap { Int64($0) } ?? 3_600_000)
         let pipeline = Pipeline(session: session, handler: handler, control: control, ring: ring, stage: stage, alarms: alarms,
                                 reloader: reloader, checkpoints: checkpoints, configBytes: bytes, latency: latency, counters: counters, logger: logger)
 

@@ -9,6 +9,11 @@ import MeltWatchRing
 /// Runs on the ingest thread inside the MQTT loop: journals each batch as received, makes it durable,
 /// decodes it and pushes readings and clock ticks into the ring.
 ///
+/// Two clocks: the daemon clock (``DaemonClock``: wall-clock readings paced by CLOCK_MONOTONIC, with
+/// journaled rebases when the wall clock steps) stamps receive times and ticks; CLOCK_MONOTONIC alone
+/// drives this thread's own intervals (ticks, commits, watchdog, checkpoints, retention and space
+/// checks, `broker-lost`), so no step of the wall clock stops or hurries them.
+///
 /// Zero loss: the batch's QoS 1 acknowledgements leave only after `handle` returns (see
 /// ``IngestSession``), and `handle` returns only after the journal's `fdatasync`. Ticks are journaled
 /// and made durable before the engine sees them too, so whatever the engine did can be replayed
@@ -27,10 +32,15 @@ final class IngestHandler: IngestSession.Handler {
     /// Ticks wait at most this long for a commit (config `journal.fsync_interval_ms`); batches with
     /// messages commit at once, since their acknowledgements wait for it.
     private let fsyncIntervalMilliseconds: Int64
+    /// The daemon clock: receive times, ticks and every time that enters the journal.
+    private var clock: DaemonClock
+    /// Monotonic milliseconds of the last commit (as every `last…` interval mark below).
     private var lastCommit: Int64 = 0
     /// Segments older than this are removed (config `journal.retention_days`), checked hourly.
     private let retentionMilliseconds: Int64
     private var lastRetention: Int64 = 0
+    /// How often retention looks (hourly; a test hook shortens it).
+    private let retentionCheckIntervalMilliseconds: Int64
     /// The journal's size bound (config `journal.max_bytes`, `journal.min_free`), checked every
     /// `spaceCheckIntervalMilliseconds` (the first time at the first tick).
     private let journalBound: JournalSizeBound
@@ -53,9 +63,14 @@ final class IngestHandler: IngestSession.Handler {
     private let inbox: ActionInbox
     /// Configuration reloads accepted on SIGHUP, switched to at one point of the stream.
     private let reloader: ConfigReloader
-    /// The broker's URL, and since when it has been unreachable (nil while connected).
+    /// The broker's URL, and since when (monotonic) it has been unreachable (nil while connected).
     private let brokerURL: String
     private var disconnectedSince: Int64?
+    /// The link state the engine was last told (``JournalRecord/link(time:up:)``); nil before the
+    /// start's link-down record, which carries `streamEnd` (the previous run's last time): the engine
+    /// judges nothing on the daemon clock from then until the broker answers again.
+    private var linkUp: Bool?
+    private let streamEnd: EventTime?
     private var brokerAlarmRaised = false
     /// Unreachable this long → `broker-lost` system alarm: the plants are not being monitored.
     private let brokerLostAfterMilliseconds: Int64
@@ -75,19 +90,22 @@ final class IngestHandler: IngestSession.Handler {
          counters: IngestCounters, inbox: ActionInbox, reloader: ConfigReloader, checkpoints: CheckpointDesk,
          checkpointIntervalMilliseconds: Int64 = 60_000, brokerURL: String, notify: SystemdNotify, logger: Logger, tickIntervalMilliseconds: Int64 = 100,
          fsyncIntervalMilliseconds: Int64 = 50, retentionDays: Int = 400, journalBound: JournalSizeBound = JournalSizeBound(),
-         brokerLostAfterMilliseconds: Int64 = 10_000) {
+         brokerLostAfterMilliseconds: Int64 = 3_000, streamEnd: EventTime? = nil, retentionCheckIntervalMilliseconds: Int64 = 3_600_000) {
+        self.retentionCheckIntervalMilliseconds = retentionCheckIntervalMilliseconds
         self.decoder = decoder
         self.inbox = inbox
         self.reloader = reloader
         self.notify = notify
         self.brokerURL = brokerURL
         self.brokerLostAfterMilliseconds = brokerLostAfterMilliseconds
-        disconnectedSince = WallClock.milliseconds()
+        clock = DaemonClock(notBefore: streamEnd?.milliseconds)
+        self.streamEnd = streamEnd
+        disconnectedSince = Monotonic.milliseconds()
         self.journal = journal
         self.control = control
         self.fsyncIntervalMilliseconds = fsyncIntervalMilliseconds
         retentionMilliseconds = Int64(retentionDays) * 86_400_000
-        lastRetention = WallClock.milliseconds()
+        lastRetention = Monotonic.milliseconds()
         self.journalBound = journalBound
         self.ring = ring
         self.counters = counters
@@ -95,14 +113,15 @@ final class IngestHandler: IngestSession.Handler {
         self.tickIntervalMilliseconds = tickIntervalMilliseconds
         self.checkpoints = checkpoints
         self.checkpointIntervalMilliseconds = checkpointIntervalMilliseconds
-        lastCheckpoint = WallClock.milliseconds()
+        lastCheckpoint = Monotonic.milliseconds()
         decoded.reserveCapacity(256)
         inputs.reserveCapacity(4096)
     }
 
     func handle(batch: inout [MQTTMessage]) {
-        let now = EventTime(milliseconds: WallClock.milliseconds())
         counters.messagesReceived.add(batch.count, ordering: .relaxed)
+        guard journalFailure == nil else { return }
+        let now = daemonNow()
         guard journalFailure == nil else { return }
         // The batch's timing goes ahead of its readings; its commit time is filled in after the commit.
         let read = Monotonic.nanoseconds()
@@ -130,7 +149,7 @@ final class IngestHandler: IngestSession.Handler {
                 for r in decoded { inputs.append(.reading(r)) }
             case .failure(let error):
                 counters.reject(error.reason)
-                if let suppressed = rejectLog.shouldLog(key: error.reason.rawValue, now: now.milliseconds) {
+                if let suppressed = rejectLog.shouldLog(key: error.reason.rawValue, now: Monotonic.milliseconds()) {
                     logger.warning("rejected gateway message", metadata: [
                         "mqtt.topic": "\(message.topic)", "reject.reason": "\(error.reason.rawValue)",
                         "reject.detail": "\(error.detail)", "reject.suppressed_since_last": "\(suppressed)",
@@ -143,19 +162,20 @@ final class IngestHandler: IngestSession.Handler {
 
     func tick() {
         guard journalFailure == nil else { return }
-        let now = WallClock.milliseconds()
-        if let interval = notify.watchdogIntervalMilliseconds, now - lastWatchdog >= interval {
+        let mono = Monotonic.milliseconds()
+        if let interval = notify.watchdogIntervalMilliseconds, mono - lastWatchdog >= interval {
             // From the loop itself: pings stop when the loop stops turning (stuck, or blocked on a
             // full ring behind a stuck engine), and systemd restarts us.
-            lastWatchdog = now
+            lastWatchdog = mono
             notify.send("WATCHDOG=1")
         }
-        watchBroker(now)
-        takeReload(EventTime(milliseconds: now))
-        takeActions(EventTime(milliseconds: now))
-        guard now - lastTick >= tickIntervalMilliseconds else { return }
-        lastTick = now
-        let time = EventTime(milliseconds: now)
+        let time = daemonNow()
+        guard journalFailure == nil else { return }
+        watchBroker(mono)
+        takeReload(time)
+        takeActions(time)
+        guard mono - lastTick >= tickIntervalMilliseconds else { return }
+        lastTick = mono
         do {
             try journal.append(.tick(time))
         } catch {
@@ -163,14 +183,14 @@ final class IngestHandler: IngestSession.Handler {
         }
         inputs.append(.tick(time))
         journalCheckpoints()
-        if now - lastCheckpoint >= checkpointIntervalMilliseconds {
+        if mono - lastCheckpoint >= checkpointIntervalMilliseconds {
             // The state after every record appended so far: the engine encodes it at this ticket.
-            lastCheckpoint = now
+            lastCheckpoint = mono
             inputs.append(.checkpoint(ticket: checkpoints.request(position: journal.nextPosition, time: time)))
         }
-        if now - lastCommit >= fsyncIntervalMilliseconds { commitAndFlush(time) }
-        if now - lastRetention >= 3_600_000 {
-            lastRetention = now
+        if mono - lastCommit >= fsyncIntervalMilliseconds { commitAndFlush(time) }
+        if mono - lastRetention >= retentionCheckIntervalMilliseconds {
+            lastRetention = mono
             do {
                 for removed in try journal.removeSegments(before: time.adding(milliseconds: -retentionMilliseconds)) {
                     logger.info("journal: retention removed a segment", metadata: ["journal.segment": "\(removed)"])
@@ -179,10 +199,62 @@ final class IngestHandler: IngestSession.Handler {
                 logger.error("journal retention failed", metadata: ["journal.error": "\(error)"])
             }
         }
-        if journalBound.isSet, now - lastSpaceCheck >= spaceCheckIntervalMilliseconds {
-            lastSpaceCheck = now
+        if journalBound.isSet, mono - lastSpaceCheck >= spaceCheckIntervalMilliseconds {
+            lastSpaceCheck = mono
             enforceJournalBound(time)
         }
+    }
+
+    /// The daemon clock now. A step of the wall clock since the last reading is journaled here, ahead
+    /// of every record in the new base, and goes to the engine and the alarm book (they move every
+    /// daemon-clock instant they hold by it) and to the journal's retention (segment ages move too).
+    private func daemonNow() -> EventTime {
+        beginIfNeeded()
+        let (now, step) = clock.read()
+        let time = EventTime(milliseconds: now)
+        guard let step else { return time }
+        logger.warning("the wall clock stepped: the daemon clock follows it; every timer keeps the time it had left", metadata: [
+            "clock.step_ms": "\(step)", "clock.now": "\(time.rfc3339)",
+        ])
+        do {
+            try journal.append(.clockStep(time: time, delta: step))
+        } catch {
+            fail(error)
+            return time
+        }
+        journal.clockStepped(by: step)
+        inputs.append(.clockStep(step))
+        return time
+    }
+
+    /// At the first turn of the loop: the link is down from where the previous run's stream ended
+    /// (or from now, in a new journal) until the broker answers.
+    private func beginIfNeeded() {
+        guard linkUp == nil, journalFailure == nil else { return }
+        linkUp = false
+        let time = streamEnd ?? EventTime(milliseconds: clock.read().now)
+        do {
+            try journal.append(.link(time: time, up: false))
+        } catch {
+            return fail(error)
+        }
+        inputs.append(.link(up: false, at: time))
+    }
+
+    /// The broker link went down or came back: journaled and committed at once, at this point of the
+    /// stream (before the first message of the new connection).
+    private func setLink(up: Bool) {
+        guard journalFailure == nil else { return }
+        let time = daemonNow()
+        guard journalFailure == nil, linkUp != up else { return }
+        linkUp = up
+        do {
+            try journal.append(.link(time: time, up: up))
+        } catch {
+            return fail(error)
+        }
+        inputs.append(.link(up: up, at: time))
+        commitAndFlush(time)
     }
 
     /// Keeps the journal within `journal.max_bytes` and `journal.min_free`: the oldest sealed segments
@@ -208,20 +280,21 @@ final class IngestHandler: IngestSession.Handler {
         if let problem = space.problem {
             logger.error("journal size bound: removing a segment failed", metadata: ["journal.error": "\(problem)"])
         }
-        if space.overBound, spaceLog.shouldLog(key: "over", now: time.milliseconds) != nil {
+        if space.overBound, spaceLog.shouldLog(key: "over", now: Monotonic.milliseconds()) != nil {
             logger.error("journal over its size bound with no sealed segment left to remove", metadata: [
                 "journal.bytes": "\(space.totalBytes)", "journal.free_bytes": "\(space.freeBytes.map(String.init) ?? "-")",
             ])
         }
+        let mono = Monotonic.milliseconds()
         if !space.removed.isEmpty || space.overBound {
-            lastSpacePressure = time.milliseconds
+            lastSpacePressure = mono
             guard !spaceAlarmRaised else { return }
             spaceAlarmRaised = true
             let message = space.removed.isEmpty
                 ? "日志存储空间超限，已无可删除的日志段（当前段、最近检查点与发件箱保留）：日志 \(total)，剩余 \(free)（\(bound)）(journal over its size bound with nothing left to remove)"
                 : "日志存储空间超限，已删除最早的 \(space.removed.count) 个日志段，其中记录已丢失：日志 \(total)，剩余 \(free)（\(bound)）(journal over its size bound: oldest segments removed)"
             inbox.submit(.system(rule: "journal-space", raise: true, subject: "journal", message: message))
-        } else if spaceAlarmRaised, time.milliseconds - lastSpacePressure >= spaceClearAfterMilliseconds {
+        } else if spaceAlarmRaised, mono - lastSpacePressure >= spaceClearAfterMilliseconds {
             spaceAlarmRaised = false
             inbox.submit(.system(rule: "journal-space", raise: false, subject: "journal",
                                  message: "日志存储空间已恢复到限额以内：日志 \(total)，剩余 \(free) (journal back under its size bound)"))
@@ -247,7 +320,7 @@ final class IngestHandler: IngestSession.Handler {
     /// start restores it and replays nothing.
     func finalCheckpoint(_ encode: (JournalPosition, EventTime) -> [UInt8]?) {
         guard journalFailure == nil else { return }
-        let now = EventTime(milliseconds: WallClock.milliseconds())
+        let now = EventTime(milliseconds: clock.read().now)
         let position = journal.nextPosition
         guard let data = encode(position, now) else { return }
         do {
@@ -315,7 +388,7 @@ final class IngestHandler: IngestSession.Handler {
             t.committed = Monotonic.nanoseconds()
             inputs[timingMark] = .timing(t)
         }
-        lastCommit = now.milliseconds
+        lastCommit = Monotonic.milliseconds()
         if let segment = pendingProtectedSegment {
             journal.protectedSegment = segment
             pendingProtectedSegment = nil
@@ -339,15 +412,18 @@ final class IngestHandler: IngestSession.Handler {
         switch event {
         case .connected(let sessionPresent):
             disconnectedSince = nil
+            setLink(up: true)
             counters.brokerConnected.store(true, ordering: .relaxed)
             logger.info("connected to broker", metadata: ["mqtt.session_present": "\(sessionPresent)"])
         case .connectionRefused(let code, let reason):
-            if disconnectedSince == nil { disconnectedSince = WallClock.milliseconds() }
+            if disconnectedSince == nil { disconnectedSince = Monotonic.milliseconds() }
+            setLink(up: false)
             counters.brokerConnected.store(false, ordering: .relaxed)
             counters.subscribed.store(false, ordering: .relaxed)
             logger.error("broker refused the connection", metadata: ["mqtt.connack": "\(code)", "mqtt.reason": "\(reason)"])
         case .connectionLost(let error, let retry):
-            if disconnectedSince == nil { disconnectedSince = WallClock.milliseconds() }
+            if disconnectedSince == nil { disconnectedSince = Monotonic.milliseconds() }
+            setLink(up: false)
             counters.brokerConnected.store(false, ordering: .relaxed)
             counters.subscribed.store(false, ordering: .relaxed)
             logger.warning("broker connection lost; reconnecting", metadata: [

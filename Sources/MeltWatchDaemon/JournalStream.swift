@@ -76,6 +76,10 @@ final class JournalStream {
             _ = stage.perform(action, at: time)
         case .tick(let now):
             stage.process(.tick(now))
+        case .link(let time, let up):
+            stage.process(.link(up: up, at: time))
+        case .clockStep(_, let delta):
+            stage.process(.clockStep(delta))
         case .message(let receivedAt, _, let topic, let payload):
             readings.removeAll(keepingCapacity: true)
             if case .success = decoder.decode(topicBytes: topic, payload: payload, now: receivedAt, into: &readings) {

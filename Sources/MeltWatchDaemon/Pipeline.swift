@@ -222,6 +222,8 @@ final class Pipeline: Service {
                 case .tick:
                     stage.process(input)
                     ticked = true
+                case .link, .clockStep:
+                    stage.process(input)
                 case .reading:
                     guard causing == nil, let t = timing else {
                         stage.process(input)

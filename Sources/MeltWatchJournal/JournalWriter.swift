@@ -71,6 +71,8 @@ public final class JournalWriter {
     let fileSystem: any JournalFileSystem
     private var fd: Int32 = -1
     private(set) var sequence: UInt64 = 0
+    /// The daemon clock steps this process made: (the newest segment stamped in the old base, delta).
+    private var clockSteps: [(upTo: UInt64, delta: Int64)] = []
     private var path = ""
     /// Bytes in the current segment file, committed or written.
     private var segmentSize = 0
@@ -210,13 +212,26 @@ public final class JournalWriter {
             // A segment ends where the next one was created: remove it when that is before the cutoff.
             for (i, s) in sequences.enumerated() {
                 let nextSequence = i + 1 < sequences.count ? sequences[i + 1] : sequence
-                guard let nextCreated = try created(nextSequence), nextCreated < cutoff else { break }
+                guard let nextCreated = try created(nextSequence)?.adding(milliseconds: stepSince(nextSequence)),
+                      nextCreated < cutoff else { break }
                 expired.append(s)
             }
             return try remove(expired)
         } catch {
             throw .system(error)
         }
+    }
+
+    /// The daemon clock was rebased by `delta` ms (the wall clock stepped): the segments written so
+    /// far were stamped in the old base, so retention moves their creation times with it and a step
+    /// forward (even by years) ages no segment. Known for this process's lifetime.
+    public func clockStepped(by delta: Int64) {
+        clockSteps.append((upTo: sequence, delta: delta))
+    }
+
+    /// The sum of the clock steps made after segment `s` was created.
+    private func stepSince(_ s: UInt64) -> Int64 {
+        clockSteps.reduce(0) { $0 + ($1.upTo >= s ? $1.delta : 0) }
     }
 
     /// Where the next appended record will be, or a point before it: every record appended so far

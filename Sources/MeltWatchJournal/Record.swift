@@ -22,6 +22,13 @@ public enum JournalRecord: Sendable, Equatable {
     /// One part of a checkpoint: the engine's and the alarm book's state after every record before
     /// `position` (written later than that point, once the engine thread got there).
     case checkpoint(CheckpointPart)
+    /// The broker link went down (`up` false) or came back, at this daemon time: the engine judges
+    /// nothing on the daemon clock while it is down. A start records the link down at the time the
+    /// previous run's stream ended.
+    case link(time: EventTime, up: Bool)
+    /// The daemon clock was rebased by `delta` ms at `time` (new base) because the wall clock stepped;
+    /// every record after it is in the new base.
+    case clockStep(time: EventTime, delta: Int64)
 
     /// The record's time: receive time, tick time, config time, or when the note was written.
     public var time: EventTime {
@@ -31,6 +38,7 @@ public enum JournalRecord: Sendable, Equatable {
         case .config(let t, _, _), .reload(let t, _, _): t
         case .action(let t, _), .alarmState(let t, _), .outbox(let t, _): t
         case .checkpoint(let p): p.time
+        case .link(let t, _), .clockStep(let t, _): t
         }
     }
 }
@@ -97,7 +105,8 @@ public struct JournalMessage: Sendable, Equatable {
 /// A body is a type byte and its fields: message (1) `i64 receivedAt, u8 qos, u16 topicLength,
 /// topic, payload`; tick (2) `i64 time`; config (3) and reload (7) `i64 time, u16 hashLength, hash, text`; action (4),
 /// alarm state (5) and outbox entry (6) `i64 time, data`; checkpoint part (8) `i64 time, u64 segment,
-/// i64 offset, u32 part, u32 parts, data`. The
+/// i64 offset, u32 part, u32 parts, data`; link (9) `i64 time, u8 up`; clock step (10) `i64 time,
+/// i64 delta`. The
 /// checksum covers the length, so a torn or garbled length is caught like a garbled body.
 public enum JournalFormat {
     public static let magic: [UInt8] = Array("MWJ1".utf8)
@@ -108,7 +117,7 @@ public enum JournalFormat {
     public static let maxBodyBytes = 1 << 20
 
     enum Kind: UInt8 {
-        case message = 1, tick = 2, config = 3, action = 4, alarmState = 5, outbox = 6, reload = 7, checkpoint = 8
+        case message = 1, tick = 2, config = 3, action = 4, alarmState = 5, outbox = 6, reload = 7, checkpoint = 8, link = 9, clockStep = 10
     }
 
     /// The segment header for `sequence`, created at `created`.
@@ -181,6 +190,18 @@ public enum JournalFormat {
             buffer.appendLE(UInt32(p.part))
             buffer.appendLE(UInt32(p.parts))
             buffer.append(contentsOf: p.data)
+            endFrame(&buffer, start: start)
+        case .link(let time, let up):
+            let start = beginFrame(&buffer)
+            buffer.append(Kind.link.rawValue)
+            buffer.appendLE(UInt64(bitPattern: time.milliseconds))
+            buffer.append(up ? 1 : 0)
+            endFrame(&buffer, start: start)
+        case .clockStep(let time, let delta):
+            let start = beginFrame(&buffer)
+            buffer.append(Kind.clockStep.rawValue)
+            buffer.appendLE(UInt64(bitPattern: time.milliseconds))
+            buffer.appendLE(UInt64(bitPattern: delta))
             endFrame(&buffer, start: start)
         }
     }
@@ -279,6 +300,13 @@ public enum JournalFormat {
             let part = Int(body.loadLE(UInt32.self, at: 25)), parts = Int(body.loadLE(UInt32.self, at: 29))
             guard parts > 0, part < parts else { return nil }
             return .checkpoint(time: time, position: position, part: part, parts: parts, data: UnsafeRawBufferPointer(rebasing: body[33...]))
+        case .link:
+            guard body.count == 10, body[9] <= 1 else { return nil }
+            return .link(time: EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1))), up: body[9] == 1)
+        case .clockStep:
+            guard body.count == 17 else { return nil }
+            return .clockStep(time: EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1))),
+                              delta: Int64(bitPattern: body.loadLE(UInt64.self, at: 9)))
         }
     }
 }
@@ -294,6 +322,8 @@ public enum JournalRecordView {
     case alarmState(time: EventTime, data: UnsafeRawBufferPointer)
     case outbox(time: EventTime, data: UnsafeRawBufferPointer)
     case checkpoint(time: EventTime, position: JournalPosition, part: Int, parts: Int, data: UnsafeRawBufferPointer)
+    case link(time: EventTime, up: Bool)
+    case clockStep(time: EventTime, delta: Int64)
 
     /// The record's time: receive time, tick time, config time, or when the note was written.
     public var time: EventTime {
@@ -303,6 +333,7 @@ public enum JournalRecordView {
         case .config(let t, _, _), .reload(let t, _, _): t
         case .action(let t, _), .alarmState(let t, _), .outbox(let t, _): t
         case .checkpoint(let t, _, _, _, _): t
+        case .link(let t, _), .clockStep(let t, _): t
         }
     }
 
@@ -319,6 +350,8 @@ public enum JournalRecordView {
         case .outbox(let t, let data): .outbox(time: t, data: Array(data))
         case .checkpoint(let t, let position, let part, let parts, let data):
             .checkpoint(CheckpointPart(time: t, position: position, part: part, parts: parts, data: Array(data)))
+        case .link(let t, let up): .link(time: t, up: up)
+        case .clockStep(let t, let delta): .clockStep(time: t, delta: delta)
         }
     }
 }

@@ -1,0 +1,48 @@
+import MeltWatchAlarms
+import MeltWatchCore
+
+/// The daemon clock: what ticks and receive times carry into the journal and the engine.
+///
+/// It reads as the wall clock (CLOCK_REALTIME), so journal times and alarm times are times people
+/// can read, but it advances with CLOCK_MONOTONIC: between two readings it moves exactly as much
+/// time as really passed. When the wall clock steps (chrony at boot, a VM resumed, an operator
+/// fixing the time) the two disagree; once they disagree by ``stepThresholdMilliseconds`` the daemon
+/// clock is rebased onto the wall clock and the reading reports the step. The ingest thread then
+/// journals it (``JournalRecord/clockStep(time:delta:)``) ahead of every record in the new base, and
+/// the engine and the alarm book move every daemon-clock instant they hold by it: no timer fires
+/// early or late, whichever way the clock stepped. Slewing (NTP's ≤ 500 ppm) never reaches the
+/// threshold between two rebases of more than half an hour, and those are harmless steps of a second.
+struct DaemonClock {
+    /// Disagreement of wall and monotonic-paced clock that counts as a step.
+    let stepThresholdMilliseconds: Int64
+    private let wall: () -> Int64
+    private let monotonic: () -> Int64
+    /// The daemon time at monotonic time `baseMonotonic`.
+    private var base: Int64
+    private var baseMonotonic: Int64
+
+    /// A clock starting at the wall clock's reading — or at `notBefore` (the end of the journal's
+    /// stream) when the wall clock is earlier: then the first reading reports the backward step, so
+    /// state carried over from the last run is rebased too.
+    init(notBefore: Int64? = nil, stepThresholdMilliseconds: Int64 = 1000,
+         wall: @escaping () -> Int64 = WallClock.milliseconds, monotonic: @escaping () -> Int64 = Monotonic.milliseconds) {
+        self.stepThresholdMilliseconds = stepThresholdMilliseconds
+        self.wall = wall
+        self.monotonic = monotonic
+        base = max(wall(), notBefore ?? .min)
+        baseMonotonic = monotonic()
+    }
+
+    /// The daemon time now; `step` is the rebase (new − old base, ms) when the wall clock stepped
+    /// since the last reading, nil otherwise.
+    mutating func read() -> (now: Int64, step: Int64?) {
+        let m = monotonic()
+        let paced = base + (m - baseMonotonic)
+        let w = wall()
+        let disagreement = w - paced
+        guard abs(disagreement) >= stepThresholdMilliseconds else { return (paced, nil) }
+        base = w
+        baseMonotonic = m
+        return (w, disagreement)
+    }
+}
