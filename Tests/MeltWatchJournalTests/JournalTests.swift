@@ -41,6 +41,8 @@ struct JournalTests {
             .message(JournalMessage(receivedAt: at(102), qos: 2, topic: [], payload: [])),
             .reload(time: at(300), hash: "sha256:def", text: Array("plants: [ ]\n".utf8)),
             .action(time: at(301), data: Array("{}".utf8)), .alarmState(time: at(302), data: Array("{\"open\":[]}".utf8)),
+            .link(time: at(303), up: false), .link(time: at(304), up: true),
+            .clockStep(time: at(3_600_305), delta: 3_600_000), .clockStep(time: at(306), delta: -3_600_000),
         ]
         let w = try JournalWriter(directory: dir, now: at(0))
         for r in records { try w.append(r) }
@@ -92,6 +94,13 @@ struct JournalTests {
         #expect(remaining.last == message(59))
         #expect(remaining.first!.time <= at(20_000))
         #expect(try JournalReader(directory: dir).segments().last == segments.last)
+        // The wall clock stepped 400 days forward: the segments written so far are no older for it
+        // (a retention of one day, at the stepped clock, removes nothing).
+        let before = try JournalReader(directory: dir).segments()
+        w.clockStepped(by: 400 * 86_400_000)
+        #expect(try w.removeSegments(before: at(60_000 + 399 * 86_400_000)).isEmpty)
+        #expect(try JournalReader(directory: dir).segments() == before)
+        w.clockStepped(by: -400 * 86_400_000)
         // Even a cutoff in the future keeps the segment being written.
         try w.removeSegments(before: at(10_000_000))
         #expect(try JournalReader(directory: dir).segments() == [segments.last!])

@@ -1,5 +1,4 @@
-import MeltWatchAlarms
-import MeltWatchCore
+import Glibc
 
 /// The daemon clock: what ticks and receive times carry into the journal and the engine.
 ///
@@ -12,9 +11,9 @@ import MeltWatchCore
 /// the engine and the alarm book move every daemon-clock instant they hold by it: no timer fires
 /// early or late, whichever way the clock stepped. Slewing (NTP's ≤ 500 ppm) never reaches the
 /// threshold between two rebases of more than half an hour, and those are harmless steps of a second.
-struct DaemonClock {
+public struct DaemonClock {
     /// Disagreement of wall and monotonic-paced clock that counts as a step.
-    let stepThresholdMilliseconds: Int64
+    public let stepThresholdMilliseconds: Int64
     private let wall: () -> Int64
     private let monotonic: () -> Int64
     /// The daemon time at monotonic time `baseMonotonic`.
@@ -24,8 +23,8 @@ struct DaemonClock {
     /// A clock starting at the wall clock's reading — or at `notBefore` (the end of the journal's
     /// stream) when the wall clock is earlier: then the first reading reports the backward step, so
     /// state carried over from the last run is rebased too.
-    init(notBefore: Int64? = nil, stepThresholdMilliseconds: Int64 = 1000,
-         wall: @escaping () -> Int64 = WallClock.milliseconds, monotonic: @escaping () -> Int64 = Monotonic.milliseconds) {
+    public init(notBefore: Int64? = nil, stepThresholdMilliseconds: Int64 = 1000,
+                wall: @escaping () -> Int64 = DaemonClock.realtimeMilliseconds, monotonic: @escaping () -> Int64 = Monotonic.milliseconds) {
         self.stepThresholdMilliseconds = stepThresholdMilliseconds
         self.wall = wall
         self.monotonic = monotonic
@@ -35,7 +34,7 @@ struct DaemonClock {
 
     /// The daemon time now; `step` is the rebase (new − old base, ms) when the wall clock stepped
     /// since the last reading, nil otherwise.
-    mutating func read() -> (now: Int64, step: Int64?) {
+    public mutating func read() -> (now: Int64, step: Int64?) {
         let m = monotonic()
         let paced = base + (m - baseMonotonic)
         let w = wall()
@@ -44,5 +43,12 @@ struct DaemonClock {
         base = w
         baseMonotonic = m
         return (w, disagreement)
+    }
+
+    /// CLOCK_REALTIME in epoch milliseconds.
+    public static func realtimeMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
