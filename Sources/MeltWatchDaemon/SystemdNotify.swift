@@ -41,6 +41,11 @@ final class SystemdNotify: @unchecked Sendable {
     var isActive: Bool { address != nil }
 
     /// Sends one notification (e.g. `READY=1\nSTATUS=…`); errors are ignored, as `sd_notify` callers do.
+    ///
+    /// Never waits: the ingest loop sends the watchdog pings, and a unix datagram socket whose reader
+    /// does not keep up (a busy or stuck systemd; a queue of only 10 datagrams by default) would block
+    /// a plain `sendto` — and with it ingest, ticks and every alarm. A ping dropped is harmless (the
+    /// next comes within half the interval); a loop blocked on it is not.
     func send(_ message: String) {
         guard var addr = address else { return }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -49,7 +54,7 @@ final class SystemdNotify: @unchecked Sendable {
         let bytes = Array(message.utf8)
         _ = withUnsafePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), sa, addressLength) }
+                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), sa, addressLength) }
             }
         }
     }

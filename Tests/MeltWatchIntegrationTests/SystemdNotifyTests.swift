@@ -4,7 +4,7 @@ import MeltWatchTestKit
 import Testing
 
 /// A datagram socket standing in for systemd's notification socket.
-private final class NotifySocket {
+final class NotifySocket {
     let path: String
     private let fd: Int32
 
@@ -54,6 +54,25 @@ struct SystemdNotifyTests {
         #expect(ready.first?.contains("STATUS=monitoring 3 topics") == true, "\(messages)")
         let pings = messages.filter { $0 == "WATCHDOG=1" }.count
         #expect((6...14).contains(pings), "expected a ping about every 200 ms for 2 s, got \(pings): \(messages)")
+        #expect(h.daemon.stop() == 0)
+    }
+
+    @Test("a notification socket nobody reads never stalls the loop: alarms keep coming while pings pile up unread")
+    func unreadSocketDoesNotBlock() async throws {
+        let h = try await Harness(plants: Harness.coPlant)
+        defer { h.stop() }
+        let socket = try NotifySocket(path: h.directory.path + "/notify.sock")
+        // Pings every 50 ms; the socket's queue (10 datagrams) is full after half a second.
+        try await h.startDaemon(wrapper: ["/usr/bin/env", "NOTIFY_SOCKET=\(socket.path)", "WATCHDOG_USEC=100000"])
+        let gateway = try h.publisher()
+        for i in 0..<4 {
+            try await Task.sleep(for: .seconds(1))
+            let ppm = i % 2 == 0 ? 40 : 2
+            try gateway.publish(topic: "plants/baotou-steel/co-1/co", text: "{\"ts\":\(nowMilliseconds()),\"v\":\(ppm)}")
+        }
+        let got = await h.receiver.waitFor(timeoutSeconds: 10) { d in d.filter { $0.text.contains("\"rule\":\"co-level-1\"") }.count >= 4 }
+        #expect(got.filter { $0.text.contains("\"rule\":\"co-level-1\"") }.count >= 4, "raised, cleared, raised, cleared while nobody read the socket")
+        _ = socket
         #expect(h.daemon.stop() == 0)
     }
 }
