@@ -310,7 +310,11 @@ public enum Daemon {
     static func openJournal(_ settings: MeltWatchConfig.Journal, logger: Logger) throws -> JournalWriter {
         let now = WallClock.now
         do {
-            let journal = try JournalWriter(directory: settings.dir, fileSystem: SlowSyncFileSystem.fromEnvironment(ProcessInfo.processInfo.environment), now: now)
+            let environment = ProcessInfo.processInfo.environment
+            // Test hook: small segments, so a test sees retention at work within seconds.
+            let segmentBytes = environment["MELTWATCH_TEST_SEGMENT_BYTES"].flatMap { Int($0) } ?? JournalOptions().segmentBytes
+            let journal = try JournalWriter(directory: settings.dir, options: JournalOptions(segmentBytes: segmentBytes),
+                                            fileSystem: SlowSyncFileSystem.fromEnvironment(environment), now: now)
             if let torn = journal.recovery.tornTail {
                 logger.notice("journal: cut a torn tail left by a crash (those messages were never acknowledged)", metadata: [
                     "journal.segment": "\(torn.path)", "journal.offset": "\(torn.offset)", "journal.bytes": "\(torn.bytes)",

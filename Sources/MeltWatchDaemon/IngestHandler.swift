@@ -422,7 +422,11 @@ final class IngestHandler: IngestSession.Handler {
             counters.subscribed.store(false, ordering: .relaxed)
             logger.error("broker refused the connection", metadata: ["mqtt.connack": "\(code)", "mqtt.reason": "\(reason)"])
         case .connectionLost(let error, let retry):
-            if disconnectedSince == nil { disconnectedSince = Monotonic.milliseconds() }
+            if disconnectedSince == nil {
+                // A keepalive failure means the link was already silent for a whole keepalive period
+                // (a cut cable, a dead switch): broker-lost is due at once, not after another wait.
+                disconnectedSince = Monotonic.milliseconds() - (error.code == MosquittoError.Code.keepalive ? brokerLostAfterMilliseconds : 0)
+            }
             setLink(up: false)
             counters.brokerConnected.store(false, ordering: .relaxed)
             counters.subscribed.store(false, ordering: .relaxed)

@@ -41,8 +41,11 @@ public struct Backoff: Sendable, Equatable {
     public var initialMilliseconds: Int
     public var maximumMilliseconds: Int
 
-    /// Creates a backoff policy.
-    public init(initialMilliseconds: Int = 500, maximumMilliseconds: Int = 30_000) {
+    /// Creates a backoff policy. The cap is short on purpose: the daemon reconnects to its own plant's
+    /// broker, one client, and every second without the link is a second the plants are not watched
+    /// (a pending connect is abandoned by libmosquitto after one keepalive, so after a partition heals
+    /// the link is back within keepalive + 5 s).
+    public init(initialMilliseconds: Int = 500, maximumMilliseconds: Int = 5_000) {
         self.initialMilliseconds = initialMilliseconds
         self.maximumMilliseconds = maximumMilliseconds
     }

@@ -32,6 +32,43 @@ public final class MosquittoBroker: @unchecked Sendable {
         }
     }
 
+    /// Starts `mosquitto` under `wrapper` (e.g. `ip netns exec B`: a broker inside a network
+    /// namespace of the test), listening on `port` at each of `listenHosts`. The host's namespace
+    /// cannot probe such a port, so readiness is the broker's own log line ("… running", written
+    /// after every listener is bound); a listener that cannot bind makes it exit, which is reported.
+    public init(port: Int, listenHosts: [String], wrapper: [String], extraConfig: String = "", timeoutSeconds: Double = 10) throws {
+        self.port = port
+        directory = try temporaryDirectory(prefix: "mosquitto")
+        let conf = directory.appendingPathComponent("mosquitto.conf")
+        try (listenHosts.map { "listener \(port) \($0)" } + [
+            "allow_anonymous true",
+            "persistence false",
+            "set_tcp_nodelay true",
+            "max_queued_messages 100000",
+            "max_inflight_messages 1024",
+            "log_dest stderr",
+            "log_type all",
+            "connection_messages true",
+            extraConfig,
+        ]).joined(separator: "\n").appending("\n").write(to: conf, atomically: true, encoding: .utf8)
+        let logPath = directory.path + "/mosquitto.log"
+        let command = wrapper + [try findExecutable("mosquitto", extra: ["/usr/sbin/mosquitto"]).path, "-c", conf.path]
+        process = try SpawnedProcess(executable: command[0], arguments: Array(command.dropFirst()), output: logPath)
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while true {
+            let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            if text.contains(" running") { break }
+            if !process.isRunning || Date() > deadline {
+                process.send(SIGKILL)
+                throw TestKitError("mosquitto did not start listening on \(listenHosts.joined(separator: ", ")) port \(port): \(text)")
+            }
+            usleep(20_000)
+        }
+    }
+
+    /// The broker URL at `host` (one of the listener hosts), for configs.
+    public func url(host: String) -> String { "mqtt://\(host):\(port)" }
+
     /// The broker URL for configs.
     public var url: String { "mqtt://127.0.0.1:\(port)" }
 
