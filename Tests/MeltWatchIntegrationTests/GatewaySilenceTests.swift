@@ -1,0 +1,94 @@
+import Foundation
+import MeltWatchTestKit
+import Testing
+
+/// A whole plant's gateway falls silent while the broker is fine: one cause, one alarm (domain.md
+/// "Sensor health"; contract §4 `gateway-silent`), against the real broker and daemon.
+@Suite("A plant's gateway falls silent: one gateway-silent, not one stale per signal", .serialized)
+struct GatewaySilenceTests {
+    /// Plant `baotou-steel` with three CO detectors, plant `nantong-al` with one; stale after 3 s.
+    static let plants = """
+    plants:
+      - id: baotou-steel
+        name: 包头钢铁 一炼钢
+        equipment:
+          - id: co-1
+            template: steel.co-detector
+            params: { preset: gb6222, stale_after_s: 3 }
+          - id: co-2
+            template: steel.co-detector
+            params: { preset: gb6222, stale_after_s: 3 }
+          - id: co-3
+            template: steel.co-detector
+            params: { preset: gb6222, stale_after_s: 3 }
+      - id: nantong-al
+        name: 南通 铝铸造
+        industry: aluminium
+        equipment:
+          - id: co-1
+            template: steel.co-detector
+            params: { preset: gb6222, stale_after_s: 3 }
+
+    """
+
+    @Test("the steel plant's gateway stops, the aluminium plant's goes on: one gateway-silent naming 3 signals, no stale; it clears when data resumes, and a detector still dead then is stale on its own")
+    func plantGatewayFallsSilent() async throws {
+        let h = try await Harness(plants: Self.plants)
+        defer { h.stop() }
+        try await h.startDaemon()
+        let gateway = try h.publisher()
+        let publishing = Publishing()
+        let task = Task.detached {
+            while !Task.isCancelled {
+                let now = nowMilliseconds()
+                for topic in publishing.topics { try? gateway.publish(topic: topic, text: "{\"ts\":\(now),\"v\":2}") }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        defer { task.cancel() }
+        let steel = ["co-1", "co-2", "co-3"].map { "plants/baotou-steel/\($0)/co" }
+        let aluminium = "plants/nantong-al/co-1/co"
+        publishing.set(steel + [aluminium])
+        try await Task.sleep(for: .seconds(2))
+
+        publishing.set([aluminium])  // the steel plant's gateway dies
+        let silent = await h.receiver.waitFor(timeoutSeconds: 15) { $0.contains { $0.text.contains("\"rule\":\"gateway-silent\"") } }
+        try await Task.sleep(for: .seconds(4))  // longer than stale_after_s again: nothing else comes
+        let events = h.receiver.accepted.map(\.json)
+        let gatewayEvents = events.filter { $0["rule"] as? String == "gateway-silent" }
+        #expect(gatewayEvents.count == 1, "one alarm for the cause: \(gatewayEvents)")
+        let raised = try #require(gatewayEvents.first, "gateway-silent within 15 s: \(silent.map(\.text))")
+        #expect(raised["alarm_id"] as? String == "baotou-steel:gateway:gateway-silent:1")
+        #expect(raised["class"] as? String == "device" && raised["event"] as? String == "raised")
+        #expect(raised["value"] as? Double == 3, "names how many signals stopped")
+        #expect(!events.contains { $0["rule"] as? String == "stale" }, "no per-signal stale under it: \(events)")
+        let signals = try await signalsHealth(h)
+        #expect(signals.filter { $0.plant == "baotou-steel" }.allSatisfy { $0.health == "unknown" }, "the console shows them unknown: \(signals)")
+        #expect(signals.filter { $0.plant == "nantong-al" && $0.role == "co" }.allSatisfy { $0.health == "ok" }, "\(signals)")
+
+        publishing.set(Array(steel.prefix(2)) + [aluminium])  // the gateway is back, co-3 stays dead
+        let cleared = await h.receiver.waitFor(timeoutSeconds: 10) { d in
+            d.contains { $0.text.contains("\"rule\":\"gateway-silent\"") && $0.text.contains("\"event\":\"cleared\"") }
+                && d.contains { $0.text.contains("\"rule\":\"stale\"") }
+        }.map(\.json)
+        #expect(cleared.contains { $0["rule"] as? String == "gateway-silent" && $0["event"] as? String == "cleared" })
+        let stale = cleared.filter { $0["rule"] as? String == "stale" }
+        #expect(stale.count == 1 && stale.first?["equipment"] as? String == "co-3", "co-3 stale on its own, stale_after_s after the recovery: \(stale)")
+        #expect(h.daemon.stop() == 0)
+    }
+
+    private func signalsHealth(_ h: Harness) async throws -> [(plant: String, role: String, health: String)] {
+        let (_, body) = try await call("GET", h.api + "/api/signals")
+        let list = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]] ?? []
+        return list.map { ($0["plant"] as? String ?? "", $0["role"] as? String ?? "", $0["health"] as? String ?? "") }
+    }
+}
+
+/// The topics the test gateway publishes now.
+private final class Publishing: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: [String] = []
+
+    var topics: [String] { lock.withLock { current } }
+    func set(_ topics: [String]) { lock.withLock { current = topics } }
+}
