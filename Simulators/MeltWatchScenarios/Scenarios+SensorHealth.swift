@@ -6,16 +6,21 @@ import MeltWatchRules
 extension Scenario {
     static let sensorHealth: [Scenario] = [gatewayDying, frozenSensor, badQuality, interlockFeedbackBad]
 
-    /// The lance element's gateway stops publishing after its t=20 s scan and never comes back.
+    /// The lance element's transmitters stop publishing after its t=20 s scan and never come back,
+    /// while the rest of the plant goes on reporting.
     ///
     /// Stale is judged on the daemon's clock: it is raised once `stale_after_s` of real time passed
     /// since the last reading arrived, whatever `--speed` is, and carries the last reading's event
-    /// time + `stale_after_s`. The run ends before that at high speeds; the daemon keeps watching.
+    /// time + `stale_after_s`. The plant's other equipment reports for 50 s more — at the end-to-end
+    /// test's `--speed 10` that is 5 s of real time, longer than `stale_after_s` — so the lance's
+    /// silence is its own and each of its signals is stale on its own. (A plant whose every signal
+    /// stops together is one `gateway-silent` instead, as when any run ends: domain.md, "One cause,
+    /// one alarm".)
     static let gatewayDying = Scenario(
         name: "gateway-dying",
-        summary: "the lance element's gateway dies after its t=20 s scan: every signal it published goes stale "
-            + "(stale_after_s 4 after the last reading, by the daemon's clock)",
-        duration: 30,
+        summary: "the lance element's gateway dies after its t=20 s scan while the rest of the plant reports on: every signal it "
+            + "published goes stale (stale_after_s 4 after the last reading, by the daemon's clock)",
+        duration: 70,
         phases: [
             .init(0, "healthy"),
             .init(20, "the lance element's gateway dies: nothing more from it"),

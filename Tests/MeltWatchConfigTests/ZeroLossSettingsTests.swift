@@ -25,6 +25,16 @@ struct ZeroLossSettingsTests {
         #expect(d.first?.hasPrefix("test.yaml:4:8: broker.qos must be a whole number; allowed: 1 (") == true, "got: \(d)")
     }
 
+    @Test("broker.keepalive_s: 5 s unless set; 2 to 60 s, refused at its position outside (issue 17: a dead link known within twice it)")
+    func keepalive() throws {
+        #expect(try parse(minimal).broker.keepAliveSeconds == 5)
+        #expect(try parse("broker:\n  url: mqtt://h\n  client_id: a\n  keepalive_s: 10\nplants: []\n").broker.keepAliveSeconds == 10)
+        for bad in ["1", "61", "five"] {
+            let d = diagnostics("broker:\n  url: mqtt://h\n  client_id: a\n  keepalive_s: \(bad)\nplants: []\n")
+            #expect(d.count == 1 && d.first?.hasPrefix("test.yaml:4:16: broker.keepalive_s") == true, "got: \(d)")
+        }
+    }
+
     @Test("journal sizes: whole bytes or KiB, MiB, GiB, TiB; no max_bytes is no size bound; min_free defaults to 1GiB")
     func sizes() throws {
         let defaults = try parse(minimal).journal
