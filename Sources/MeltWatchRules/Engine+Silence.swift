@@ -142,7 +142,11 @@ extension EngineCore {
 
     /// A reading of a signal of plant `p` arrived at daemon time `time`: the plant's gateway is alive.
     mutating func plantReading(_ p: Int, at time: EventTime) {
-        if let a = silence.lastArrival[p], a > time { return }
+        if let a = silence.lastArrival[p], a >= time {
+            // The hot path: every reading after the first of a tick (nothing to do), or one arriving
+            // on a clock the plant already passed.
+            guard a == time, silence.silent[p] || !silence.held[p].isEmpty else { return }
+        }
         silence.lastArrival[p] = time
         if silence.silent[p] {
             silence.silent[p] = false

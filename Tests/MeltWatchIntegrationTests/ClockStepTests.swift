@@ -8,20 +8,8 @@ import Testing
 struct ClockStepTests {
     static let faketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 
-    /// Two CO detectors, stale after 5 s; escalation after 60 s.
-    static let plants = """
-    plants:
-      - id: baotou-steel
-        name: 包头钢铁 一炼钢
-        equipment:
-          - id: co-1
-            template: steel.co-detector
-            params: { preset: gb6222, stale_after_s: 5 }
-          - id: co-2
-            template: steel.co-detector
-            params: { preset: gb6222, stale_after_s: 5 }
-
-    """
+    /// Two CO detectors, stale after 5 s.
+    static let plants = Harness.coDetectors([("baotou-steel", "包头钢铁 一炼钢", nil, ["co-1", "co-2"])], staleAfterSeconds: 5)
 
     @Test("+1 h then −1 h while the gateway publishes: no stale, no escalation, the watchdog pings on, no segment deleted; stale and evaluation go on after")
     func stepForwardAndBack() async throws {
@@ -44,19 +32,11 @@ struct ClockStepTests {
         ])
 
         // The gateway: both detectors every 200 ms on real time; co-1 in alarm (40 ppm, level 1), unacknowledged.
-        let gateway = try h.publisher()
-        let levels = Levels()
-        let publishing = Task.detached {
-            while !Task.isCancelled {
-                let now = nowMilliseconds()
-                for (eq, ppm) in levels.current {
-                    try? gateway.publish(topic: "plants/baotou-steel/\(eq)/co", text: "{\"ts\":\(now),\"v\":\(ppm)}")
-                }
-                try? await Task.sleep(for: .milliseconds(200))
-            }
-        }
-        defer { publishing.cancel() }
-        levels.set("co-1", 40)
+        let co1 = "plants/baotou-steel/co-1/co", co2 = "plants/baotou-steel/co-2/co"
+        let gateway = GatewayLoop(try h.publisher())
+        defer { gateway.stop() }
+        gateway.set(co2, 2)
+        gateway.set(co1, 40)
         let raised = await h.receiver.waitFor(timeoutSeconds: 20) { $0.contains { $0.text.contains("\"rule\":\"co-level-1\"") } }
         #expect(raised.contains { $0.text.contains("\"rule\":\"co-level-1\"") && $0.text.contains("\"event\":\"raised\"") })
 
@@ -81,8 +61,8 @@ struct ClockStepTests {
         #expect(log.contains("the wall clock stepped"), "the step is logged")
 
         // Stale detection and evaluation go on: co-2 falls silent (co-1 keeps the gateway alive), co-1 rises to 200 ppm.
-        levels.remove("co-2")
-        levels.set("co-1", 200)
+        gateway.remove(co2)
+        gateway.set(co1, 200)
         let after = await h.receiver.waitFor(timeoutSeconds: 20) { d in
             d.contains { $0.text.contains("\"rule\":\"stale\"") } && d.contains { $0.text.contains("\"rule\":\"co-level-2\"") }
         }.map(\.text)
@@ -105,14 +85,4 @@ struct ClockStepTests {
         }
         return segments(journal)
     }
-}
-
-/// What the test gateway publishes, per equipment (ppm).
-private final class Levels: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [String: Double] = ["co-1": 2, "co-2": 2]
-
-    var current: [(String, Double)] { lock.withLock { values.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } } }
-    func set(_ eq: String, _ ppm: Double) { lock.withLock { values[eq] = ppm } }
-    func remove(_ eq: String) { lock.withLock { _ = values.removeValue(forKey: eq) } }
 }

@@ -7,51 +7,23 @@ import Testing
 @Suite("A plant's gateway falls silent: one gateway-silent, not one stale per signal", .serialized)
 struct GatewaySilenceTests {
     /// Plant `baotou-steel` with three CO detectors, plant `nantong-al` with one; stale after 3 s.
-    static let plants = """
-    plants:
-      - id: baotou-steel
-        name: 包头钢铁 一炼钢
-        equipment:
-          - id: co-1
-            template: steel.co-detector
-            params: { preset: gb6222, stale_after_s: 3 }
-          - id: co-2
-            template: steel.co-detector
-            params: { preset: gb6222, stale_after_s: 3 }
-          - id: co-3
-            template: steel.co-detector
-            params: { preset: gb6222, stale_after_s: 3 }
-      - id: nantong-al
-        name: 南通 铝铸造
-        industry: aluminium
-        equipment:
-          - id: co-1
-            template: steel.co-detector
-            params: { preset: gb6222, stale_after_s: 3 }
-
-    """
+    static let plants = Harness.coDetectors([
+        ("baotou-steel", "包头钢铁 一炼钢", nil, ["co-1", "co-2", "co-3"]), ("nantong-al", "南通 铝铸造", "aluminium", ["co-1"]),
+    ], staleAfterSeconds: 3)
 
     @Test("the steel plant's gateway stops, the aluminium plant's goes on: one gateway-silent naming 3 signals, no stale; it clears when data resumes, and a detector still dead then is stale on its own")
     func plantGatewayFallsSilent() async throws {
         let h = try await Harness(plants: Self.plants)
         defer { h.stop() }
         try await h.startDaemon()
-        let gateway = try h.publisher()
-        let publishing = Publishing()
-        let task = Task.detached {
-            while !Task.isCancelled {
-                let now = nowMilliseconds()
-                for topic in publishing.topics { try? gateway.publish(topic: topic, text: "{\"ts\":\(now),\"v\":2}") }
-                try? await Task.sleep(for: .milliseconds(200))
-            }
-        }
-        defer { task.cancel() }
+        let publishing = GatewayLoop(try h.publisher())
+        defer { publishing.stop() }
         let steel = ["co-1", "co-2", "co-3"].map { "plants/baotou-steel/\($0)/co" }
         let aluminium = "plants/nantong-al/co-1/co"
-        publishing.set(steel + [aluminium])
+        publishing.only(steel + [aluminium])
         try await Task.sleep(for: .seconds(2))
 
-        publishing.set([aluminium])  // the steel plant's gateway dies
+        publishing.only([aluminium])  // the steel plant's gateway dies
         let silent = await h.receiver.waitFor(timeoutSeconds: 15) { $0.contains { $0.text.contains("\"rule\":\"gateway-silent\"") } }
         try await Task.sleep(for: .seconds(4))  // longer than stale_after_s again: nothing else comes
         let events = h.receiver.accepted.map(\.json)
@@ -66,7 +38,7 @@ struct GatewaySilenceTests {
         #expect(signals.filter { $0.plant == "baotou-steel" }.allSatisfy { $0.health == "unknown" }, "the console shows them unknown: \(signals)")
         #expect(signals.filter { $0.plant == "nantong-al" && $0.role == "co" }.allSatisfy { $0.health == "ok" }, "\(signals)")
 
-        publishing.set(Array(steel.prefix(2)) + [aluminium])  // the gateway is back, co-3 stays dead
+        publishing.only(Array(steel.prefix(2)) + [aluminium])  // the gateway is back, co-3 stays dead
         let cleared = await h.receiver.waitFor(timeoutSeconds: 10) { d in
             d.contains { $0.text.contains("\"rule\":\"gateway-silent\"") && $0.text.contains("\"event\":\"cleared\"") }
                 && d.contains { $0.text.contains("\"rule\":\"stale\"") }
@@ -82,13 +54,4 @@ struct GatewaySilenceTests {
         let list = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]] ?? []
         return list.map { ($0["plant"] as? String ?? "", $0["role"] as? String ?? "", $0["health"] as? String ?? "") }
     }
-}
-
-/// The topics the test gateway publishes now.
-private final class Publishing: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: [String] = []
-
-    var topics: [String] { lock.withLock { current } }
-    func set(_ topics: [String]) { lock.withLock { current = topics } }
 }
