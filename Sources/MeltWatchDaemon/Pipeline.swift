@@ -222,7 +222,7 @@ final class Pipeline: Service {
                 case .tick:
                     stage.process(input)
                     ticked = true
-                case .link, .clockStep:
+                case .linkDown, .linkUp, .clockStep:
                     stage.process(input)
                 case .reading:
                     guard causing == nil, let t = timing else {

@@ -23,8 +23,9 @@ struct SilenceWatch: Codable {
     var linkUp = true
     /// When the link went down (daemon clock), while it is down.
     var downSince: EventTime?
-    /// Per plant: daemon time of its latest reading, or of the moment watching it (re)started.
-    var lastArrival: [EventTime?]
+    /// Per plant: daemon time (ms) of its latest reading, or of the moment watching it (re)started;
+    /// `Int64.min` before either (a plain integer: every reading compares with it).
+    var lastArrival: [Int64]
     /// Per plant: whether its `gateway-silent` alarm is raised.
     var silent: [Bool]
     /// Per plant: its `gateway-silent` alarm track and numbering.
@@ -37,7 +38,7 @@ struct SilenceWatch: Codable {
 
     init(plants: Int, slots: Int) {
         isHeld = Array(repeating: false, count: slots)
-        lastArrival = Array(repeating: nil, count: plants)
+        lastArrival = Array(repeating: .min, count: plants)
         silent = Array(repeating: false, count: plants)
         tracks = Array(repeating: Engine.AlarmTrack(), count: plants)
         activations = Array(repeating: 0, count: plants)
@@ -56,20 +57,24 @@ struct PlantLayout {
     /// Per plant: the shortest `stale_after` of its signals (0 when none is judged).
     var staleAfterMilliseconds: [Int64] = []
 
+    /// Plant ids in order of first appearance, and each equipment's plant index.
+    static func plantIndices(_ model: EngineModel) -> (ids: [String], perEquipment: [Int]) {
+        var index: [String: Int] = [:], ids: [String] = []
+        let perEquipment = model.equipment.map { eq in
+            if let known = index[eq.plant] { return known }
+            index[eq.plant] = ids.count
+            ids.append(eq.plant)
+            return ids.count - 1
+        }
+        return (ids, perEquipment)
+    }
+
     init(model: EngineModel, equipmentHealthSlots: [[Int]], health: [SignalHealth]) {
-        var index: [String: Int] = [:]
-        for (e, eq) in model.equipment.enumerated() {
-            let p: Int
-            if let known = index[eq.plant] {
-                p = known
-            } else {
-                p = ids.count
-                index[eq.plant] = p
-                ids.append(eq.plant)
-                slots.append([])
-                staleAfterMilliseconds.append(0)
-            }
-            plantOfEquipment.append(p)
+        (ids, plantOfEquipment) = Self.plantIndices(model)
+        slots = Array(repeating: [], count: ids.count)
+        staleAfterMilliseconds = Array(repeating: 0, count: ids.count)
+        for e in model.equipment.indices {
+            let p = plantOfEquipment[e]
             for slot in equipmentHealthSlots[e] {
                 slots[p].append(slot)
                 let s = health[slot].staleAfterMilliseconds
@@ -87,6 +92,7 @@ extension EngineCore {
     static let gatewayEquipment = "gateway"
 
     /// The broker link went down or came back (journaled by the ingest thread at that point of the stream).
+    @inline(never)
     mutating func link(up: Bool, at time: EventTime) {
         if !up {
             guard silence.linkUp else { return }
@@ -104,20 +110,21 @@ extension EngineCore {
         restartWatching(slots: health.indices, at: time)
         for p in plants.ids.indices {
             releaseHeld(p)
-            if let a = silence.lastArrival[p], a >= time { continue }
-            silence.lastArrival[p] = time
+            if silence.lastArrival[p] >= time.milliseconds { continue }
+            silence.lastArrival[p] = time.milliseconds
         }
     }
 
     /// The daemon clock was rebased by `delta` ms (the wall clock stepped): every daemon-clock instant
     /// the engine holds moves with it, so every timer has as long to run as before the step.
+    @inline(never)
     mutating func shiftClock(by delta: Int64) {
         guard delta != 0 else { return }
         lastTick = lastTick?.adding(milliseconds: delta)
         shiftEquipmentTimers(by: delta)
         for slot in health.indices { health[slot].shift(by: delta) }
         healthSchedule.shift(by: delta)
-        for p in silence.lastArrival.indices { silence.lastArrival[p] = silence.lastArrival[p]?.adding(milliseconds: delta) }
+        for p in silence.lastArrival.indices where silence.lastArrival[p] != .min { silence.lastArrival[p] += delta }
         silence.downSince = silence.downSince?.adding(milliseconds: delta)
     }
 
@@ -141,13 +148,18 @@ extension EngineCore {
     }
 
     /// A reading of a signal of plant `p` arrived at daemon time `time`: the plant's gateway is alive.
+    /// Every reading calls it, so the usual case — not the first reading of its plant at this tick —
+    /// is one comparison, inlined; nothing can be pending then (a plant is silent, and a signal
+    /// held, only at a tick later than the plant's last arrival).
+    @inline(__always)
     mutating func plantReading(_ p: Int, at time: EventTime) {
-        if let a = silence.lastArrival[p], a >= time {
-            // The hot path: every reading after the first of a tick (nothing to do), or one arriving
-            // on a clock the plant already passed.
-            guard a == time, silence.silent[p] || !silence.held[p].isEmpty else { return }
-        }
-        silence.lastArrival[p] = time
+        if silence.lastArrival[p] != time.milliseconds { plantArrival(p, at: time) }
+    }
+
+    @inline(never)
+    private mutating func plantArrival(_ p: Int, at time: EventTime) {
+        guard silence.lastArrival[p] < time.milliseconds else { return }  // a clock the plant already passed
+        silence.lastArrival[p] = time.milliseconds
         if silence.silent[p] {
             silence.silent[p] = false
             var track = silence.tracks[p]
@@ -172,10 +184,11 @@ extension EngineCore {
     /// At a tick (link up): raises `gateway-silent` for every plant silent longer than its bound.
     mutating func watchGateways(_ now: EventTime) {
         for p in plants.ids.indices where !silence.silent[p] && plants.staleAfterMilliseconds[p] > 0 {
-            guard let last = silence.lastArrival[p] else {
-                silence.lastArrival[p] = now  // watching starts at the first tick
+            guard silence.lastArrival[p] != .min else {
+                silence.lastArrival[p] = now.milliseconds  // watching starts at the first tick
                 continue
             }
+            let last = EventTime(milliseconds: silence.lastArrival[p])
             let bound = plants.staleAfterMilliseconds[p]
             guard now.milliseconds(since: last) > bound else { continue }
             let stopped = plants.slots[p].filter { health[$0].deadline != nil }.count  // watched, not yet stale
@@ -200,7 +213,8 @@ extension EngineCore {
         guard health[slot].staleDue(at: now) else { return true }
         if silence.silent[p] { return false }
         let bound = plants.staleAfterMilliseconds[p]
-        guard let last = silence.lastArrival[p], now.milliseconds(since: last) >= bound / 2 else { return true }
+        let last = silence.lastArrival[p]
+        guard last != .min, now.milliseconds - last >= bound / 2 else { return true }
         if !silence.isHeld[slot] {
             silence.isHeld[slot] = true
             silence.held[p].append(slot)

@@ -18,6 +18,8 @@ struct EngineCore {
         var role: Int32
         /// Its slot in `health`, or -1 when its health is not judged.
         var healthSlot: Int32
+        /// Its plant's index in `plants` (Engine+Silence).
+        var plant: Int32
     }
 
     let model: EngineModel
@@ -119,10 +121,12 @@ struct EngineCore {
         var bindings: [Binding] = []
         var equipmentHealthSlots: [[Int]] = Array(repeating: [], count: equipmentCount)
         var gates = Array(repeating: -1, count: equipmentCount)
+        let plantOf = PlantLayout.plantIndices(model).perEquipment
         for (i, s) in model.signals.enumerated() {
             let template = model.equipment[s.equipment].template
             if s.role >= template.roles.count {
-                bindings.append(Binding(equipment: Int32(s.equipment), role: Int32(template.roles.count - s.role - 1), healthSlot: -1))
+                bindings.append(Binding(equipment: Int32(s.equipment), role: Int32(template.roles.count - s.role - 1), healthSlot: -1,
+                                        plant: Int32(plantOf[s.equipment])))
                 continue
             }
             if let gate = template.gateRole, template.roles[s.role].name == gate { gates[s.equipment] = i }
@@ -134,7 +138,7 @@ struct EngineCore {
                 health.append(SignalHealth(staleAfterMilliseconds: h.staleAfterMilliseconds, frozenAfterMilliseconds: h.frozenAfterMilliseconds,
                                            range: h.range, requiredFromStart: h.required))
             }
-            bindings.append(Binding(equipment: Int32(s.equipment), role: Int32(s.role), healthSlot: slot))
+            bindings.append(Binding(equipment: Int32(s.equipment), role: Int32(s.role), healthSlot: slot, plant: Int32(plantOf[s.equipment])))
         }
         self.bindings = bindings
         gateSignals = gates
@@ -151,7 +155,8 @@ struct EngineCore {
         switch input {
         case .reading(let r): apply(r)
         case .tick(let now): tick(now)
-        case .link(let up, let at): link(up: up, at: at)
+        case .linkDown(let at): link(up: false, at: at)
+        case .linkUp(let at): link(up: true, at: at)
         case .clockStep(let delta): shiftClock(by: delta)
         case .action, .reload, .checkpoint, .timing: break  // for the alarm book and the stage, after the engine
         }
@@ -190,7 +195,7 @@ struct EngineCore {
         signals[index] = SignalState(value: r.value, quality: r.quality, time: r.time, sequence: r.sequence)
         if isGate { refreshOperating(e) }
         if let tick = lastTick { offsets[e] = tick.milliseconds(since: r.time) }
-        plantReading(plants.plantOfEquipment[e], at: lastTick ?? r.time)
+        plantReading(Int(binding.plant), at: lastTick ?? r.time)
         clearOutputs()
         let monitor = monitors[e]  // one retain for the whole reading
         if wanted[e] != nil {
@@ -216,6 +221,9 @@ struct EngineCore {
         schedule(e, monitor)
     }
 
+    // Kept out of `process`: ticks are rare next to readings, and inlined here their code made
+    // every reading's path longer (measured with callgrind).
+    @inline(never)
     private mutating func tick(_ now: EventTime) {
         counters.ticks += 1
         lastTick = now
