@@ -66,6 +66,11 @@ final class IngestHandler: IngestSession.Handler {
     /// The broker's URL, and since when (monotonic) it has been unreachable (nil while connected).
     private let brokerURL: String
     private var disconnectedSince: Int64?
+    /// When (monotonic) the link broke within the last `flappingWindowMilliseconds`: this many
+    /// breaks in that window is `broker-lost` however short each outage was.
+    private var recentLosses: [Int64] = []
+    private let flappingLosses = 3
+    private let flappingWindowMilliseconds: Int64 = 60_000
     /// The link state the engine was last told (``JournalRecord/link(time:up:)``); nil before the
     /// start's link-down record, which carries `streamEnd` (the previous run's last time): the engine
     /// judges nothing on the daemon clock from then until the broker answers again.
@@ -363,13 +368,22 @@ final class IngestHandler: IngestSession.Handler {
         commitAndFlush(now)
     }
 
-    /// Raises `broker-lost` once the broker has been unreachable for a while; clears it on reconnect.
+    /// Raises `broker-lost` once the broker has been unreachable for a while, or when the link keeps
+    /// breaking (every reconnect restarts the signals' staleness, so a link that flaps faster than
+    /// `brokerLostAfterMilliseconds` would otherwise hide both); clears it on a reconnect that holds.
     private func watchBroker(_ now: Int64) {
-        if let since = disconnectedSince {
+        while let first = recentLosses.first, now - first > flappingWindowMilliseconds { recentLosses.removeFirst() }
+        let flapping = recentLosses.count >= flappingLosses
+        if let since = disconnectedSince, !flapping {
             guard !brokerAlarmRaised, now - since >= brokerLostAfterMilliseconds else { return }
             brokerAlarmRaised = true
             inbox.submit(.system(rule: "broker-lost", raise: true, subject: brokerURL,
                                  message: "与消息代理断开 \((now - since) / 1000) 秒，报警监测中断：\(brokerURL) (broker unreachable: plants are NOT monitored)"))
+        } else if flapping {
+            guard !brokerAlarmRaised else { return }
+            brokerAlarmRaised = true
+            inbox.submit(.system(rule: "broker-lost", raise: true, subject: brokerURL,
+                                 message: "与消息代理的连接 \(flappingWindowMilliseconds / 1000) 秒内中断 \(recentLosses.count) 次，报警监测不可靠：\(brokerURL) (broker link keeps breaking: plants are NOT reliably monitored)"))
         } else if brokerAlarmRaised {
             brokerAlarmRaised = false
             inbox.submit(.system(rule: "broker-lost", raise: false, subject: brokerURL,
@@ -422,6 +436,7 @@ final class IngestHandler: IngestSession.Handler {
             counters.subscribed.store(false, ordering: .relaxed)
             logger.error("broker refused the connection", metadata: ["mqtt.connack": "\(code)", "mqtt.reason": "\(reason)"])
         case .connectionLost(let error, let retry):
+            if linkUp == true { recentLosses.append(Monotonic.milliseconds()) }
             if disconnectedSince == nil {
                 // A keepalive failure means the link was already silent for a whole keepalive period
                 // (a cut cable, a dead switch): broker-lost is due at once, not after another wait.
