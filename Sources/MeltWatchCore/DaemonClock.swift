@@ -32,11 +32,15 @@ public struct DaemonClock {
         baseMonotonic = monotonic()
     }
 
+    /// The daemon time now, paced by the monotonic clock, without looking for a step (a step is
+    /// reported by the next ``read()``, so none is lost).
+    public func peek() -> Int64 { base + (monotonic() - baseMonotonic) }
+
     /// The daemon time now; `step` is the rebase (new − old base, ms) when the wall clock stepped
     /// since the last reading, nil otherwise.
     public mutating func read() -> (now: Int64, step: Int64?) {
         let m = monotonic()
-        let paced = base + (m - baseMonotonic)
+        let paced = base + (m - baseMonotonic)  // peek(), with the same monotonic reading as the rebase
         let w = wall()
         let disagreement = w - paced
         guard abs(disagreement) >= stepThresholdMilliseconds else { return (paced, nil) }

@@ -237,7 +237,7 @@ final class IngestHandler: IngestSession.Handler {
     private func beginIfNeeded() {
         guard linkUp == nil, journalFailure == nil else { return }
         linkUp = false
-        let time = streamEnd ?? EventTime(milliseconds: clock.read().now)
+        let time = streamEnd ?? EventTime(milliseconds: clock.peek())
         do {
             try journal.append(.link(time: time, up: false))
         } catch {
@@ -325,7 +325,7 @@ final class IngestHandler: IngestSession.Handler {
     /// start restores it and replays nothing.
     func finalCheckpoint(_ encode: (JournalPosition, EventTime) -> [UInt8]?) {
         guard journalFailure == nil else { return }
-        let now = EventTime(milliseconds: clock.read().now)
+        let now = EventTime(milliseconds: clock.peek())
         let position = journal.nextPosition
         guard let data = encode(position, now) else { return }
         do {

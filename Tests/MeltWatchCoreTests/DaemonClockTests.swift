@@ -67,3 +67,15 @@ struct DaemonClockTests {
         #expect(ahead.read() == (c.wall, nil))
     }
 }
+
+extension DaemonClockTests {
+    @Test("peek never swallows a step: the next read still reports it")
+    func peekKeepsTheStep() {
+        let c = Clocks()
+        var clock = c.clock()
+        c.wall += 3_600_000
+        c.advance(100)
+        #expect(clock.peek() == c.wall - 3_600_000)
+        #expect(clock.read().step == 3_600_000)
+    }
+}
