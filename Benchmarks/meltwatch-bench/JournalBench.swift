@@ -104,7 +104,7 @@ func runReplayBenchmark(rounds: Int, equipmentCount: Int) -> [BenchResult] {
                     text += "\"\(plant.roleNames[s])\":\(v)"
                     last = r.time
                     readingsTotal += 1
-                case .action, .reload, .checkpoint, .timing, .linkDown, .linkUp, .clockStep:
+                case .action, .reload, .checkpoint, .timing, .linkDown, .linkUp, .clockStep, .lost:
                     break  // the bench plant makes no alarm actions, reloads, outages or clock steps
                 }
             }
@@ -129,7 +129,7 @@ func runReplayBenchmark(rounds: Int, equipmentCount: Int) -> [BenchResult] {
                 readings.removeAll(keepingCapacity: true)
                 _ = decoder.decode(topicBytes: topic, payload: payload, now: receivedAt, into: &readings)
                 for r in readings { engine.process(.reading(r)) { _ in events += 1 } }
-            case .config, .reload, .action, .alarmState, .outbox, .checkpoint, .link, .clockStep: break
+            case .config, .reload, .action, .alarmState, .outbox, .checkpoint, .link, .clockStep, .gatewayState: break
             }
         }
         let seconds = cpuSeconds() - start

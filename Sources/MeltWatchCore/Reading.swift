@@ -138,6 +138,9 @@ public enum EngineInput: Sendable, Equatable, BitwiseCopyable {
     /// daemon-clock instant the engine and the alarm book hold moves with it, so no timer fires early
     /// or late. Ticks after it are in the new base.
     case clockStep(Int64)
+    /// The signal's gateway declared it dead (a Sparkplug NDEATH or DDEATH): `stale` at once, with
+    /// the death as cause, rather than after `stale_after_s`.
+    case lost(SignalLoss)
 }
 
 extension EngineInput {

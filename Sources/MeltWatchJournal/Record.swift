@@ -29,6 +29,10 @@ public enum JournalRecord: Sendable, Equatable {
     /// The daemon clock was rebased by `delta` ms at `time` (new base) because the wall clock stepped;
     /// every record after it is in the new base.
     case clockStep(time: EventTime, delta: Int64)
+    /// The state of the stateful gateway formats (Sparkplug sessions: births, aliases, sequence
+    /// numbers) at this point of the stream, written where a checkpoint's state begins: replay from
+    /// that checkpoint (or from any earlier start) reads on with the gateways' state exactly.
+    case gatewayState(time: EventTime, data: [UInt8])
 
     /// The record's time: receive time, tick time, config time, or when the note was written.
     public var time: EventTime {
@@ -36,7 +40,7 @@ public enum JournalRecord: Sendable, Equatable {
         case .message(let m): m.receivedAt
         case .tick(let t): t
         case .config(let t, _, _), .reload(let t, _, _): t
-        case .action(let t, _), .alarmState(let t, _), .outbox(let t, _): t
+        case .action(let t, _), .alarmState(let t, _), .outbox(let t, _), .gatewayState(let t, _): t
         case .checkpoint(let p): p.time
         case .link(let t, _), .clockStep(let t, _): t
         }
@@ -117,7 +121,7 @@ public enum JournalFormat {
     public static let maxBodyBytes = 1 << 20
 
     enum Kind: UInt8 {
-        case message = 1, tick = 2, config = 3, action = 4, alarmState = 5, outbox = 6, reload = 7, checkpoint = 8, link = 9, clockStep = 10
+        case message = 1, tick = 2, config = 3, action = 4, alarmState = 5, outbox = 6, reload = 7, checkpoint = 8, link = 9, clockStep = 10, gatewayState = 11
     }
 
     /// The segment header for `sequence`, created at `created`.
@@ -181,6 +185,7 @@ public enum JournalFormat {
         case .action(let time, let data): appendNote(.action, time, data, to: &buffer)
         case .alarmState(let time, let data): appendNote(.alarmState, time, data, to: &buffer)
         case .outbox(let time, let data): appendNote(.outbox, time, data, to: &buffer)
+        case .gatewayState(let time, let data): appendNote(.gatewayState, time, data, to: &buffer)
         case .checkpoint(let p):
             let start = beginFrame(&buffer)
             buffer.append(Kind.checkpoint.rawValue)
@@ -287,12 +292,16 @@ public enum JournalFormat {
             let hash = UnsafeRawBufferPointer(rebasing: body[11..<11 + hashLength])
             let text = UnsafeRawBufferPointer(rebasing: body[(11 + hashLength)...])
             return kind == .config ? .config(time: time, hash: hash, text: text) : .reload(time: time, hash: hash, text: text)
-        case .action, .alarmState, .outbox:
+        case .action, .alarmState, .outbox, .gatewayState:
             guard body.count >= 9 else { return nil }
             let time = EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1)))
             let data = UnsafeRawBufferPointer(rebasing: body[9...])
-            return kind == .action ? .action(time: time, data: data)
-                : kind == .alarmState ? .alarmState(time: time, data: data) : .outbox(time: time, data: data)
+            switch kind {
+            case .action: return .action(time: time, data: data)
+            case .alarmState: return .alarmState(time: time, data: data)
+            case .gatewayState: return .gatewayState(time: time, data: data)
+            default: return .outbox(time: time, data: data)
+            }
         case .checkpoint:
             guard body.count >= 33 else { return nil }
             let time = EventTime(milliseconds: Int64(bitPattern: body.loadLE(UInt64.self, at: 1)))
@@ -321,6 +330,7 @@ public enum JournalRecordView {
     case action(time: EventTime, data: UnsafeRawBufferPointer)
     case alarmState(time: EventTime, data: UnsafeRawBufferPointer)
     case outbox(time: EventTime, data: UnsafeRawBufferPointer)
+    case gatewayState(time: EventTime, data: UnsafeRawBufferPointer)
     case checkpoint(time: EventTime, position: JournalPosition, part: Int, parts: Int, data: UnsafeRawBufferPointer)
     case link(time: EventTime, up: Bool)
     case clockStep(time: EventTime, delta: Int64)
@@ -331,7 +341,7 @@ public enum JournalRecordView {
         case .message(let t, _, _, _): t
         case .tick(let t): t
         case .config(let t, _, _), .reload(let t, _, _): t
-        case .action(let t, _), .alarmState(let t, _), .outbox(let t, _): t
+        case .action(let t, _), .alarmState(let t, _), .outbox(let t, _), .gatewayState(let t, _): t
         case .checkpoint(let t, _, _, _, _): t
         case .link(let t, _), .clockStep(let t, _): t
         }
@@ -348,6 +358,7 @@ public enum JournalRecordView {
         case .action(let t, let data): .action(time: t, data: Array(data))
         case .alarmState(let t, let data): .alarmState(time: t, data: Array(data))
         case .outbox(let t, let data): .outbox(time: t, data: Array(data))
+        case .gatewayState(let t, let data): .gatewayState(time: t, data: Array(data))
         case .checkpoint(let t, let position, let part, let parts, let data):
             .checkpoint(CheckpointPart(time: t, position: position, part: part, parts: parts, data: Array(data)))
         case .link(let t, let up): .link(time: t, up: up)

@@ -80,7 +80,7 @@ extension EngineCore {
                 kind: change.raised ? .raised : .cleared, state: change.raised ? .activeUnacked : .rtnUnacked,
                 alarmClass: .device, rule: change.condition.rawValue, priority: .high, plant: eq.plant, equipment: eq.id,
                 activation: track.activations, ordinal: track.ordinal, signals: [role.name],
-                value: signals[i].value?.asDouble, limit: nil, unit: role.unit, basis: Self.deviceBasis,
+                value: signals[i].value?.asDouble, limit: nil, unit: role.unit, cause: change.cause, basis: Self.deviceBasis,
                 message: "\(role.name) \(name)\(change.raised ? "" : "已恢复")：\(change.detail)",
                 eventTime: change.at, configHash: model.configHash
             )))
@@ -89,6 +89,28 @@ extension EngineCore {
         let faults = health[slot].faults
         let at = changes.last?.at ?? EventTime(milliseconds: 0)
         monitors[e].health(role: binding.role, healthy: faults.isEmpty, fault: faults.first?.rawValue, at: at, into: &outputs)
+    }
+
+    /// The signal's gateway declared it dead (a Sparkplug NDEATH or DDEATH): `stale` now, with the
+    /// death as cause. A signal already stale, or one without health (a setpoint), is left as it is.
+    mutating func lose(_ loss: SignalLoss) {
+        let index = Int(loss.signal.rawValue)
+        guard index >= 0, index < bindings.count else {
+            counters.unknownSignals += 1
+            return
+        }
+        let slot = Int(bindings[index].healthSlot)
+        guard slot >= 0 else { return }
+        let e = Int(bindings[index].equipment)
+        let what = loss.cause == .nodeDeath ? "边缘节点离线 (Sparkplug NDEATH: the edge node is gone)"
+            : "设备离线 (Sparkplug DDEATH: the device is gone)"
+        let changes = health[slot].lose(at: loss.time, cause: loss.cause.name, detail: what)
+        guard !changes.isEmpty else { return }
+        clearOutputs()
+        applyHealth(changes, slot: slot)
+        publish(equipment: e)
+        schedule(e)
+        healthSchedule.update(slot, deadline: health[slot].deadline)
     }
 
     static let conditionNames: [SignalHealth.Condition: String] = [

@@ -158,6 +158,7 @@ struct EngineCore {
         case .linkDown(let at): link(up: false, at: at)
         case .linkUp(let at): link(up: true, at: at)
         case .clockStep(let delta): shiftClock(by: delta)
+        case .lost(let loss): lose(loss)
         case .action, .reload, .checkpoint, .timing: break  // for the alarm book and the stage, after the engine
         }
     }

@@ -42,7 +42,7 @@ struct JournalTests {
             .reload(time: at(300), hash: "sha256:def", text: Array("plants: [ ]\n".utf8)),
             .action(time: at(301), data: Array("{}".utf8)), .alarmState(time: at(302), data: Array("{\"open\":[]}".utf8)),
             .link(time: at(303), up: false), .link(time: at(304), up: true),
-            .clockStep(time: at(3_600_305), delta: 3_600_000), .clockStep(time: at(306), delta: -3_600_000),
+            .clockStep(time: at(3_600_305), delta: 3_600_000), .clockStep(time: at(306), delta: -3_600_000), .gatewayState(time: at(307), data: [0, 1, 2, 0xFF]),
         ]
         let w = try JournalWriter(directory: dir, now: at(0))
         for r in records { try w.append(r) }

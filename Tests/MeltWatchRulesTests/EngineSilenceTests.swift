@@ -217,4 +217,21 @@ struct EngineSilenceTests {
         restored.process(.tick(t(50.1))) { events.append($0) }
         #expect(events.isEmpty)
     }
+
+    @Test("a Sparkplug death: stale at once with the death as cause, not after stale_after_s; a reading clears it")
+    func signalLost() {
+        let p = Plant()
+        p.run(0...5, scanned: ["a", "b", "c"])
+        let inlet = SignalID(Int32(wce.roleIndex("inlet_flow")!))
+        p.input(.lost(SignalLoss(signal: inlet, time: t(5.2), cause: .nodeDeath)))
+        let raised = p.events.filter { $0.rule == "stale" && $0.kind == .raised }
+        #expect(raised.count == 1)
+        #expect(raised.first?.equipment == "a" && raised.first?.signals == ["inlet_flow"])
+        #expect(raised.first?.cause == "sparkplug-ndeath" && raised.first?.eventTime == t(5.2))
+        // Already stale: a second death changes nothing.
+        p.input(.lost(SignalLoss(signal: inlet, time: t(5.3), cause: .nodeDeath)))
+        #expect(p.events.filter { $0.rule == "stale" && $0.kind == .raised }.count == 1)
+        p.read("a", "inlet_flow", .number(100), at: 6)
+        #expect(p.events.contains { $0.rule == "stale" && $0.kind == .cleared && $0.equipment == "a" })
+    }
 }

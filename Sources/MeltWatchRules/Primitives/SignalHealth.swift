@@ -10,13 +10,16 @@ public struct HealthTransition: Sendable, Equatable {
     public var at: EventTime
     /// A human-readable reason for the alarm message.
     public var detail: String
+    /// What the gateway said caused it (the alarm's `cause`), when it said so: a Sparkplug death.
+    public var cause: String?
 
     /// Creates a transition.
-    public init(condition: SignalHealth.Condition, raised: Bool, at: EventTime, detail: String) {
+    public init(condition: SignalHealth.Condition, raised: Bool, at: EventTime, detail: String, cause: String? = nil) {
         self.condition = condition
         self.raised = raised
         self.at = at
         self.detail = detail
+        self.cause = cause
     }
 }
 
@@ -200,6 +203,18 @@ public struct SignalHealth: Sendable, Equatable, Codable {
         self.operating = operating
         // Frozen is not judged here: with no reading arriving, nothing shows the value unchanged (a
         // silent gateway is stale, not frozen). The next reading judges it.
+        return out
+    }
+
+    /// The signal's gateway declared it dead at daemon time `time` (a Sparkplug NDEATH or DDEATH):
+    /// `stale` at once with that cause, rather than after `staleAfter`. A reading clears it as usual.
+    public mutating func lose(at time: EventTime, cause: String, detail: String) -> [HealthTransition] {
+        defer { deadline = computeDeadline() }
+        // An optional role that never reported is not expected, so its gateway's death loses nothing.
+        guard !stale, lastArrival != nil || requiredFromStart else { return [] }
+        var out: [HealthTransition] = []
+        raiseStale(at: time, detail: detail, into: &out)
+        out[out.count - 1].cause = cause
         return out
     }
 
