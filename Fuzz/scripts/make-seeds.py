@@ -61,4 +61,55 @@ put("fuzz-config", (valid.group(1) + "\n").encode())
 for m in re.finditer(r'\(\s*"((?:[^"\\]|\\.)*)",\s*\n?\s*"test\.yaml:', tests):
     text = m.group(1).encode().decode("unicode_escape").encode("latin-1").decode("utf-8").encode()
     put("fuzz-config", text)
+
+# The JSON gateway formats (contract section 3): the contract's examples, the variations the
+# formats accept (key order, unknown tags with any value, escapes) and a few rejects (a missing
+# field, a string on a bound tag, NaN, a duplicate name, a future time). The fuzz targets bind the
+# tags used here (Fuzz/Sources/fuzz-kepware, fuzz-neuron, fuzz-json).
+kepware = [
+    '{"timestamp":1763884800123,"values":[{"id":"Channel1.Device1.FT101","v":12.5,"q":true,"t":1763884800123}]}',
+    '{"values":[{"t":1763884800100,"q":false,"v":-3e1,"id":"Channel1.Device1.FT102","r":""},'
+    '{"id":"Channel1.Device1.Name","v":"Lance \\"A\\"","q":true,"t":1763884800123},'
+    '{"id":"Channel1.Device1.Arr","v":[1,2,{"x":null}],"q":true,"t":1763884800123},'
+    '{"id":"Channel1.Device1.RUN","v":true,"q":true,"t":1763884800120},'
+    '{"id":"Channel1.Device1.FT101","v":12.75,"q":true,"t":1763884800124}],"timestamp":1763884800130}',
+    '{"values":[{"\\u0069d":"\\u6e29\\u5ea6","v":1450,"q":true,"t":1763884800123}]}',
+    '{"values":[{"id":"Channel1.Device1.FT101","q":true,"t":1763884800123}]}',
+    '{"values":[{"id":"Channel1.Device1.FT101","v":"12.5","q":true,"t":1763884800123}]}',
+    '{"values":[{"id":"Channel1.Device1.FT101","v":NaN,"q":true,"t":1763884800123}]}',
+    '{"values":[{"id":"Channel1.Device1.FT101","v":1,"q":true,"t":1763889999999}]}',
+    '{"values":[]}',
+]
+for p in kepware:
+    put("fuzz-kepware", p.encode())
+
+neuron = [
+    '{"timestamp":1763884800123,"node":"n","group":"g","values":{"FT101":12.5},"errors":{"FT102":3}}',
+    '{"timestamp":1763884800123,"node":"n","group":"g","tags":[{"name":"FT101","value":12.5},{"name":"FT102","error":3}]}',
+    '{"values":{"FT101":12.5,"NAME":"lance","ARR":[1,2],"RUN":true},"errors":{"GONE":3011},"group":"g","node":"n","timestamp":1763884800123}',
+    '{"tags":[{"error":3,"name":"FT102"},{"value":false,"name":"RUN"},{"name":"X","value":"s"}],"node":"n","timestamp":1763884800123,"group":"g"}',
+    '{"timestamp":1763884800123,"node":"\\u8282\\u70b9","group":"组","values":{"温\\u5ea6":1450}}',
+    '{"timestamp":1763884800123,"node":"","group":"","values":{"":1}}',
+    '{"timestamp":1763884800123,"node":"n","group":"g","values":{"FT102":1},"errors":{"FT102":3}}',
+    '{"timestamp":1763884800123,"node":"n","group":"g","values":{"FT101":"on"}}',
+    '{"node":"n","group":"g","values":{"FT101":1}}',
+]
+for p in neuron:
+    put("fuzz-neuron", p.encode())
+
+# fuzz-json decodes each input through four mappings (readings at data.points, one reading per
+# topic with RFC 3339 time, the payload as the array with epoch seconds, overlapping paths).
+mapped = [
+    '{"site":"x","data":{"count":2,"points":[{"meta":{"tag":"FT101","unit":"m3/h"},"v":12.5,"ts":1763884800123,"q":{"code":192}},'
+    '{"ts":1763884800124,"q":{"code":"good"},"v":true,"meta":{"tag":"FT102"}},{"meta":{"tag":"X"},"v":"s","ts":1763884800125}]}}',
+    '{"value":3.5,"time":"2025-11-23T16:00:00.123+08:00","extra":{"a":[1,null]}}',
+    '{"value":true,"time":"2025-11-23T08:00:00Z"}',
+    '[{"id":17,"val":2,"t":1763884800.123},{"id":"17","val":false,"t":1763884800},{"id":"FT101","val":1,"t":1.763884800123e9}]',
+    '{"r":[{"a":{"b":"FT101","t":1763884800123}},{"a":1}]}',
+    '{"data":{"points":[{"meta":{"tag":"FT101","tag":"FT102"},"v":1,"ts":1763884800123}]}}',
+    '{"data":{"points":[]}}',
+    '[{"id":17,"val":1,"t":-1}]',
+]
+for p in mapped:
+    put("fuzz-json", p.encode())
 print("seeds:", {d.name: len(list(d.iterdir())) for d in corpus.iterdir() if d.is_dir()})

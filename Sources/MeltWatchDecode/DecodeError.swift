@@ -6,11 +6,14 @@ public enum RejectReason: String, CaseIterable, Sendable {
     case oversize
     /// Not valid JSON (RFC 8259): syntax, bad escapes, invalid UTF-8, control characters, trailing bytes.
     case malformedJSON = "malformed_json"
-    /// A key occurs twice in the top-level object or in `values`.
+    /// A key occurs twice in the top-level object or in `values` (a Neuron tag named twice too).
     case duplicateKey = "duplicate_key"
-    /// `ts`, `v` (per-signal) or `values` (batch) is absent.
+    /// `ts`, `v` (per-signal) or `values` (batch) is absent; in a gateway format, a field the
+    /// format or the mapping requires (Kepware's `id`/`v`/`q`/`t`, Neuron's `node`/`group`/`timestamp`).
     case missingField = "missing_field"
-    /// A known field has the wrong JSON type (e.g. `v` is a string), or the top level is not an object.
+    /// A known field has the wrong JSON type (e.g. `v` is a string), or the top level is not an object;
+    /// a bound tag with a value that is neither a number nor a boolean; a Sparkplug value in a field
+    /// its datatype does not call for.
     case wrongType = "wrong_type"
     /// `NaN`/`Infinity` literals anywhere, or a value that overflows a double (`1e999`).
     case nonFinite = "non_finite"
@@ -28,8 +31,26 @@ public enum RejectReason: String, CaseIterable, Sendable {
     case unknownRole = "unknown_role"
     /// Containers nest deeper than the configured limit.
     case tooDeep = "too_deep"
-    /// `values` is an empty object.
+    /// `values` is an empty object (in a gateway format: no reading at all in the message).
     case emptyBatch = "empty_batch"
+    /// A gateway format's reading names a tag no signal binds (counted per reading, see ``DecodeOutcome``).
+    case unknownTag = "unknown_tag"
+    /// Not a valid protobuf message (truncated, wrong wire type, nested too deep).
+    case malformedProtobuf = "malformed_protobuf"
+    /// A Sparkplug metric of a type MeltWatch does not read (arrays, datasets, templates, strings
+    /// on a bound signal), counted per metric and ignored.
+    case unsupportedMetric = "unsupported_metric"
+    /// Sparkplug DATA or DBIRTH from an edge node (or device) with no current birth: a rebirth is requested.
+    case noBirth = "no_birth"
+    /// Sparkplug DATA with an alias its birth did not declare: a rebirth is requested.
+    case unknownAlias = "unknown_alias"
+    /// A Sparkplug birth that declares one alias twice, or an alias its node already uses.
+    case aliasCollision = "alias_collision"
+    /// A Sparkplug NDEATH whose `bdSeq` is not the current session's (a late will of an older session).
+    case staleDeath = "stale_death"
+    /// A Sparkplug topic that is malformed or of another group. (NCMD, DCMD and STATE, which a host
+    /// does not read, are accepted with no readings: MeltWatch receives its own rebirth requests.)
+    case badTopic = "bad_topic"
 }
 
 /// A rejected message: the counter reason plus a human message naming the field and byte offset.
@@ -62,11 +83,17 @@ public struct DecodeOutcome: Sendable, Equatable {
     /// The caller adds this number to the `unknown_role` counter. An unknown role's value must
     /// still be a finite number or a boolean: the contract says so for every entry of `values`.
     public var unknownRoles: Int
+    /// Readings of gateway formats whose tag no signal binds (counted under `unknown_tag`).
+    public var unknownTags: Int = 0
+    /// Sparkplug metrics of a type MeltWatch does not read (counted under `unsupported_metric`).
+    public var unsupportedMetrics: Int = 0
 
     /// Creates an outcome.
-    public init(readings: Int, unknownRoles: Int = 0) {
+    public init(readings: Int, unknownRoles: Int = 0, unknownTags: Int = 0, unsupportedMetrics: Int = 0) {
         self.readings = readings
         self.unknownRoles = unknownRoles
+        self.unknownTags = unknownTags
+        self.unsupportedMetrics = unsupportedMetrics
     }
 }
 

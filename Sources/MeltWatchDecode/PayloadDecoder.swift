@@ -54,6 +54,17 @@ public struct PayloadDecoder: Sendable {
         return decode(parseRoute: route, payload: payload, now: now, into: &out)
     }
 
+    /// Same as ``decode(topicBytes:payload:now:into:)``, but nil when no topic of MeltWatch's own
+    /// JSON is this one (the message may be a gateway format's): no error is built for it.
+    @inline(__always)
+    public func decodeIfRouted(
+        topicBytes: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, now: EventTime, into out: inout [Reading]
+    ) -> Result<DecodeOutcome, DecodeError>? {
+        guard let route = topics.parseRoute(topicBytes: topicBytes) else { return nil }
+        guard payload.count <= maxPayloadBytes else { return .failure(oversize(payload)) }
+        return decode(parseRoute: route, payload: payload, now: now, into: &out)
+    }
+
     /// Decodes a message whose topic the caller has already routed.
     public func decode(
         route: TopicRoute, payload: UnsafeRawBufferPointer, now: EventTime, into out: inout [Reading]
