@@ -21,6 +21,7 @@ let package = Package(
         // sanitizer flags in its own scratch path, so this package's builds stay as they are).
         .library(name: "MeltWatchCore", targets: ["MeltWatchCore"]),
         .library(name: "MeltWatchDecode", targets: ["MeltWatchDecode"]),
+        .library(name: "MeltWatchSparkplug", targets: ["MeltWatchSparkplug"]),
         .library(name: "MeltWatchConfig", targets: ["MeltWatchConfig"]),
         .library(name: "MeltWatchJournal", targets: ["MeltWatchJournal"]),
     ],
@@ -40,6 +41,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Sparkplug B payloads. Only the runtime: the generated code is committed (Sources/MeltWatchSparkplug),
+        // so no build here compiles protoc's plugin.
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // libmosquitto, the system C library. Only MeltWatchMQTT imports it.
@@ -61,6 +65,15 @@ let package = Package(
 
         // Strict gateway payload decoding (contract section 3) and topic routing.
         .target(name: "MeltWatchDecode", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),
+
+        // Sparkplug B (Eclipse Sparkplug 3.0) as a host application: the payload codec and the
+        // per-edge-node sessions (births, aliases, sequence numbers, deaths) as a gateway format.
+        .target(
+            name: "MeltWatchSparkplug",
+            dependencies: ["MeltWatchCore", "MeltWatchDecode", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["sparkplug_b.proto"],
+            swiftSettings: swiftSettings
+        ),
 
         // The lock-free single-producer/single-consumer ring between ingest and engine.
         .target(
@@ -85,7 +98,7 @@ let package = Package(
         // YAML configuration (contract section 2) with FILE:LINE:COL diagnostics.
         .target(
             name: "MeltWatchConfig",
-            dependencies: ["MeltWatchCore", "MeltWatchRules", .product(name: "Yams", package: "Yams")],
+            dependencies: ["MeltWatchCore", "MeltWatchDecode", "MeltWatchRules", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
 
@@ -124,7 +137,7 @@ let package = Package(
             name: "MeltWatchDaemon",
             dependencies: [
                 "CZlib", "MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules", "MeltWatchJournal",
-                "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchAlarms", "MeltWatchDuty", "MeltWatchReport",
+                "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchAlarms", "MeltWatchDuty", "MeltWatchReport", "MeltWatchSparkplug",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -158,7 +171,7 @@ let package = Package(
         .executableTarget(
             name: "meltwatch-sim",
             dependencies: [
-                "MeltWatchCore", "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchScenarios",
+                "MeltWatchCore", "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchScenarios", "MeltWatchSparkplug",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Simulators/meltwatch-sim",
@@ -168,7 +181,7 @@ let package = Package(
         // Benchmarks: a release-built executable that reports figures; never timed assertions in tests.
         .executableTarget(
             name: "meltwatch-bench",
-            dependencies: ["MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules", "MeltWatchJournal", "MeltWatchAlarms"],
+            dependencies: ["MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules", "MeltWatchJournal", "MeltWatchAlarms", "MeltWatchSparkplug"],
             path: "Benchmarks/meltwatch-bench",
             swiftSettings: swiftSettings
         ),
@@ -189,6 +202,7 @@ let package = Package(
 
         .testTarget(name: "MeltWatchCoreTests", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchDecodeTests", dependencies: ["MeltWatchDecode"], swiftSettings: swiftSettings),
+        .testTarget(name: "MeltWatchSparkplugTests", dependencies: ["MeltWatchSparkplug", "MeltWatchDecode", "MeltWatchCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchRingTests", dependencies: ["MeltWatchRing"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchRulesTests", dependencies: ["MeltWatchRules"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchJournalTests", dependencies: ["MeltWatchJournal", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], swiftSettings: swiftSettings),

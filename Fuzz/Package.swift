@@ -42,5 +42,36 @@ let package = Package(
             ],
             swiftSettings: fuzzSettings
         ),
+        // The JSON gateway formats (contract section 3): kepware-iot, neuron, and json through mappings.
+        .executableTarget(
+            name: "fuzz-kepware",
+            dependencies: [
+                .product(name: "MeltWatchDecode", package: "MeltWatch"), .product(name: "MeltWatchCore", package: "MeltWatch"),
+            ],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
+            name: "fuzz-neuron",
+            dependencies: [
+                .product(name: "MeltWatchDecode", package: "MeltWatch"), .product(name: "MeltWatchCore", package: "MeltWatch"),
+            ],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
+            name: "fuzz-json",
+            dependencies: [
+                .product(name: "MeltWatchDecode", package: "MeltWatch"), .product(name: "MeltWatchCore", package: "MeltWatch"),
+            ],
+            swiftSettings: fuzzSettings
+        ),
+        // The Sparkplug B host: protobuf payloads into one long-lived session table.
+        .executableTarget(
+            name: "fuzz-sparkplug",
+            dependencies: [
+                .product(name: "MeltWatchSparkplug", package: "MeltWatch"), .product(name: "MeltWatchDecode", package: "MeltWatch"),
+                .product(name: "MeltWatchCore", package: "MeltWatch"),
+            ],
+            swiftSettings: fuzzSettings
+        ),
     ]
 )

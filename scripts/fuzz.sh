@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the stages that read hostile input with libFuzzer and AddressSanitizer (issue 8): the
-# gateway payload decoder, the config loader and the journal reader (targets in Fuzz/).
+# Fuzzes the stages that read hostile input with libFuzzer and AddressSanitizer (issues 8, 18): the
+# gateway payload decoder and each gateway format (Kepware, Neuron, mapped JSON, Sparkplug B), the
+# config loader and the journal reader (targets in Fuzz/).
 #
 #   bash scripts/fuzz.sh [SECONDS] [--merge] [--seeds] [TARGET...]
 #
@@ -10,7 +11,7 @@
 #             committed corpus is only read
 #   --seeds   first rewrite the seed inputs (Fuzz/scripts/make-seeds.py, and the journal
 #             segments written by the real JournalWriter)
-#   TARGET    fuzz-payload, fuzz-config, fuzz-journal (default: all three, one after another)
+#   TARGET    fuzz-payload, fuzz-config, fuzz-journal, fuzz-kepware, fuzz-neuron, fuzz-json, fuzz-sparkplug (default: all, one after another)
 #
 # Exits non-zero when a target crashes, trips a sanitizer, leaks, times out or runs out of memory,
 # and prints where the input that did it is. Every such input belongs in Fuzz/regressions/TARGET/
@@ -27,12 +28,12 @@ for arg in "$@"; do
   case "$arg" in
     --merge) merge=1 ;;
     --seeds) seeds=1 ;;
-    fuzz-payload|fuzz-config|fuzz-journal) targets+=("$arg") ;;
+    fuzz-payload|fuzz-config|fuzz-journal|fuzz-kepware|fuzz-neuron|fuzz-json|fuzz-sparkplug) targets+=("$arg") ;;
     ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS] [--merge] [--seeds] [TARGET...]" >&2; exit 2 ;;
     *) seconds="$arg" ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz-payload fuzz-config fuzz-journal)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz-payload fuzz-config fuzz-journal fuzz-kepware fuzz-neuron fuzz-json fuzz-sparkplug)
 
 command -v swift >/dev/null 2>&1 || { echo "swift is not on PATH" >&2; exit 1; }
 

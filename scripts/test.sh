@@ -9,7 +9,7 @@
 #   bash scripts/test.sh              # everything
 #   SKIP_TSAN=1 bash scripts/test.sh  # without the ThreadSanitizer pass (a second full build)
 #   SKIP_ASAN=1 bash scripts/test.sh  # without the AddressSanitizer pass (a third full build)
-#   SKIP_FUZZ=1 bash scripts/test.sh  # without the short libFuzzer run (scripts/fuzz.sh 20)
+#   SKIP_FUZZ=1 bash scripts/test.sh  # without the short libFuzzer run (scripts/fuzz.sh 15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -85,8 +85,8 @@ if [ "${SKIP_ASAN:-0}" != "1" ]; then
 fi
 
 if [ "${SKIP_FUZZ:-0}" != "1" ]; then
-  step "fuzzing: payload decoder, config loader, journal reader, 20 s each (libFuzzer + ASan)"
-  # Replays the committed corpus and every past crash (Fuzz/regressions), then mutates for 20 s.
-  bash scripts/fuzz.sh 20
+  step "fuzzing: payload decoder, the four gateway formats, config loader, journal reader, 15 s each (libFuzzer + ASan)"
+  # Replays the committed corpus and every past crash (Fuzz/regressions), then mutates for 15 s.
+  bash scripts/fuzz.sh 15
 fi
 step "all tests passed"
