@@ -8,6 +8,8 @@ public struct MeltWatchConfig: Sendable {
     public var journal: Journal
     public var duty: Duty
     public var plants: [Plant]
+    /// `sparkplug.host_id`: MeltWatch is a Sparkplug Primary Host under this id (STATE, contract §3).
+    public var sparkplugHostID: String? = nil
     /// `shard:` — this instance monitors only its share of the equipment (nil: all of it).
     public var shard: Shard? = nil
 
@@ -96,6 +98,8 @@ public struct MeltWatchConfig: Sendable {
         /// `region`: the ledger's 所在市(县、区), free text.
         public var region: String? = nil
         public var equipment: [Equipment]
+        /// `gateways:`: the gateway formats this plant's gateways publish besides MeltWatch's own JSON.
+        public var gateways: [Gateway] = []
     }
 
     /// One monitored piece of equipment.
@@ -110,6 +114,9 @@ public struct MeltWatchConfig: Sendable {
         public var setpoints: [Setpoint] = []
         /// The params the file sets; the others are the template's defaults.
         public var explicitParams: Set<String> = []
+        /// `sparkplug: {edge, device}`: the Sparkplug edge node (and device) this equipment's metrics
+        /// come from; its roles are read there, by metric name (the role name, or `signals.<role>.tag`).
+        public var sparkplug: SparkplugSource? = nil
 
         /// Site params still at their placeholder default because the file does not set them.
         public var placeholderParams: [ParamSpec] {
@@ -120,7 +127,9 @@ public struct MeltWatchConfig: Sendable {
     /// One `setpoints:` entry: a PLC setpoint, where it is published, its approved value and tolerance.
     public struct Setpoint: Sendable, Equatable {
         public var name: String
-        public var topic: String
+        /// A topic of MeltWatch's own JSON, or nil when read by `tag` from a gateway format.
+        public var topic: String?
+        public var tag: String? = nil
         public var approved: Double
         public var tolerance: Double
         public var unit: String?
@@ -129,18 +138,43 @@ public struct MeltWatchConfig: Sendable {
     /// `signals.<role>` overrides.
     public struct SignalOverride: Sendable, Equatable {
         public var topic: String?
+        /// A tag of a declared gateway format (contract §3).
+        public var tag: String? = nil
         public var staleAfterSeconds: Double?
         public var range: ClosedRange<Double>?
     }
 }
 
-/// One configured signal with its MQTT topic: the unit of interning (``SignalID``).
+/// Where a signal's readings come from.
+public enum SignalSource: Sendable, Equatable, CustomStringConvertible {
+    /// A topic of MeltWatch's own JSON (per signal; the equipment's batch topic also carries it).
+    case topic(String)
+    /// A plant-wide tag of the plant's `kepware-iot`, `neuron` or `json` gateways.
+    case tag(String)
+    /// A metric of a Sparkplug edge node (device nil: a node metric) in a group.
+    case sparkplug(group: String, edge: String, device: String?, metric: String)
+
+    public var description: String {
+        switch self {
+        case .topic(let t): t
+        case .tag(let t): "tag \(t)"
+        case .sparkplug(let g, let e, let d, let m): "spBv1.0/\(g)/\(e)\(d.map { "/" + $0 } ?? "") \(m)"
+        }
+    }
+}
+
+/// One configured signal with its source: the unit of interning (``SignalID``).
 public struct ConfiguredSignal: Sendable, Equatable {
     public var id: SignalID
     public var plant: String
     public var equipment: String
     public var role: String
-    public var topic: String
+    public var source: SignalSource
+    /// The topic of MeltWatch's own JSON, when that is the source.
+    public var topic: String? {
+        if case .topic(let t) = source { return t }
+        return nil
+    }
     /// Index of the equipment in ``MeltWatchConfig/allEquipment``.
     public var equipmentIndex: Int
     public var roleIndex: Int
@@ -164,43 +198,66 @@ extension MeltWatchConfig {
         "plants/\(plant)/\(equipment)/\(role)"
     }
 
+    /// Where one role of an equipment is read: its `topic:` override; else its `tag:`, as a Sparkplug
+    /// metric when the equipment names an edge node, else a plant-wide tag; else, on a Sparkplug
+    /// equipment, the metric of the role's name; else the default topic.
+    public static func source(plant: Plant, equipment: Equipment, role: String) -> SignalSource {
+        let override = equipment.signals[role]
+        if let topic = override?.topic { return .topic(topic) }
+        if let sp = equipment.sparkplug {
+            return .sparkplug(group: sp.group, edge: sp.edge, device: sp.device, metric: override?.tag ?? role)
+        }
+        if let tag = override?.tag { return .tag(tag) }
+        return .topic(defaultTopic(plant: plant.id, equipment: equipment.id, role: role))
+    }
+
     /// Every configured signal, interned in config order (plant, equipment, template role order).
     public var signals: [ConfiguredSignal] {
         var out: [ConfiguredSignal] = []
         for (e, item) in allEquipment.enumerated() {
             for (r, role) in item.equipment.template.roles.enumerated() {
-                let topic = item.equipment.signals[role.name]?.topic
-                    ?? Self.defaultTopic(plant: item.plant.id, equipment: item.equipment.id, role: role.name)
                 out.append(ConfiguredSignal(
                     id: SignalID(Int32(out.count)), plant: item.plant.id, equipment: item.equipment.id,
-                    role: role.name, topic: topic, equipmentIndex: e, roleIndex: r
+                    role: role.name, source: Self.source(plant: item.plant, equipment: item.equipment, role: role.name),
+                    equipmentIndex: e, roleIndex: r
                 ))
             }
             // Setpoints are signals of the equipment too (after its roles): routed, journaled and
             // replayed like any reading; the engine audits them instead of feeding the rules.
             let roles = item.equipment.template.roles.count
             for (k, sp) in item.equipment.setpoints.enumerated() {
+                let source: SignalSource
+                if let topic = sp.topic {
+                    source = .topic(topic)
+                } else if let s = item.equipment.sparkplug {
+                    source = .sparkplug(group: s.group, edge: s.edge, device: s.device, metric: sp.tag ?? sp.name)
+                } else {
+                    source = .tag(sp.tag ?? sp.name)
+                }
                 out.append(ConfiguredSignal(
                     id: SignalID(Int32(out.count)), plant: item.plant.id, equipment: item.equipment.id,
-                    role: sp.name, topic: sp.topic, equipmentIndex: e, roleIndex: roles + k
+                    role: sp.name, source: source, equipmentIndex: e, roleIndex: roles + k
                 ))
             }
         }
         return out
     }
 
-    /// The per-equipment batch topics (`plants/<plant>/<equipment>`).
+    /// The per-equipment batch topics (`plants/<plant>/<equipment>`) of the equipment with roles
+    /// read from MeltWatch's own JSON; the batch names those roles only.
     public var equipmentTopics: [EquipmentTopic] {
         var byEquipment: [Int: [String: SignalID]] = [:]
-        for s in signals { byEquipment[s.equipmentIndex, default: [:]][s.role] = s.id }
-        return allEquipment.enumerated().map { e, item in
-            EquipmentTopic(topic: "plants/\(item.plant.id)/\(item.equipment.id)", roles: byEquipment[e] ?? [:])
+        for s in signals where s.topic != nil { byEquipment[s.equipmentIndex, default: [:]][s.role] = s.id }
+        return allEquipment.enumerated().compactMap { e, item in
+            guard let roles = byEquipment[e] else { return nil }
+            return EquipmentTopic(topic: "plants/\(item.plant.id)/\(item.equipment.id)", roles: roles)
         }
     }
 
-    /// Every topic the daemon subscribes to: exactly the per-signal and per-equipment topics.
+    /// Every topic filter the daemon subscribes to: the per-signal and per-equipment topics of
+    /// MeltWatch's own JSON, then each gateway format's filter.
     public var subscriptionTopics: [String] {
-        signals.map(\.topic) + equipmentTopics.map(\.topic)
+        signals.compactMap(\.topic) + equipmentTopics.map(\.topic) + plants.flatMap { $0.gateways.map(\.filter) }
     }
 
     /// The engine's view of this configuration.
@@ -213,7 +270,7 @@ extension MeltWatchConfig {
                 EngineEquipment(plant: $0.plant.id, id: $0.equipment.id, template: $0.equipment.template, params: $0.equipment.params,
                                 industry: $0.plant.industry,
                                 setpoints: $0.equipment.setpoints.map {
-                                    .init(name: $0.name, source: $0.topic, approved: $0.approved, tolerance: $0.tolerance, unit: $0.unit)
+                                    .init(name: $0.name, source: $0.topic ?? $0.tag ?? $0.name, approved: $0.approved, tolerance: $0.tolerance, unit: $0.unit)
                                 })
             },
             signals: signals.map { s in

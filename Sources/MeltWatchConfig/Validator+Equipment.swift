@@ -3,8 +3,8 @@ import MeltWatchRules
 import Yams
 
 extension Validator {
-    mutating func equipment(_ node: Node, at path: String) -> MeltWatchConfig.Equipment? {
-        guard let m = mapping(node, at: path, allowed: ["id", "template", "params", "signals", "setpoints"]) else { return nil }
+    mutating func equipment(_ node: Node, gateways: [MeltWatchConfig.Gateway] = [], at path: String) -> MeltWatchConfig.Equipment? {
+        guard let m = mapping(node, at: path, allowed: ["id", "template", "params", "signals", "setpoints", "sparkplug"]) else { return nil }
         guard let id = requiredString(m, "id", at: path, parent: node) else { return nil }
         if !Validator.isIdentifier(id) { error(m["id"], "\(path).id '\(id)' must match [a-z0-9-]+") }
         let epath = path
@@ -22,12 +22,14 @@ extension Validator {
             for (key, _) in given { if let name = key.string { explicit.insert(name) } }
         }
         let setpoints = self.setpoints(m["setpoints"], template: template, at: "\(epath).setpoints")
-        return .init(id: id, template: template, params: params, signals: signals, setpoints: setpoints, explicitParams: explicit)
+        let sparkplug = sparkplugSource(m["sparkplug"], gateways: gateways, at: "\(epath).sparkplug")
+        return .init(id: id, template: template, params: params, signals: signals, setpoints: setpoints, explicitParams: explicit,
+                     sparkplug: sparkplug)
     }
 
     /// `setpoints:`: the PLC's own alarm and interlock setpoints, each with its approved value and a
-    /// tolerance (domain.md "Setpoint audit"). A setpoint is read from a topic of MeltWatch's own JSON;
-    /// `tag:` names a tag of a declared gateway format, which this build does not read yet.
+    /// tolerance (domain.md "Setpoint audit"). A setpoint is read from a topic of MeltWatch's own JSON,
+    /// or by `tag:` from a declared gateway format (on a Sparkplug equipment: the metric name).
     private mutating func setpoints(_ node: Node?, template: TemplateSpec, at path: String) -> [MeltWatchConfig.Setpoint] {
         guard let node else { return [] }
         guard case .sequence(let seq) = node else {
@@ -51,11 +53,13 @@ extension Validator {
                     error(m["topic"], "\(spath).topic '\(t)' must be a literal topic (no + or #, not starting with $)")
                 }
             }
-            if m["tag"] != nil {
-                error(m["tag"], "\(spath).tag binds a tag of a declared gateway format (plants[].gateways), which this build does not read yet; use topic: with MeltWatch's own JSON")
-            } else if m["topic"] == nil {
-                error(item, "\(spath) needs topic: where the gateway publishes this setpoint")
+            let tag = string(m["tag"], at: "\(spath).tag")
+            if m["tag"] != nil && m["topic"] != nil {
+                error(m["tag"], "\(spath): topic and tag are two sources; give one")
+            } else if m["topic"] == nil && m["tag"] == nil {
+                error(item, "\(spath) needs topic: (MeltWatch's own JSON) or tag: (a declared gateway format) where this setpoint is published")
             }
+            if let tag, tag.isEmpty { error(m["tag"], "\(spath).tag must not be empty") }
             guard let approvedNode = m["approved"] else {
                 error(item, "\(spath).approved is required: the approved value the PLC's setpoint must match")
                 continue
@@ -63,8 +67,8 @@ extension Validator {
             let unit = string(m["unit"], at: "\(spath).unit")
             let approved = number(approvedNode, at: "\(spath).approved", unit: unit ?? "", minimum: -.greatestFiniteMagnitude)
             let tolerance = m["tolerance"].flatMap { number($0, at: "\(spath).tolerance", unit: unit ?? "", minimum: 0) } ?? 0
-            guard let topic, let approved else { continue }
-            out.append(.init(name: name, topic: topic, approved: approved, tolerance: tolerance, unit: unit))
+            guard topic != nil || tag != nil, let approved else { continue }
+            out.append(.init(name: name, topic: topic, tag: tag, approved: approved, tolerance: tolerance, unit: unit))
         }
         return out
     }
@@ -107,11 +111,20 @@ extension Validator {
         var out: [String: MeltWatchConfig.SignalOverride] = [:]
         for (role, valueNode) in m {
             let rpath = "\(path).\(role)"
-            guard let rm = mapping(valueNode, at: rpath, allowed: ["topic", "stale_after_s", "range"]) else { continue }
+            guard let rm = mapping(valueNode, at: rpath, allowed: ["topic", "tag", "stale_after_s", "range"]) else { continue }
             var o = MeltWatchConfig.SignalOverride()
             if let t = string(rm["topic"], at: "\(rpath).topic") {
                 if Validator.isLiteralTopic(t) { o.topic = t } else {
                     error(rm["topic"], "\(rpath).topic '\(t)' must be a literal topic (no + or #, not starting with $)")
+                }
+            }
+            if let t = string(rm["tag"], at: "\(rpath).tag") {
+                if rm["topic"] != nil {
+                    error(rm["tag"], "\(rpath): topic and tag are two sources; give one")
+                } else if t.isEmpty {
+                    error(rm["tag"], "\(rpath).tag must not be empty")
+                } else {
+                    o.tag = t
                 }
             }
             if let s = rm["stale_after_s"] { o.staleAfterSeconds = number(s, at: "\(rpath).stale_after_s", unit: "s", minimum: 1) }
@@ -153,12 +166,14 @@ extension Validator {
     mutating func crossChecks(_ config: MeltWatchConfig, plantsNode: Node, dutyNode: Node) {
         var topics: [String: String] = [:]
         for s in config.signals {
+            guard let topic = s.topic else { continue }
             let owner = "\(s.plant)/\(s.equipment).\(s.role)"
-            if let other = topics[s.topic] {
-                error(plantsNode, "topic '\(s.topic)' is used by both \(other) and \(owner); every signal needs its own topic")
+            if let other = topics[topic] {
+                error(plantsNode, "topic '\(topic)' is used by both \(other) and \(owner); every signal needs its own topic")
             }
-            topics[s.topic] = owner
+            topics[topic] = owner
         }
+        gatewayChecks(config, plantsNode: plantsNode, dutyNode: dutyNode)
         for t in config.equipmentTopics where topics[t.topic] != nil {
             error(plantsNode, "topic '\(t.topic)' is both a signal override and an equipment batch topic")
         }

@@ -4,7 +4,7 @@ import Yams
 
 extension Validator {
     mutating func config(_ root: Node) -> MeltWatchConfig? {
-        guard let top = mapping(root, at: "config", allowed: ["broker", "journal", "duty", "plants", "shard"]) else { return nil }
+        guard let top = mapping(root, at: "config", allowed: ["broker", "journal", "duty", "plants", "shard", "sparkplug"]) else { return nil }
         guard let brokerNode = top["broker"] else {
             error(root, "broker is required (broker.url, broker.client_id)")
             return nil
@@ -20,6 +20,7 @@ extension Validator {
         let shard = top["shard"].flatMap { self.shard($0) }
         guard let broker, let duty else { return nil }
         var config = MeltWatchConfig(broker: broker, journal: journal, duty: duty, plants: plants)
+        config.sparkplugHostID = top["sparkplug"].flatMap { self.sparkplugHost($0) }
         // Every instance checks the whole plant list alike, then keeps its share.
         crossChecks(config, plantsNode: plantsNode, dutyNode: top["duty"] ?? root)
         if let shard {
@@ -30,6 +31,17 @@ extension Validator {
             }
         }
         return config
+    }
+
+    /// `sparkplug: { host_id: meltwatch-1 }`: MeltWatch's id as a Sparkplug Primary Host.
+    private mutating func sparkplugHost(_ node: Node) -> String? {
+        guard let m = mapping(node, at: "sparkplug", allowed: ["host_id"]) else { return nil }
+        guard let id = string(m["host_id"], at: "sparkplug.host_id") else { return nil }
+        guard Validator.isSparkplugID(id) else {
+            error(m["host_id"], "sparkplug.host_id '\(id)' must be a Sparkplug id: not empty, without '/', '+' or '#'")
+            return nil
+        }
+        return id
     }
 
     /// `shard: { index: 0, count: 2 }`.
@@ -257,17 +269,18 @@ extension Validator {
         var out: [MeltWatchConfig.Plant] = []
         for (i, item) in seq.enumerated() {
             let path = "plants[\(i)]"
-            guard let m = mapping(item, at: path, allowed: ["id", "name", "industry", "region", "equipment"]) else { continue }
+            guard let m = mapping(item, at: path, allowed: ["id", "name", "industry", "region", "equipment", "gateways"]) else { continue }
             guard let id = requiredString(m, "id", at: path, parent: item) else { continue }
             if !Validator.isIdentifier(id) { error(m["id"], "\(path).id '\(id)' must match [a-z0-9-]+") }
             if !seen.insert(id).inserted { error(m["id"], "\(path).id '\(id)' is used by another plant; plant ids must be unique") }
             let name = string(m["name"], at: "\(path).name") ?? id
+            let gateways = self.gateways(m["gateways"], at: "plants.\(id).gateways")
             var equipment: [MeltWatchConfig.Equipment] = []
             if let eqNode = m["equipment"] {
                 if case .sequence(let eqs) = eqNode {
                     var seenEq: Set<String> = []
                     for (k, e) in eqs.enumerated() {
-                        if let eq = self.equipment(e, at: "plants.\(id).equipment[\(k)]") {
+                        if let eq = self.equipment(e, gateways: gateways, at: "plants.\(id).equipment[\(k)]") {
                             if !seenEq.insert(eq.id).inserted {
                                 error(e, "plants.\(id).equipment '\(eq.id)' is given twice; equipment ids must be unique within a plant")
                             }
@@ -290,7 +303,7 @@ extension Validator {
                 }
             }
             let region = string(m["region"], at: "\(path).region")
-            out.append(.init(id: id, name: name, industry: industry, region: region, equipment: equipment))
+            out.append(.init(id: id, name: name, industry: industry, region: region, equipment: equipment, gateways: gateways))
         }
         return out
     }

@@ -15,7 +15,7 @@ struct PreparedReload: Sendable {
     var bytes: [UInt8]
     var hash: String
     var model: EngineModel
-    var decoder: PayloadDecoder
+    var decoder: MessageDecoder
     /// Filled in by the ingest thread: the daemon clock where the reload entered the stream.
     var time = EventTime(milliseconds: 0)
 }
@@ -128,7 +128,7 @@ final class ConfigReloader: Sendable {
         if !changed.isEmpty {
             return .refused("\(changed.joined(separator: ", ")) changed: only plants can change while running; restart meltwatch to apply the rest")
         }
-        let decoder: PayloadDecoder
+        let decoder: MessageDecoder
         do {
             decoder = try Daemon.decoder(for: config)
         } catch {
@@ -181,15 +181,5 @@ struct ReloadSignalService: Service {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             reloader.reload()
         }
-    }
-}
-
-extension Daemon {
-    /// The decoder for a configuration's topics (per-signal and per-equipment batch).
-    static func decoder(for config: MeltWatchConfig) throws -> PayloadDecoder {
-        var topics = TopicTable()
-        for s in config.signals { try topics.addSignal(topic: s.topic, signal: s.id) }
-        for e in config.equipmentTopics { try topics.addEquipment(topic: e.topic, roles: e.roles) }
-        return PayloadDecoder(topics: topics)
     }
 }

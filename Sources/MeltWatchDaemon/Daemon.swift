@@ -46,6 +46,13 @@ public enum Daemon {
         if let ca = config.broker.caFile {
             options.tls = TLSFiles(caFile: ca, certFile: config.broker.certFile, keyFile: config.broker.keyFile)
         }
+        if let host = config.sparkplugHostID {
+            // Sparkplug 3.0 Primary Host: STATE on the ingest connection itself, so its will says
+            // offline the moment this connection dies, and edge nodes buffer until we are back.
+            options.presence = Presence(topic: "spBv1.0/STATE/\(host)", qos: 1, retain: true) { online, timestamp in
+                Array("{\"online\":\(online),\"timestamp\":\(timestamp)}".utf8)
+            }
+        }
         let session = try IngestSession(options: options)
 
         let journal = try openJournal(config.journal, logger: logger)
@@ -107,6 +114,8 @@ public enum Daemon {
         var resent = AlarmBook.Output()
         do {
             if let recovered {
+                // The gateways' sessions (Sparkplug births) as the journal left them.
+                try decoder.adoptState(from: recovered.stream.decoder)
                 stage = recovered.stream.stage
                 for (event, record) in zip(recovered.output.events, recovered.output.records) where !restored.storedEventIDs.contains(event.eventID) {
                     resent.events.append(event)
@@ -166,6 +175,7 @@ public enum Daemon {
             let position = journal.nextPosition
             let encoding = Monotonic.nanoseconds()
             let checkpoint = try StageCheckpoint.capture(stage, configBytes: bytes).encoded()
+            if let state = decoder.encodeState() { try journal.append(.gatewayState(time: now, data: state)) }
             counters.checkpointBytes.store(checkpoint.count, ordering: .relaxed)
             counters.checkpointEncodeMilliseconds.store(Int((Monotonic.nanoseconds() - encoding) / 1_000_000), ordering: .relaxed)
             for part in CheckpointPart.split(checkpoint, time: now, position: position) {
@@ -217,6 +227,8 @@ public enum Daemon {
                                     streamEnd: recovered == nil ? nil : stage.engine.lastTick,
                                     retentionCheckIntervalMilliseconds: ProcessInfo.processInfo.environment["MELTWATCH_TEST_RETENTION_INTERVAL_MS"]
                                         .flatMap { Int64($0) } ?? 3_600_000)
+        // Rebirth requests go out on the ingest connection, from the ingest thread.
+        handler.publish = { [unowned session] m in session.publish(topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain) }
         let pipeline = Pipeline(session: session, handler: handler, control: control, ring: ring, stage: stage, alarms: alarms,
                                 reloader: reloader, checkpoints: checkpoints, configBytes: bytes, latency: latency, counters: counters, logger: logger)
 

@@ -22,7 +22,13 @@ import MeltWatchRing
 /// When the ring is full, `push` waits: we stop reading the socket, TCP and the broker's session
 /// queue absorb the backlog, and no reading is ever dropped.
 final class IngestHandler: IngestSession.Handler {
-    private var decoder: PayloadDecoder
+    private var decoder: MessageDecoder
+    /// What the gateway formats caused besides readings (Sparkplug deaths, rebirth requests).
+    private var effects = GatewayEffects()
+    /// Publishes a gateway format's command on the ingest connection (set once the session exists;
+    /// loop thread only). False when it could not be queued: the format asks again later.
+    var publish: ((OutgoingMessage) -> Bool)?
+    private var commandLog = RateLimitedLog(intervalMilliseconds: 10_000)
     private let ring: SPSCRing<EngineInput>
     private let counters: IngestCounters
     private let logger: Logger
@@ -91,7 +97,7 @@ final class IngestHandler: IngestSession.Handler {
     /// The segment of the checkpoint appended last, protected once its commit is durable.
     private var pendingProtectedSegment: UInt64?
 
-    init(decoder: PayloadDecoder, ring: SPSCRing<EngineInput>, journal: JournalWriter, control: LoopControl,
+    init(decoder: MessageDecoder, ring: SPSCRing<EngineInput>, journal: JournalWriter, control: LoopControl,
          counters: IngestCounters, inbox: ActionInbox, reloader: ConfigReloader, checkpoints: CheckpointDesk,
          checkpointIntervalMilliseconds: Int64 = 60_000, brokerURL: String, notify: SystemdNotify, logger: Logger, tickIntervalMilliseconds: Int64 = 100,
          fsyncIntervalMilliseconds: Int64 = 50, retentionDays: Int = 400, journalBound: JournalSizeBound = JournalSizeBound(),
@@ -144,13 +150,18 @@ final class IngestHandler: IngestSession.Handler {
             }
             if case .failure(let e) = appended { return fail(e) }
             decoded.removeAll(keepingCapacity: true)
-            let result = message.payload.withUnsafeBytes {
-                decoder.decode(topic: message.topic, payload: $0, now: now, into: &decoded)
+            let result = topic.withUTF8 { t in
+                message.payload.withUnsafeBytes {
+                    decoder.decode(topicBytes: UnsafeRawBufferPointer(t), payload: $0, now: now, into: &decoded, effects: &effects)
+                }
             }
+            if !effects.isEmpty { takeEffects() }
             switch result {
             case .success(let outcome):
                 counters.readingsAccepted.add(outcome.readings, ordering: .relaxed)
                 if outcome.unknownRoles > 0 { counters.reject(.unknownRole, count: outcome.unknownRoles) }
+                if outcome.unknownTags > 0 { counters.reject(.unknownTag, count: outcome.unknownTags) }
+                if outcome.unsupportedMetrics > 0 { counters.reject(.unsupportedMetric, count: outcome.unsupportedMetrics) }
                 for r in decoded { inputs.append(.reading(r)) }
             case .failure(let error):
                 counters.reject(error.reason)
@@ -187,11 +198,20 @@ final class IngestHandler: IngestSession.Handler {
             return fail(error)
         }
         inputs.append(.tick(time))
+        decoder.tick(now: time, effects: &effects)
+        if !effects.isEmpty { takeEffects() }
         journalCheckpoints()
         if mono - lastCheckpoint >= checkpointIntervalMilliseconds {
             // The state after every record appended so far: the engine encodes it at this ticket.
+            // The gateway formats' state opens it, so replay from there reads on exactly.
             lastCheckpoint = mono
-            inputs.append(.checkpoint(ticket: checkpoints.request(position: journal.nextPosition, time: time)))
+            let position = journal.nextPosition
+            do {
+                try appendGatewayState(time)
+            } catch {
+                return fail(error)
+            }
+            inputs.append(.checkpoint(ticket: checkpoints.request(position: position, time: time)))
         }
         if mono - lastCommit >= fsyncIntervalMilliseconds { commitAndFlush(time) }
         if mono - lastRetention >= retentionCheckIntervalMilliseconds {
@@ -208,6 +228,27 @@ final class IngestHandler: IngestSession.Handler {
             lastSpaceCheck = mono
             enforceJournalBound(time)
         }
+    }
+
+    /// Journals the gateway formats' state (Sparkplug sessions) at this point, when any holds state.
+    private func appendGatewayState(_ time: EventTime) throws(JournalError) {
+        guard let state = decoder.encodeState() else { return }
+        try journal.append(.gatewayState(time: time, data: state))
+    }
+
+    /// A signal lost (a Sparkplug death) goes into the stream after the message's readings; a command
+    /// (a rebirth request) is published on the ingest connection.
+    private func takeEffects() {
+        for loss in effects.losses { inputs.append(.lost(loss)) }
+        for command in effects.commands {
+            let sent = publish?(command) ?? false
+            if let suppressed = commandLog.shouldLog(key: command.topic, now: Monotonic.milliseconds()) {
+                logger.notice(sent ? "asked a gateway to publish its births again" : "could not ask a gateway for its births (not connected); it will be asked again", metadata: [
+                    "mqtt.topic": "\(command.topic)", "log.suppressed_since_last": "\(suppressed)",
+                ])
+            }
+        }
+        effects.removeAll()
     }
 
     /// The daemon clock now. A step of the wall clock since the last reading is journaled here, ahead
@@ -329,6 +370,7 @@ final class IngestHandler: IngestSession.Handler {
         let position = journal.nextPosition
         guard let data = encode(position, now) else { return }
         do {
+            try appendGatewayState(now)
             for p in CheckpointPart.split(data, time: now, position: position) { try journal.append(.checkpoint(p)) }
             try journal.commit(now: now)
         } catch {
@@ -347,6 +389,12 @@ final class IngestHandler: IngestSession.Handler {
             try journal.append(.reload(time: now, hash: reload.hash, text: reload.bytes))
         } catch {
             return fail(error)
+        }
+        do {
+            // Sparkplug sessions go on across a reload: the edge nodes do not know we reloaded.
+            try reload.decoder.adoptState(from: decoder)
+        } catch {
+            logger.error("gateway state not carried over the reload; Sparkplug edge nodes will be asked for births", metadata: ["decode.error": "\(error)"])
         }
         decoder = reload.decoder
         control.resubscribe(reload.config.subscriptionTopics)

@@ -14,13 +14,13 @@ import MeltWatchRules
 final class JournalStream {
     /// What a configuration record starts: its decoder, model and alarm-book settings.
     struct Configured {
-        var decoder: PayloadDecoder
+        var decoder: MessageDecoder
         var model: EngineModel
         var settings: AlarmBook.Settings
     }
 
     private(set) var stage: AlarmStage
-    private(set) var decoder: PayloadDecoder
+    private(set) var decoder: MessageDecoder
     private(set) var settings: AlarmBook.Settings
     /// The configuration in force at this point of the stream (for the next checkpoint).
     private(set) var configBytes: [UInt8]
@@ -31,8 +31,11 @@ final class JournalStream {
     /// Every reading decoded, with the model it was evaluated by.
     var onReading: ((Reading, EngineModel) -> Void)?
     private var readings: [Reading] = []
+    /// Effects of the gateway formats: a loss goes to the engine; a command is the live daemon's
+    /// business (replay publishes nothing).
+    private var effects = GatewayEffects()
 
-    init(stage: AlarmStage, decoder: PayloadDecoder, settings: AlarmBook.Settings, configBytes: [UInt8],
+    init(stage: AlarmStage, decoder: MessageDecoder, settings: AlarmBook.Settings, configBytes: [UInt8],
          configure: @escaping (String, [UInt8], JournalPosition, Bool) throws -> Configured,
          makeEngine: @escaping (EngineModel) -> Engine = { Engine(model: $0) }) {
         self.stage = stage
@@ -61,6 +64,8 @@ final class JournalStream {
         case .reload(let time, let hash, let text):
             // The daemon switched to the configuration it recorded, at this point of the stream.
             let configured = try configure(String(decoding: hash, as: UTF8.self), Array(text), position, true)
+            // As the live daemon did: the gateways' sessions go on across the reload.
+            try? configured.decoder.adoptState(from: decoder)
             (decoder, configBytes) = (configured.decoder, Array(text))
             stage.reload(configured.model, at: time)
         case .alarmState(let time, let data):
@@ -75,6 +80,8 @@ final class JournalStream {
             }
             _ = stage.perform(action, at: time)
         case .tick(let now):
+            decoder.tick(now: now, effects: &effects)
+            effects.removeAll()
             stage.process(.tick(now))
         case .link(let time, let up):
             stage.process(.link(up: up, at: time))
@@ -82,11 +89,23 @@ final class JournalStream {
             stage.process(.clockStep(delta))
         case .message(let receivedAt, _, let topic, let payload):
             readings.removeAll(keepingCapacity: true)
-            if case .success = decoder.decode(topicBytes: topic, payload: payload, now: receivedAt, into: &readings) {
+            if case .success = decoder.decode(topicBytes: topic, payload: payload, now: receivedAt, into: &readings, effects: &effects) {
                 for r in readings {
                     stage.process(.reading(r))
                     onReading?(r, stage.engine.model)
                 }
+            }
+            if !effects.isEmpty {
+                for loss in effects.losses { stage.process(.lost(loss)) }
+                effects.removeAll()
+            }
+        case .gatewayState(_, let data):
+            // The live decoder's state at this point; equal to what this stream's decoder holds when
+            // it read the journal from a start, and the whole of it when it begins here (a checkpoint).
+            do {
+                try decoder.restoreState(data)
+            } catch {
+                throw DaemonError(description: "\(position): unreadable gateway state record: \(error)")
             }
         case .outbox, .checkpoint:
             break

@@ -43,6 +43,10 @@ public final class IngestSession {
     private let mosq: OpaquePointer
     private let box: Unmanaged<CallbackBox>
     private var rng = SystemRandomNumberGenerator()
+    /// The connect attempt's time for ``SubscriberOptions/presence``, and whether this connection
+    /// still has to announce it.
+    private var presenceTimestamp: Int64 = 0
+    private var presencePending = false
 
     /// Creates the libmosquitto client; connects only in ``run(control:handler:)``.
     public init(options: SubscriberOptions) throws(MosquittoError) {
@@ -90,6 +94,7 @@ public final class IngestSession {
         var configured = false
         while !control.isStopRequested {
             if !open {
+                try setPresenceWill()
                 let rc: Int32
                 if configured {
                     rc = mosquitto_reconnect_async(mosq)
@@ -132,6 +137,7 @@ public final class IngestSession {
                 }
             }
             if deliverEvents(b, to: handler) { attempt = 0 }
+            announcePresence(b)
             handler.tick()
             if control.isAbandoned { return }
             if let topics = control.takeTopics() { resubscribe(topics, b) }
@@ -149,8 +155,44 @@ public final class IngestSession {
             }
         }
         if open {
+            if let presence = options.presence {
+                // A clean stop sends no will: say offline ourselves (a will is only for a dying link).
+                var mid: Int32 = 0
+                let bytes = presence.payload(false, presenceTimestamp)
+                _ = bytes.withUnsafeBytes { mosquitto_publish(mosq, &mid, presence.topic, Int32($0.count), $0.baseAddress, presence.qos, presence.retain) }
+                _ = mosquitto_loop_write(mosq, 1)
+            }
             _ = mosquitto_disconnect(mosq)
             _ = mosquitto_loop_write(mosq, 1)  // flush DISCONNECT (and any final acks)
+        }
+    }
+
+    /// Publishes a message on this connection (QoS 0 or 1, not retained unless asked); false when
+    /// libmosquitto refused it (not connected: the caller may ask again later). Loop thread only:
+    /// call it from the handler.
+    @discardableResult
+    public func publish(topic: String, payload: [UInt8], qos: Int32 = 0, retain: Bool = false) -> Bool {
+        let rc = payload.withUnsafeBytes { mosquitto_publish(mosq, nil, topic, Int32($0.count), $0.baseAddress, qos, retain) }
+        return rc == MOSQ_ERR_SUCCESS.rawValue
+    }
+
+    /// Sets the presence will for the next connect attempt, with a new timestamp.
+    private func setPresenceWill() throws(MosquittoError) {
+        guard let presence = options.presence else { return }
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        presenceTimestamp = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec / 1_000_000)
+        presencePending = true
+        let bytes = presence.payload(false, presenceTimestamp)
+        let rc = bytes.withUnsafeBytes { mosquitto_will_set(mosq, presence.topic, Int32($0.count), $0.baseAddress, presence.qos, presence.retain) }
+        try check(rc, "mosquitto_will_set")
+    }
+
+    /// Announces presence once the connection's subscriptions are all acknowledged.
+    private func announcePresence(_ b: CallbackBox) {
+        guard presencePending, b.subscribedSinceConnect, let presence = options.presence else { return }
+        if publish(topic: presence.topic, payload: presence.payload(true, presenceTimestamp), qos: presence.qos, retain: presence.retain) {
+            presencePending = false
         }
     }
 
@@ -238,6 +280,8 @@ final class CallbackBox {
     var batch: [MQTTMessage] = []
     var events: [MQTTEvent] = []
     var pendingSubscriptions: [Int32: String] = [:]
+    /// Every subscription of the current connection was acknowledged.
+    var subscribedSinceConnect = false
 
     init(topics: [String], qos: Int32) {
         self.topics = topics
@@ -257,6 +301,7 @@ private let onConnect: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?,
         return
     }
     box.events.append(.connected(sessionPresent: flags & 1 != 0))
+    box.subscribedSinceConnect = false
     // Subscribe every time: a new session needs it, and a kept one is unchanged by it.
     box.pendingSubscriptions.removeAll()
     for topic in box.topics {
@@ -267,7 +312,10 @@ private let onConnect: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?,
             box.events.append(.subscriptionRejected(topic: topic))
         }
     }
-    if box.topics.isEmpty { box.events.append(.subscribed(topics: 0)) }
+    if box.topics.isEmpty {
+        box.subscribedSinceConnect = true
+        box.events.append(.subscribed(topics: 0))
+    }
 }
 
 private let onSubscribe: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, Int32, UnsafePointer<Int32>?) -> Void = { _, obj, mid, count, granted in
@@ -277,6 +325,7 @@ private let onSubscribe: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer
         box.events.append(.subscriptionRejected(topic: topic))
     }
     if box.pendingSubscriptions.isEmpty {
+        box.subscribedSinceConnect = true
         box.events.append(.subscribed(topics: box.topics.count))
     }
 }

@@ -36,6 +36,22 @@ public enum MQTTEvent: Sendable, Equatable {
     case subscriptionRejected(topic: String)
 }
 
+/// A retained presence topic with its online and offline payloads (see ``SubscriberOptions/presence``).
+public struct Presence: Sendable {
+    public var topic: String
+    public var qos: Int32
+    public var retain: Bool
+    /// The payload for `online` (true) or `offline` at a connect attempt's time in ms.
+    public var payload: @Sendable (_ online: Bool, _ timestamp: Int64) -> [UInt8]
+
+    public init(topic: String, qos: Int32 = 1, retain: Bool = true, payload: @escaping @Sendable (Bool, Int64) -> [UInt8]) {
+        self.topic = topic
+        self.qos = qos
+        self.retain = retain
+        self.payload = payload
+    }
+}
+
 /// Capped exponential backoff with full jitter (AWS architecture blog's "full jitter").
 public struct Backoff: Sendable, Equatable {
     public var initialMilliseconds: Int
@@ -80,6 +96,11 @@ public struct SubscriberOptions: Sendable {
     /// How long one poll waits for data; bounds tick latency and stop latency.
     public var pollTimeoutMilliseconds: Int32 = 50
     public var tls: TLSFiles?
+    /// Presence announced on this very connection (a Sparkplug host's STATE): `offline` is the MQTT
+    /// will, so the broker publishes it when the link dies; `online` is published once every
+    /// subscription of a connection is acknowledged. Both get the connect attempt's time (ms since
+    /// the epoch), the same in the will and the announcement, as Sparkplug 3.0 asks.
+    public var presence: Presence?
 
     /// Creates options; see the properties for defaults.
     public init(address: BrokerAddress, clientID: String, topics: [String], qos: Int32 = 1) {

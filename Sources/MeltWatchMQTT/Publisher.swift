@@ -13,7 +13,7 @@ public final class Publisher {
     /// Creates a client and connects it; returns once the broker accepted the connection.
     public init(
         address: BrokerAddress, clientID: String, username: String? = nil, password: String? = nil, tls: TLSFiles? = nil,
-        maxInflight: UInt32 = 1024, connectTimeoutMilliseconds: Int = 10_000
+        maxInflight: UInt32 = 1024, connectTimeoutMilliseconds: Int = 10_000, will: MQTTMessage? = nil, keepAliveSeconds: Int32 = 30
     ) throws(MosquittoError) {
         _ = MosquittoLibrary.initialized
         let box = Unmanaged.passRetained(PublisherBox())
@@ -30,9 +30,15 @@ public final class Publisher {
                 try check(mosquitto_username_pw_set(m, username, password), "mosquitto_username_pw_set")
             }
             if let tls { try tls.apply(to: m) }
+            if let will {
+                // What the broker publishes when this client dies (a Sparkplug edge node's NDEATH).
+                let rc = will.payload.withUnsafeBytes { mosquitto_will_set(m, will.topic, Int32($0.count), $0.baseAddress, will.qos, will.retain) }
+                try check(rc, "mosquitto_will_set")
+            }
             mosquitto_connect_callback_set(m, publisherOnConnect)
             mosquitto_publish_callback_set(m, publisherOnPublish)
-            try check(mosquitto_connect_bind(m, address.host, address.port, 30, nil), "mosquitto_connect_bind")
+            mosquitto_message_callback_set(m, publisherOnMessage)
+            try check(mosquitto_connect_bind(m, address.host, address.port, keepAliveSeconds, nil), "mosquitto_connect_bind")
             try check(mosquitto_loop_start(m), "mosquitto_loop_start")
         } catch {
             throw error  // self is fully initialised here: deinit destroys the client and releases the box
@@ -79,6 +85,13 @@ public final class Publisher {
         try publish(topic: topic, payload: Array(text.utf8), qos: qos, retain: retain)
     }
 
+    /// Subscribes to `filter`; `handler` gets each message on libmosquitto's network thread (a
+    /// simulated edge node's commands). One handler for every subscription of this client.
+    public func subscribe(_ filter: String, qos: Int32 = 1, handler: @escaping @Sendable (MQTTMessage) -> Void) throws(MosquittoError) {
+        box.takeUnretainedValue().onMessage.withLock { $0 = handler }
+        try check(mosquitto_subscribe(mosq, nil, filter, qos), "mosquitto_subscribe")
+    }
+
     /// Messages published but not yet sent (QoS 0) or acknowledged (QoS ≥ 1).
     public var outstanding: Int { box.takeUnretainedValue().outstanding.load(ordering: .relaxed) }
 
@@ -113,6 +126,14 @@ final class PublisherBox: Sendable {
     /// -1 until CONNACK; then its return code (0 = accepted).
     let connack = Atomic<Int32>(-1)
     let outstanding = Atomic<Int>(0)
+    let onMessage = Mutex<(@Sendable (MQTTMessage) -> Void)?>(nil)
+}
+
+private let publisherOnMessage: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafePointer<mosquitto_message>?) -> Void = { _, obj, message in
+    guard let m = message?.pointee, let topic = m.topic else { return }
+    let payload = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(m.payloadlen))) } ?? []
+    let handler = Unmanaged<PublisherBox>.fromOpaque(obj!).takeUnretainedValue().onMessage.withLock { $0 }
+    handler?(MQTTMessage(topic: String(cString: topic), payload: payload, qos: m.qos, retain: m.retain))
 }
 
 private let publisherOnConnect: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32) -> Void = { _, obj, rc in

@@ -70,7 +70,9 @@ struct Check: ParsableCommand {
         do {
             let (cfg, _) = try ConfigLoader.load(path: config)
             let equipment = cfg.allEquipment.count
-            print("\(config): ok — \(cfg.plants.count) plant(s), \(equipment) equipment, \(cfg.signals.count) signals, \(cfg.subscriptionTopics.count) topics")
+            let gateways = cfg.plants.flatMap { p in p.gateways.map { "\(p.id) \($0.formatName) \($0.filter)" } }
+            print("\(config): ok — \(cfg.plants.count) plant(s), \(equipment) equipment, \(cfg.signals.count) signals, \(cfg.subscriptionTopics.count) topics"
+                + (gateways.isEmpty ? "" : "; gateway formats: " + gateways.joined(separator: ", ")))
             for (plant, eq) in cfg.allEquipment {
                 let placeholders = eq.placeholderParams
                 if !placeholders.isEmpty {

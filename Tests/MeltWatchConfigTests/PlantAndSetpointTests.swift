@@ -62,10 +62,11 @@ struct PlantAndSetpointTests {
         #expect(model.equipment[0].roleName(roles + 1) == "deadline_sp")
     }
 
-    @Test("a setpoint needs a name, a literal topic and an approved value; tag needs a gateway format", arguments: [
-        ("{name: sp, approved: 1}", "plants.p.equipment[0].setpoints[0] needs topic:"),
+    @Test("a setpoint needs a name, a literal topic or a tag, and an approved value; a tag needs a gateway format", arguments: [
+        ("{name: sp, approved: 1}", "plants.p.equipment[0].setpoints[0] needs topic: (MeltWatch's own JSON) or tag:"),
         ("{name: sp, topic: a/b}", "setpoints[0].approved is required"),
-        ("{name: sp, tag: Lance/SP, approved: 1}", "setpoints[0].tag binds a tag of a declared gateway format"),
+        ("{name: sp, tag: Lance/SP, approved: 1}", "p/e.sp is read by tag 'Lance/SP' but plant p declares no kepware-iot, neuron or json gateway"),
+        ("{name: sp, tag: Lance/SP, topic: a/b, approved: 1}", "setpoints[0]: topic and tag are two sources; give one"),
         ("{name: inlet_flow, topic: a/b, approved: 1}", "setpoints[0].name 'inlet_flow' is already a role or setpoint"),
         ("{name: 'S P', topic: a/b, approved: 1}", "setpoints[0].name 'S P' must match [a-z0-9_-]+"),
         ("{name: sp, topic: 'a/#', approved: 1}", "setpoints[0].topic 'a/#' must be a literal topic"),

@@ -22,7 +22,7 @@ func scenarioEvents(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin
                     settleSeconds: Double = 2, publish: PublishMode? = nil, restoreEvery: Int? = nil) throws -> [AlarmEvent] {
     let config = try scenarioConfig(scenario)
     var topics = TopicTable()
-    for s in config.signals { try topics.addSignal(topic: s.topic, signal: s.id) }
+    for s in config.signals { if let topic = s.topic { try topics.addSignal(topic: topic, signal: s.id) } }
     for e in config.equipmentTopics { try topics.addEquipment(topic: e.topic, roles: e.roles) }
     let decoder = PayloadDecoder(topics: topics)
     var engine = Engine(model: config.engineModel(configHash: "sha256:scenario"))
