@@ -48,7 +48,7 @@ echo "  duty console: open http://127.0.0.1:18080/ in a browser (live alarms, ac
 
 # One gateway per plant, all at once, on the simulator's plant models (cycles, drift, noise, per-tag
 # reporting by exception), each with its scripted fault: about a minute of plant time at 1.5–3×.
-step "simulators: three plants at once (meltwatch-sim --plant …; logs: $RUN/sim-*.log)"
+step "simulators: three plants at once, in Sparkplug B, Kepware IoT Gateway JSON and MeltWatch JSON (meltwatch-sim --plant … --format …; logs: $RUN/sim-*.log)"
 sims=()
 play() {  # plant scenario speed [more args]
   local plant=$1 scenario=$2 speed=$3; shift 3
@@ -58,8 +58,8 @@ play() {  # plant scenario speed [more args]
     2> >(sed -u "s/^meltwatch-sim: /  [$plant] /" | tee "$RUN/sim-$plant.log" >&2) &
   sims+=($!)
 }
-play baotou-steel steel-shop-leak 3
-play nantong-aluminium casting-shop-water-loss 1.5
+play baotou-steel steel-shop-leak 3 --format sparkplug-b
+play nantong-aluminium casting-shop-water-loss 1.5 --format kepware-iot
 play foshan-polishing dust-shop 60 --duration 3600
 for pid in "${sims[@]}"; do wait "$pid"; done
 sleep 2

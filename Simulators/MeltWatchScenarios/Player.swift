@@ -51,6 +51,17 @@ public struct SimEquipment: Sendable {
     }
 }
 
+/// One value a scan published, whatever the gateway format renders it as.
+public struct SimSample: Sendable, Equatable {
+    /// Index into the player's equipment.
+    public var equipment: Int
+    public var role: String
+    public var value: Value
+    public var quality: Quality
+    /// Event time, ms since the epoch.
+    public var time: Int64
+}
+
 /// One MQTT message a gateway publishes (contract section 3).
 public struct GatewayMessage: Sendable, Equatable {
     public var topic: String
@@ -94,6 +105,9 @@ public struct ScenarioPlayer {
     private var rng: SplitMix64
     private var next = 0
     private var sequence: Int64 = 0
+    /// Every value the last ``nextScan()`` published, for gateway formats other than MeltWatch's own
+    /// JSON (which render the same values their own way).
+    public private(set) var samples: [SimSample] = []
     /// Per equipment, its model (``HealthyPlant``'s steady values for a steady baseline).
     private var models: [any EquipmentModel]
     /// Per equipment and role, what was last published (per-tag mode).
@@ -135,6 +149,7 @@ public struct ScenarioPlayer {
     /// The next scan's time and messages; nil after the last scan.
     public mutating func nextScan() -> (time: SimTime, messages: [GatewayMessage])? {
         guard next < scanCount else { return nil }
+        samples.removeAll(keepingCapacity: true)
         let t = grid.time(ofScan: next)
         next += 1
         let ts = originMilliseconds + t.milliseconds
@@ -165,6 +180,7 @@ public struct ScenarioPlayer {
         if let batchTopic {
             let inBatch = roles.filter { quality($0) == .good }
             single = roles.filter { quality($0) != .good }
+            for role in inBatch { samples.append(SimSample(equipment: index, role: role, value: scan.values[role]!.published, quality: .good, time: ts)) }
             if !inBatch.isEmpty {
                 let body = inBatch.map { "\"\($0)\":\(scan.values[$0]!.json)" }.joined(separator: ",")
                 out.append(GatewayMessage(topic: batchTopic, payload: "{\"ts\":\(ts),\"seq\":\(sequence),\"values\":{\(body)}}"))
@@ -190,6 +206,7 @@ public struct ScenarioPlayer {
         for role in single {
             let q = quality(role)
             if publish == .perTag { published[index][role] = (scan.values[role]!, q, t) }
+            samples.append(SimSample(equipment: index, role: role, value: scan.values[role]!.published, quality: q, time: ts))
             out.append(GatewayMessage(topic: eq.topics[role]!,
                                       payload: "{\"ts\":\(ts),\"v\":\(scan.values[role]!.json),\"q\":\"\(q.name)\",\"seq\":\(sequence)}"))
         }

@@ -145,19 +145,66 @@ public struct Rig: Sendable {
     }
 
     /// The `plants:` section of a MeltWatch config (contract section 2) for this rig.
-    public var plantsYAML: String {
+    public var plantsYAML: String { "plants:\n" + plantYAML() }
+
+    /// A gateway format a plant of this rig can publish in (contract §3).
+    public enum Format: String, Sendable, CaseIterable {
+        case json, sparkplugB = "sparkplug-b", kepwareIoT = "kepware-iot", neuron
+    }
+
+    /// This rig's plant entry (`  - id: …`), as plant `id` (default: the rig's), its gateway
+    /// publishing in `format`: with `json` the topics of MeltWatch's own JSON; with `sparkplug-b`
+    /// each equipment is a device of one edge node, its metrics named by role; with `kepware-iot`
+    /// and `neuron` every role and setpoint is bound by a tag (`Channel1.<equipment>.<role>`,
+    /// `<plant>-node/<equipment>/<role>`). Topic overrides give way to the format.
+    public func plantYAML(id: String? = nil, format: Format = .json) -> String {
+        let id = id ?? plant
         func flow(_ s: [Setting]) -> String { "{ " + s.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + " }" }
-        var y = "plants:\n  - id: \(plant)\n    name: \(plantName)\n    equipment:\n"
+        func tag(_ equipment: String, _ role: String) -> String? {
+            switch format {
+            case .json, .sparkplugB: nil
+            case .kepwareIoT: "\"Channel1.\(equipment).\(role)\""
+            case .neuron: "\"\(id)-node/\(equipment)/\(role)\""
+            }
+        }
+        var y = "  - id: \(id)\n    name: \(plantName)\n"
+        switch format {
+        case .json: break
+        case .sparkplugB: y += "    gateways:\n      - { format: sparkplug-b, group_id: \(id) }\n"
+        case .kepwareIoT: y += "    gateways:\n      - { format: kepware-iot, topic: kepware/\(id)/# }\n"
+        case .neuron: y += "    gateways:\n      - { format: neuron, topic: neuron/\(id)/# }\n"
+        }
+        y += "    equipment:\n"
         for e in equipment {
             y += "      - id: \(e.id)\n        template: \(e.template)\n"
             if !e.params.isEmpty { y += "        params: \(flow(e.params))\n" }
-            if !e.signals.isEmpty {
+            if format == .sparkplugB { y += "        sparkplug: { edge: \(id)-edge, device: \(e.id) }\n" }
+            var signals = e.signals
+            if format != .json {
+                for i in signals.indices { signals[i].settings.removeAll { $0.key == "topic" } }
+                for role in TemplateCatalog.named(e.template)?.roles.map(\.name) ?? [] {
+                    guard let t = tag(e.id, role) else { continue }
+                    if let i = signals.firstIndex(where: { $0.role == role }) {
+                        signals[i].settings.append(.init(key: "tag", value: t))
+                    } else {
+                        signals.append((role: role, settings: [.init(key: "tag", value: t)]))
+                    }
+                }
+                signals.removeAll { $0.settings.isEmpty }
+            }
+            if !signals.isEmpty {
                 y += "        signals:\n"
-                for s in e.signals { y += "          \(s.role): \(flow(s.settings))\n" }
+                for s in signals { y += "          \(s.role): \(flow(s.settings))\n" }
             }
             if !e.setpoints.isEmpty {
                 y += "        setpoints:\n"
-                for s in e.setpoints { y += "          - \(flow(s))\n" }
+                for var s in e.setpoints {
+                    if format != .json, let name = s.first(where: { $0.key == "name" })?.value {
+                        s.removeAll { $0.key == "topic" }
+                        s.append(.init(key: "tag", value: tag(e.id, name) ?? name))
+                    }
+                    y += "          - \(flow(s))\n"
+                }
             }
         }
         return y

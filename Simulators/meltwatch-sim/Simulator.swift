@@ -89,6 +89,14 @@ struct Simulator: ParsableCommand {
     ))
     var publish: PublishMode?
 
+    @Option(help: ArgumentHelp(
+        "The gateway format the plants publish in: json (MeltWatch's own), sparkplug-b, kepware-iot or neuron.",
+        discussion: "Each signal goes out as the config binds it: by tag on the plant's kepware-iot or neuron gateway, as a "
+            + "metric of its equipment's Sparkplug edge node (one MQTT connection per edge node, NDEATH as its will, births, "
+            + "seq, rebirth on NCMD, store-and-forward while the Primary Host's STATE is offline), or on its own topic."
+    ))
+    var format: SimFormat = .json
+
     @Option(name: .customLong("ground-truth"), help: "Write the alarms this run must cause (JSON, with absolute event times) to this file.")
     var groundTruth: String?
 
@@ -134,7 +142,7 @@ struct Simulator: ParsableCommand {
             throw ValidationError("unknown scenario '\(self.scenario)'; known: \(Scenario.all.map(\.name).joined(separator: ", "))")
         }
         if printPlants {
-            print(scenario.rig.plantsYAML, terminator: "")
+            print("plants:\n" + scenario.rig.plantYAML(format: Rig.Format(rawValue: format.rawValue) ?? .json), terminator: "")
             return
         }
         guard let config else { throw ValidationError("--config is required") }
@@ -173,9 +181,13 @@ struct Simulator: ParsableCommand {
         }
         let publisher = try connect(clientID: "meltwatch-sim-\(getpid())")
         defer { publisher.close() }
+        let gateway = try format == .json ? nil : FormatGateway(
+            format: format, config: cfg, equipment: equipment, publisher: publisher,
+            connect: { id, will in try connect(clientID: id, will: will) }, log: log
+        )
 
         log("scenario \(scenario.name): \(scenario.summary); \(equipment.count) equipment, \(rate)/s, speed ×\(speed), "
-            + "publishing \(player.publish.rawValue)")
+            + "publishing \(player.publish.rawValue) as \(format.rawValue)")
         log("time origin: t=0 is ts \(origin) (\(EventTime(milliseconds: origin).rfc3339))")
         var announced = 0
         var published = 0
@@ -192,17 +204,23 @@ struct Simulator: ParsableCommand {
             // Pace by the real clock so a slow broker never compresses time further.
             let wait = start.addingTimeInterval(t.seconds / speed).timeIntervalSinceNow
             if wait > 0 { Thread.sleep(forTimeInterval: wait) }
-            for m in messages { try publisher.publish(topic: m.topic, text: m.payload) }
-            published += messages.count
+            if let gateway {
+                try gateway.publish(player.samples)
+                published += player.samples.count
+            } else {
+                for m in messages { try publisher.publish(topic: m.topic, text: m.payload) }
+                published += messages.count
+            }
         }
         if !publisher.waitUntilAcknowledged(timeoutMilliseconds: 10_000) {
             log("warning: \(publisher.outstanding) messages not acknowledged by the broker")
         }
-        log("done: \(published) messages published")
+        gateway?.finish()
+        log("done: \(published) \(gateway == nil ? "messages" : "values") published")
     }
 
     /// A connected publisher for `--broker`, with the credentials and TLS files given.
-    private func connect(clientID: String) throws -> Publisher {
+    private func connect(clientID: String, will: MQTTMessage? = nil) throws -> Publisher {
         guard let (host, port, tls) = MeltWatchConfig.parseBrokerURL(broker) else {
             throw ValidationError("--broker '\(broker)' is not mqtt://host:port or mqtts://host:port")
         }
@@ -218,7 +236,8 @@ struct Simulator: ParsableCommand {
         }
         do {
             return try Publisher(address: BrokerAddress(host: host, port: port, tls: tls), clientID: clientID, username: username,
-                                 password: password, tls: caFile.map { TLSFiles(caFile: $0, certFile: certFile, keyFile: keyFile) })
+                                 password: password, tls: caFile.map { TLSFiles(caFile: $0, certFile: certFile, keyFile: keyFile) },
+                                 will: will, keepAliveSeconds: will == nil ? 30 : 5)
         } catch {
             throw ValidationError("cannot connect to \(broker): \(error)")
         }

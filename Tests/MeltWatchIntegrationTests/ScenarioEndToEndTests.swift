@@ -41,10 +41,26 @@ struct ScenarioEndToEndTests {
         try await Self.admission.run { try await Self.play(name) }
     }
 
+    /// The gateway formats every scenario plays in, side by side: one plant per format in the same
+    /// daemon, each published by its own simulator (contract §3). Under a sanitizer, MeltWatch's
+    /// own JSON and the stateful Sparkplug B host.
+    static let formats: [Rig.Format] = Sanitizer.any ? [.json, .sparkplugB] : Rig.Format.allCases
+
+    /// The plant a format plays as: the rig's own for MeltWatch's JSON, a sibling for the others.
+    static func plant(_ rig: Rig, _ format: Rig.Format) -> String {
+        switch format {
+        case .json: rig.plant
+        case .sparkplugB: rig.plant + "-spb"
+        case .kepwareIoT: rig.plant + "-kep"
+        case .neuron: rig.plant + "-neu"
+        }
+    }
+
     private static func play(_ name: String) async throws {
         let started = Date()
         let scenario = try #require(Scenario.named(name))
-        let h = try await Harness(plants: scenario.rig.plantsYAML)
+        let plants = "plants:\n" + Self.formats.map { scenario.rig.plantYAML(id: Self.plant(scenario.rig, $0), format: $0) }.joined()
+        let h = try await Harness(plants: plants)
         defer { h.stop() }
         try await h.startDaemon()
 
@@ -52,12 +68,18 @@ struct ScenarioEndToEndTests {
         // and the test knows each expected event's exact event time.
         let speed = Self.speed(scenario)
         let origin = nowMilliseconds() - Int64(scenario.duration * 1000) - 1000
-        let sim = try ProductProcess("meltwatch-sim", arguments: [
-            "--broker", h.broker.url, "--config", h.configPath, "--scenario", name, "--rate", "\(Self.rate)",
-            "--speed", "\(speed)", "--seed", "7", "--start-ms", "\(origin)",
-        ], logFile: h.directory.appendingPathComponent("sim.log"))
-        let exit = await sim.exited(timeoutSeconds: scenario.duration / speed + 60)
-        #expect(exit == 0, "simulator output:\n\(sim.output)")
+        var sims: [(Rig.Format, ProductProcess)] = []
+        for format in Self.formats {
+            sims.append((format, try ProductProcess("meltwatch-sim", arguments: [
+                "--broker", h.broker.url, "--config", h.configPath, "--scenario", name, "--rate", "\(Self.rate)",
+                "--speed", "\(speed)", "--seed", "7", "--start-ms", "\(origin)",
+                "--plant", Self.plant(scenario.rig, format), "--format", format.rawValue,
+            ], logFile: h.directory.appendingPathComponent("sim-\(format.rawValue).log"))))
+        }
+        for (format, sim) in sims {
+            let exit = await sim.exited(timeoutSeconds: scenario.duration / speed + 60)
+            #expect(exit == 0, "simulator (\(format.rawValue)) output:\n\(sim.output)")
+        }
 
         // When the simulator's run ends its plant's gateway falls silent as a whole: one
         // `gateway-silent`, its event time at or after the run's end. That is the simulator stopping,
@@ -67,12 +89,26 @@ struct ScenarioEndToEndTests {
             let o = ObservedAlarm(json: d.json)
             return o.rule == "gateway-silent" && (o.eventTime ?? .min) >= runEnd
         }
-        func verdict(_ deliveries: [WebhookReceiver.Delivery]) -> ScenarioVerdict {
-            ScenarioVerdict(scenario: scenario, rate: Self.rate, observed: deliveries.filter { !endOfRun($0) }.map { ObservedAlarm(json: $0.json) },
-                            origin: origin, toleranceMilliseconds: Self.tolerance)
+        // Each format's plant must get exactly the scenario's alarms; the daemon's own (no plant of
+        // the rig) count once, with MeltWatch's JSON.
+        let formatPlants = Set(Self.formats.map { Self.plant(scenario.rig, $0) })
+        func verdict(_ deliveries: [WebhookReceiver.Delivery], _ format: Rig.Format) -> ScenarioVerdict {
+            let plant = Self.plant(scenario.rig, format)
+            let observed = deliveries.filter { !endOfRun($0) }.map { ObservedAlarm(json: $0.json) }.compactMap { o -> ObservedAlarm? in
+                var o = o
+                if o.plant == plant {
+                    o.plant = scenario.rig.plant
+                    return o
+                }
+                return format == .json && !formatPlants.contains(o.plant) ? o : nil
+            }
+            return ScenarioVerdict(scenario: scenario, rate: Self.rate, observed: observed, origin: origin, toleranceMilliseconds: Self.tolerance)
+        }
+        func complete(_ deliveries: [WebhookReceiver.Delivery]) -> Bool {
+            Self.formats.allSatisfy { verdict(deliveries, $0).missing.isEmpty }
         }
         // Everything expected (stale needs stale_after_s of real time after the gateway's last scan) …
-        _ = await h.receiver.waitFor(timeoutSeconds: 30) { verdict($0).missing.isEmpty }
+        _ = await h.receiver.waitFor(timeoutSeconds: 30) { complete($0) }
         // … then nothing more for a while.
         var count = -1
         var quietSince = Date()
@@ -83,24 +119,26 @@ struct ScenarioEndToEndTests {
         }
 
         let received = h.receiver.accepted
-        let result = verdict(received)
-        print("scenario \(name): \(result.matched) expected events received, largest event_time error \(result.largestTimeError) ms, "
-            + "\(result.unexpected.count) unexpected; \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         let shown = received.map { d -> String in
             var o = ObservedAlarm(json: d.json)
             o.origin = origin
             return "  \(o)"
         }
-        #expect(result.isEmpty, """
-            scenario \(name) (--rate \(Self.rate), time origin \(origin)):
-            \(result)
-            expected:
-            \(scenario.expectedAlarms(rate: Self.rate).map { "  \($0)" }.joined(separator: "\n"))
-            received \(received.count):
-            \(shown.joined(separator: "\n"))
-            daemon log (alarms):
-            \(h.daemon.output.split(separator: "\n").filter { $0.contains("alarm") || $0.contains("error") }.joined(separator: "\n"))
-            """)
+        for format in Self.formats {
+            let result = verdict(received, format)
+            print("scenario \(name) (\(format.rawValue)): \(result.matched) expected events received, largest event_time error \(result.largestTimeError) ms, "
+                + "\(result.unexpected.count) unexpected; \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+            #expect(result.isEmpty, """
+                scenario \(name) in \(format.rawValue) as plant \(Self.plant(scenario.rig, format)) (--rate \(Self.rate), time origin \(origin)):
+                \(result)
+                expected:
+                \(scenario.expectedAlarms(rate: Self.rate).map { "  \($0)" }.joined(separator: "\n"))
+                received \(received.count):
+                \(shown.joined(separator: "\n"))
+                daemon log (alarms):
+                \(h.daemon.output.split(separator: "\n").filter { $0.contains("alarm") || $0.contains("error") }.joined(separator: "\n"))
+                """)
+        }
         #expect(h.daemon.stop() == 0)
 
         // The journal replayed through the same engine gives the same events, byte for byte once
