@@ -19,7 +19,7 @@ struct BenchResult {
 }
 
 let usage = """
-usage: meltwatch-bench [--quick] [--only parser|ring|engine|checkpoint|journal] [--equipment N] [--readings N]
+usage: meltwatch-bench [--quick] [--only parser|formats|ring|engine|checkpoint|journal] [--equipment N] [--readings N]
   --quick          a tenth of the work per case
   --only GROUP     run one group of cases
   --equipment N    equipment in the engine.plant case (default 1000; every catalog template in turn)
@@ -40,13 +40,14 @@ while let a = arguments.popFirst() {
     default: print("meltwatch-bench: unknown argument \(a)\n\(usage)"); exit(2)
     }
 }
-guard equipmentCount > 0, only.map({ ["parser", "ring", "engine", "checkpoint", "journal"].contains($0) }) ?? true else {
+guard equipmentCount > 0, only.map({ ["parser", "formats", "ring", "engine", "checkpoint", "journal"].contains($0) }) ?? true else {
     print(usage)
     exit(2)
 }
 let readings = engineReadings ?? (quick ? 500_000 : 5_000_000)
 var results: [BenchResult] = []
 if only == nil || only == "parser" { results += runParserBenchmark(iterations: quick ? 200_000 : 2_000_000) }
+if only == nil || only == "formats" { results += runGatewayBenchmark(iterations: quick ? 200_000 : 2_000_000) }
 if only == nil || only == "ring" { results += runRingBenchmark(items: quick ? 2_000_000 : 20_000_000) }
 if only == nil || only == "engine" {
     results += runSmallEngineBenchmark(readings: readings)

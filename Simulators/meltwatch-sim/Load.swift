@@ -4,6 +4,7 @@ import MeltWatchConfig
 import MeltWatchCore
 import MeltWatchMQTT
 import MeltWatchScenarios
+import MeltWatchSparkplug
 
 /// `meltwatch-sim --load N`: healthy readings for every equipment of the config, published at QoS 1
 /// as fast as the broker takes them (libmosquitto's in-flight window, 1 024), for load and
@@ -95,5 +96,65 @@ struct ProbeRun {
         }
         _ = publisher.waitUntilAcknowledged(timeoutMilliseconds: 30_000)
         print("{\"probes\":\(probes),\"topic\":\"\(topic)\"}")
+    }
+}
+
+/// `meltwatch-sim --load N --format sparkplug-b`: the same measurement for a Sparkplug B edge node.
+/// Its births (one NBIRTH, a DBIRTH per device), then N DDATA messages, round robin over the
+/// devices, each with every metric of its device by alias (50 with `scripts/bench-e2e.sh`'s
+/// Sparkplug rig), published at QoS 1 as fast as the broker takes them.
+struct SparkplugLoadRun {
+    let config: MeltWatchConfig
+    let messages: Int
+    let seed: UInt64
+
+    func run(publisher: Publisher) throws {
+        // Every Sparkplug-bound signal, grouped by edge node and device, with its alias.
+        var devices: [String: [(alias: UInt64, name: String)]] = [:]
+        var group = "", edge = ""
+        var alias: UInt64 = 0
+        for s in config.signals {
+            guard case .sparkplug(let g, let e, let d, let metric) = s.source, let d else { continue }
+            (group, edge) = (g, e)
+            alias += 1
+            devices[d, default: []].append((alias, metric))
+        }
+        guard !devices.isEmpty else { throw ValidationError("--load --format sparkplug-b needs equipment with sparkplug: {edge, device} in the config") }
+        let names = devices.keys.sorted()
+        var rng = SplitMix64(seed: seed)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let origin = now - Int64(messages) - 1000
+        var seq: UInt64 = 0
+        func next() -> UInt64 { defer { seq = (seq + 1) % 256 }; return seq }
+        let births: [(String, [UInt8])] = [(SparkplugMessageType.nodeBirth.topic(group: group, edge: edge),
+                                            SparkplugPayloads.nodeBirth(timestamp: EventTime(milliseconds: origin), bdSeq: 0, metrics: [], seq: next()))]
+            + names.map { d in
+                (SparkplugMessageType.deviceBirth.topic(group: group, edge: edge, device: d),
+                 SparkplugPayloads.deviceBirth(timestamp: EventTime(milliseconds: origin), seq: next(), metrics: devices[d]!.map {
+                     SparkplugMetric(name: $0.name, alias: $0.alias, datatype: .double, value: .number(0))
+                 }))
+            }
+        // Rendered before the clock starts: the measurement is of publishing and ingest, not of protobuf.
+        var all: [(String, [UInt8])] = []
+        all.reserveCapacity(messages)
+        var readings = 0
+        for i in 0..<messages {
+            let d = names[i % names.count]
+            let metrics = devices[d]!.map { SparkplugMetric(alias: $0.alias, datatype: .double, value: .number(20 + Double.random(in: 0..<1, using: &rng)), sendsDatatype: false) }
+            readings += metrics.count
+            all.append((SparkplugMessageType.deviceData.topic(group: group, edge: edge, device: d),
+                        SparkplugPayloads.data(timestamp: EventTime(milliseconds: origin + Int64(i)), seq: next(), metrics: metrics)))
+        }
+        for (topic, payload) in births { try publisher.publish(topic: topic, payload: payload, qos: 1) }
+        _ = publisher.waitUntilAcknowledged(timeoutMilliseconds: 30_000)
+        let start = ContinuousClock.now
+        for (topic, payload) in all { try publisher.publish(topic: topic, payload: payload, qos: 1) }
+        let acknowledged = publisher.waitUntilAcknowledged(timeoutMilliseconds: 600_000)
+        let seconds = Double((ContinuousClock.now - start) / .microseconds(1)) / 1e6
+        let bytes = all.reduce(0) { $0 + $1.1.count }
+        print("{\"messages\":\(all.count),\"births\":\(births.count),\"readings\":\(readings),\"payload_bytes\":\(bytes),\"seconds\":\(seconds),"
+            + "\"messages_per_s\":\(Double(all.count) / seconds),\"readings_per_s\":\(Double(readings) / seconds),"
+            + "\"acknowledged\":\(acknowledged)}")
+        if !acknowledged { throw ValidationError("\(publisher.outstanding) messages were not acknowledged by the broker") }
     }
 }

@@ -133,6 +133,8 @@ struct Simulator: ParsableCommand {
             defer { publisher.close() }
             if let probe {
                 try ProbeRun(equipment: try selected(SimEquipment.all(in: cfg)), probes: probe, intervalMilliseconds: probeIntervalMilliseconds).run(publisher: publisher)
+            } else if let load, format == .sparkplugB {
+                try SparkplugLoadRun(config: cfg, messages: load, seed: seed).run(publisher: publisher)
             } else if let load {
                 try LoadRun(equipment: try selected(SimEquipment.all(in: cfg)), messages: load, batch: batch, seed: seed, rate: loadRate).run(publisher: publisher)
             }

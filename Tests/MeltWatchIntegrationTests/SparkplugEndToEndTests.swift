@@ -141,6 +141,12 @@ struct SparkplugEndToEndTests {
         try await Task.sleep(for: .seconds(1))
         #expect(edge.rebirthRequests == requestsBefore, "no rebirth needed after a restart")
         #expect(edge.states.last?.contains("\"online\":true") == true, "\(edge.states)")
+
+        // DDEATH: that device's signals stale at once, the other device's not.
+        try edge.send(.deviceDeath, device: "CO2", SparkplugPayloads.deviceDeath(timestamp: EventTime(milliseconds: nowMilliseconds()), seq: edge.nextSeq()))
+        #expect(await waitFor(5) { events(h, rule: "stale", equipment: "co-2").contains { $0["cause"] as? String == "sparkplug-ddeath" } },
+                "DDEATH: \(h.receiver.accepted.map(\.text))")
+        #expect(events(h, rule: "stale", equipment: "co-1").isEmpty)
         #expect(h.daemon.stop() == 0)
     }
 
@@ -161,11 +167,21 @@ struct SparkplugEndToEndTests {
         _ = sim.stop(signal: SIGKILL)
         #expect(await waitFor(5) { [events(h, rule: "stale", equipment: "co-1"), events(h, rule: "stale", equipment: "co-2")].allSatisfy { e in e.contains { ($0["signals"] as? [String]) == ["co"] } } },
                 "stale for both detectors within 5 s of the death (stale_after_s is 30): \(h.receiver.accepted.map(\.text))")
-        for e in events(h, rule: "stale", equipment: "co-1") + events(h, rule: "stale", equipment: "co-2") {
+        for e in events(h, rule: "stale", equipment: "co-1") + events(h, rule: "stale", equipment: "co-2") where e["event"] as? String == "raised" {
             #expect(e["cause"] as? String == "sparkplug-ndeath", "\(e)")
             #expect(["co", "fault"].contains((e["signals"] as? [String])?.first ?? ""), "\(e)")
             #expect((e["event_time"] as? String).map { $0 >= rfc3339(killedAt - 1000) } == true, "\(e)")
         }
+
+        // The edge node comes back (a new connection, a new bdSeq, new births): its signals recover.
+        let again = try ProductProcess("meltwatch-sim", arguments: [
+            "--broker", h.broker.url, "--config", h.configPath, "--scenario", "healthy", "--rate", "5", "--duration", "600",
+            "--speed", "1", "--format", "sparkplug-b",
+        ], logFile: h.directory.appendingPathComponent("sim-again.log"))
+        defer { again.stop(signal: SIGKILL) }
+        #expect(await waitFor(10) {
+            ["co-1", "co-2"].allSatisfy { eq in events(h, rule: "stale", equipment: eq).contains { $0["event"] as? String == "cleared" && ($0["signals"] as? [String]) == ["co"] } }
+        }, "stale clears with the new births: \(h.receiver.accepted.map(\.text))")
         #expect(h.daemon.stop() == 0)
     }
 }
