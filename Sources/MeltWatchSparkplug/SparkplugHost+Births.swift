@@ -16,7 +16,7 @@ extension SparkplugHost {
     /// type) still tells it that the edge node started over, with aliases it does not know: the old
     /// session is dropped (its aliases may now mean other metrics) and a rebirth is requested.
     func nodeBirth(
-        edge: String, _ message: Result<SparkplugBPayload, DecodeError>, now: EventTime,
+        edge: String, _ message: Result<SparkplugWirePayload, DecodeError>, now: EventTime,
         into out: inout [Reading], effects: inout GatewayEffects
     ) -> Result<DecodeOutcome, DecodeError> {
         guard makeRoom(for: edge) else { return .failure(tooManyNodes(edge)) }
@@ -25,7 +25,7 @@ extension SparkplugHost {
             let time = try payloadTime(p, now: now)
             try checkBirthSize(p, what: "NBIRTH of \(logQuoted(edge))")
             let scope = try buildScope(
-                try Self.declarations(p.metrics), edge: edge, device: nil,
+                try Self.declarations(p), edge: edge, device: nil,
                 aliasOwner: { _ in nil }, where: "NBIRTH of \(logQuoted(edge))"
             )
             let old = nodes[edge]?.session
@@ -35,7 +35,7 @@ extension SparkplugHost {
                 try read(m, as: definition, defaultTime: time, now: now, into: &out, outcome: &outcome)
             }
             let session = NodeSession(
-                bdSeq: Self.bdSeq(in: p), sequence: SequenceTracker(birthSeq: p.hasSeq ? p.seq : nil), node: scope
+                bdSeq: Self.bdSeq(in: p), sequence: SequenceTracker(birthSeq: p.seq), node: scope
             )
             install(session, edge: edge)
             return .success(outcome)
@@ -49,7 +49,7 @@ extension SparkplugHost {
     /// DBIRTH: a device's metrics within the node's session (replacing the device's previous birth).
     /// A rejected DBIRTH drops what the host knew of the device and asks for a rebirth.
     func deviceBirth(
-        edge: String, device: String, _ message: Result<SparkplugBPayload, DecodeError>, now: EventTime,
+        edge: String, device: String, _ message: Result<SparkplugWirePayload, DecodeError>, now: EventTime,
         into out: inout [Reading], effects: inout GatewayEffects
     ) -> Result<DecodeOutcome, DecodeError> {
         guard let session = nodes[edge]?.session else {
@@ -58,7 +58,7 @@ extension SparkplugHost {
         let what = "DBIRTH of \(logQuoted(edge + "/" + device))"
         do throws(DecodeError) {
             let p = try message.get()
-            session.sequence.observe(p.hasSeq ? p.seq : nil, now: now)
+            session.sequence.observe(p.seq, now: now)
             let time = try payloadTime(p, now: now)
             try checkBirthSize(p, what: what)
             let old = session.devices[device]
@@ -68,7 +68,7 @@ extension SparkplugHost {
             // An alias this device declared before is its own to declare again; the node's and
             // other devices' are not.
             let scope = try buildScope(
-                try Self.declarations(p.metrics), edge: edge, device: device,
+                try Self.declarations(p), edge: edge, device: device,
                 aliasOwner: { a in session.aliases[a].flatMap { $0.device == device ? nil : ($0.device ?? "the node") } },
                 where: what
             )
@@ -87,21 +87,21 @@ extension SparkplugHost {
     }
 
     /// A birth must name every metric.
-    static func declarations(_ metrics: [SparkplugBPayload.Metric]) throws(DecodeError) -> [MetricDeclaration] {
+    static func declarations(_ p: SparkplugWirePayload) throws(DecodeError) -> [MetricDeclaration] {
         var out: [MetricDeclaration] = []
-        out.reserveCapacity(metrics.count)
-        for (i, m) in metrics.enumerated() {
-            guard m.hasName else {
+        out.reserveCapacity(p.metricCount)
+        for (i, m) in p.metrics.enumerated() {
+            guard let name = m.name else {
                 throw DecodeError(reason: .missingField, detail: "birth metric #\(i) has no name")
             }
-            out.append(MetricDeclaration(name: m.name, alias: m.hasAlias ? m.alias : nil, datatype: m.hasDatatype ? m.datatype : 0))
+            out.append(MetricDeclaration(name: String(decoding: name, as: UTF8.self), alias: m.alias, datatype: m.datatype ?? 0))
         }
         return out
     }
 
-    func checkBirthSize(_ p: SparkplugBPayload, what: String) throws(DecodeError) {
-        guard p.metrics.count <= limits.metricsPerBirth else {
-            throw DecodeError(reason: .oversize, detail: "\(what) declares \(p.metrics.count) metrics, more than \(limits.metricsPerBirth)")
+    func checkBirthSize(_ p: SparkplugWirePayload, what: String) throws(DecodeError) {
+        guard p.metricCount <= limits.metricsPerBirth else {
+            throw DecodeError(reason: .oversize, detail: "\(what) declares \(p.metricCount) metrics, more than \(limits.metricsPerBirth)")
         }
     }
 
@@ -150,8 +150,9 @@ extension SparkplugHost {
 
     /// The `bdSeq` metric of an NBIRTH or NDEATH (by name: death certificates carry no aliases),
     /// as UInt64 from whichever integer field carries it.
-    static func bdSeq(in p: SparkplugBPayload) -> UInt64? {
-        for m in p.metrics where m.hasName && m.name == SparkplugPayloads.bdSeqMetric {
+    static func bdSeq(in p: SparkplugWirePayload) -> UInt64? {
+        for m in p.metrics {
+            guard let name = m.name, sameName(name, SparkplugPayloads.bdSeqMetric) else { continue }
             switch m.value {
             case .longValue(let v)?: return v
             case .intValue(let v)?: return UInt64(v)

@@ -4,14 +4,14 @@ import MeltWatchDecode
 extension SparkplugHost {
     /// NDATA (`device` nil) or DDATA: metrics by alias, or by name when they carry no alias.
     func data(
-        edge: String, device: String?, _ p: SparkplugBPayload, now: EventTime,
+        edge: String, device: String?, _ p: SparkplugWirePayload, now: EventTime,
         into out: inout [Reading], effects: inout GatewayEffects
     ) -> Result<DecodeOutcome, DecodeError> {
         let kind = device == nil ? "NDATA" : "DDATA"
         guard let session = nodes[edge]?.session else {
             return noBirth(edge: edge, "\(kind) from edge node \(logQuoted(edge)), which has no current NBIRTH", now: now, effects: &effects)
         }
-        session.sequence.observe(p.hasSeq ? p.seq : nil, now: now)
+        session.sequence.observe(p.seq, now: now)
         guard let scope = session.scope(device: device) else {
             return noBirth(edge: edge, "DDATA from device \(logQuoted(edge + "/" + (device ?? ""))), which has no current DBIRTH", now: now, effects: &effects)
         }
@@ -27,13 +27,13 @@ extension SparkplugHost {
                 }
                 resolved += 1
                 let definition = scope.metrics[index]
-                if m.hasDatatype, m.datatype != definition.datatype {
+                if let datatype = m.datatype, datatype != definition.datatype {
                     // The edge node and the host disagree on what the metric is: its birth as the
                     // host holds it is out of date.
                     requestRebirth(edge: edge, now: now, effects: &effects)
                     throw DecodeError(
                         reason: .wrongType,
-                        detail: "\(kind) metric \(logQuoted(definition.name)) has datatype \(m.datatype), its birth declared \(definition.datatype)"
+                        detail: "\(kind) metric \(logQuoted(definition.name)) has datatype \(datatype), its birth declared \(definition.datatype)"
                     )
                 }
                 try read(m, as: definition, defaultTime: time, now: now, into: &out, outcome: &outcome)
@@ -57,19 +57,20 @@ extension SparkplugHost {
     /// The index in `scope` of the metric `m` addresses, or nil when its birth did not declare it.
     /// An alias must belong to this scope (not the node's or another device's), and a name given
     /// with it must be the declared one: never read a value as the wrong metric.
-    func resolve(_ m: SparkplugBPayload.Metric, in scope: MetricScope, device: String?, session: NodeSession) -> Int? {
-        if m.hasAlias {
-            guard let target = session.aliases[m.alias], target.device == device, target.index < scope.metrics.count else { return nil }
-            if m.hasName, m.name != scope.metrics[target.index].name { return nil }
+    func resolve(_ m: SparkplugWireMetric, in scope: MetricScope, device: String?, session: NodeSession) -> Int? {
+        if let alias = m.alias {
+            guard let target = session.aliases[alias], target.device == device, target.index < scope.metrics.count else { return nil }
+            if let name = m.name, !sameName(name, scope.metrics[target.index].name) { return nil }
             return target.index
         }
-        return m.hasName ? scope.byName[m.name] : nil
+        // Rare (DATA names its metrics by alias): a String for the dictionary's lookup.
+        return m.name.flatMap { scope.byName[String(decoding: $0, as: UTF8.self)] }
     }
 
     /// NDEATH: with the session's `bdSeq`, the node and all its devices are gone: every signal
     /// bound under the edge node is lost at once. Another `bdSeq` is the late will of an older
     /// session (`staleDeath`, nothing changes); no session, nothing to end.
-    func nodeDeath(edge: String, _ p: SparkplugBPayload, now: EventTime, effects: inout GatewayEffects) -> Result<DecodeOutcome, DecodeError> {
+    func nodeDeath(edge: String, _ p: SparkplugWirePayload, now: EventTime, effects: inout GatewayEffects) -> Result<DecodeOutcome, DecodeError> {
         guard let session = nodes[edge]?.session else { return .success(DecodeOutcome(readings: 0)) }
         let bdSeq = Self.bdSeq(in: p)
         if let current = session.bdSeq, bdSeq != current {
@@ -87,10 +88,10 @@ extension SparkplugHost {
 
     /// DDEATH: the device is gone (its bound signals lost at once); it counts in the node's `seq`.
     func deviceDeath(
-        edge: String, device: String, _ p: SparkplugBPayload, now: EventTime, effects: inout GatewayEffects
+        edge: String, device: String, _ p: SparkplugWirePayload, now: EventTime, effects: inout GatewayEffects
     ) -> Result<DecodeOutcome, DecodeError> {
         guard let session = nodes[edge]?.session else { return .success(DecodeOutcome(readings: 0)) }
-        session.sequence.observe(p.hasSeq ? p.seq : nil, now: now)
+        session.sequence.observe(p.seq, now: now)
         removeDevice(device, from: session)
         for signal in deviceSignals[DeviceKey(edge: edge, device: device)] ?? [] {
             effects.losses.append(SignalLoss(signal: signal, time: now, cause: .deviceDeath))
@@ -103,10 +104,10 @@ extension SparkplugHost {
     /// The value is checked against the type even when unbound: a message is accepted or rejected
     /// whole, whatever the bindings.
     func read(
-        _ m: SparkplugBPayload.Metric, as definition: MetricDefinition, defaultTime: EventTime, now: EventTime,
+        _ m: SparkplugWireMetric, as definition: MetricDefinition, defaultTime: EventTime, now: EventTime,
         into out: inout [Reading], outcome: inout DecodeOutcome
     ) throws(DecodeError) {
-        let time = m.hasTimestamp ? try eventTime(m.timestamp, now: now, of: "metric \(logQuoted(definition.name))") : defaultTime
+        let time = if let t = m.timestamp { try eventTime(t, now: now, of: "metric \(logQuoted(definition.name))") } else { defaultTime }
         guard let type = SparkplugDataType(rawValue: definition.datatype), type.isReadable else {
             outcome.unsupportedMetrics += 1
             return
@@ -129,8 +130,8 @@ extension SparkplugHost {
     /// are read. The 8–32-bit types are also accepted in `long_value` (some edge nodes put UInt32
     /// there), with the same width check. Null → `bad` with value 0 (false); a non-finite Float or
     /// Double → `bad` with 0.
-    static func value(of m: SparkplugBPayload.Metric, as type: SparkplugDataType, name: String) throws(DecodeError) -> (Value, Quality) {
-        if m.isNull { return (type == .boolean ? .bool(false) : .number(0), .bad) }
+    static func value(of m: SparkplugWireMetric, as type: SparkplugDataType, name: String) throws(DecodeError) -> (Value, Quality) {
+        if m.isNull == true { return (type == .boolean ? .bool(false) : .number(0), .bad) }
         func wrong() -> DecodeError {
             let found = switch m.value {
             case .intValue?: "int_value"

@@ -174,11 +174,26 @@ public final class SparkplugHost: GatewayFormat {
 
     // MARK: Shared steps
 
-    /// The protobuf payload, or `oversize` (before parsing) or `malformedProtobuf`.
-    static func parse(_ bytes: UnsafeRawBufferPointer, limit: Int) -> Result<SparkplugBPayload, DecodeError> {
+    /// The payload as the wire reader sees it, or `oversize` (before parsing) or `malformedProtobuf`.
+    /// A payload whose metrics carry nested messages with content (properties, metadata, datasets,
+    /// templates, extensions) is also checked by swift-protobuf, which parses those the reader only
+    /// passes over: the verdict stays the library's (see ``SparkplugWirePayload``).
+    static func parse(_ bytes: UnsafeRawBufferPointer, limit: Int) -> Result<SparkplugWirePayload, DecodeError> {
         guard bytes.count <= limit else {
             return .failure(DecodeError(reason: .oversize, detail: "payload of \(bytes.count) bytes exceeds \(limit)"))
         }
+        switch SparkplugWireReader.read(bytes) {
+        case .failure(let fault):
+            return .failure(DecodeError(reason: .malformedProtobuf, detail: "not a Sparkplug B payload: \(fault.detail)"))
+        case .success(let p):
+            if p.needsReference, case .failure(let e) = referenceParse(bytes) { return .failure(e) }
+            return .success(p)
+        }
+    }
+
+    /// The payload as swift-protobuf decodes it, with the host's check of declared fields on top:
+    /// the reference ``SparkplugWireReader`` agrees with, and the judge of nested messages.
+    static func referenceParse(_ bytes: UnsafeRawBufferPointer) -> Result<SparkplugBPayload, DecodeError> {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return .success(SparkplugBPayload()) }
         // Borrowed, not copied: the decoder copies what it keeps (strings, bytes) out of the buffer.
         let borrowed = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none)
@@ -214,8 +229,8 @@ public final class SparkplugHost: GatewayFormat {
     }
 
     /// The payload's own timestamp (checked), or `now` when it has none: the time of metrics without one.
-    func payloadTime(_ p: SparkplugBPayload, now: EventTime) throws(DecodeError) -> EventTime {
-        p.hasTimestamp ? try eventTime(p.timestamp, now: now, of: "payload") : now
+    func payloadTime(_ p: SparkplugWirePayload, now: EventTime) throws(DecodeError) -> EventTime {
+        if let t = p.timestamp { try eventTime(t, now: now, of: "payload") } else { now }
     }
 
     /// Publishes `Node Control/Rebirth` = true to the edge node, unless one went out less than the

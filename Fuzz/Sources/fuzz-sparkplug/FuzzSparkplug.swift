@@ -9,13 +9,17 @@ import MeltWatchSparkplug
 /// as it was; an accepted message appends only readings of bound signals with finite values and
 /// event times within the allowed skew, as many as its outcome says; losses only on deaths and
 /// only of that node's or device's signals; commands only rebirth requests to the edge node; and
-/// the host's state always restores into a fresh host and encodes back to the same bytes.
+/// the host's state always restores into a fresh host and encodes back to the same bytes. And the
+/// host's wire reader gives every payload swift-protobuf's verdict and values (``SparkplugWireCheck``).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSparkplug(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let (type, device) = route(data[0])
     let payload = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
     now = now.adding(milliseconds: 250)
+    if let difference = SparkplugWireCheck.disagreement(payload) {
+        fail("the wire reader and swift-protobuf disagree: \(difference)")
+    }
     check(type, device: device, payload)
     var effects = GatewayEffects()
     host.tick(now: now, effects: &effects)
