@@ -209,7 +209,8 @@ final class SparkplugEdge {
         let flags = flags
         let ncmd = SparkplugMessageType.nodeCommand.topic(group: group, edge: edge)
         let state = hostID.map { "spBv1.0/STATE/\($0)" }
-        try publisher.subscribe(ncmd) { m in
+        // One handler for both subscriptions (a client has one).
+        let handler: @Sendable (MQTTMessage) -> Void = { m in
             if m.topic == ncmd, SparkplugPayloads.isRebirthRequest(m.payload) {
                 flags.rebirthRequested.store(true, ordering: .releasing)
             } else if m.topic == state {
@@ -217,7 +218,8 @@ final class SparkplugEdge {
                 flags.hostOffline.store(text.contains("\"online\":false"), ordering: .releasing)
             }
         }
-        if let state { try publisher.subscribe(state) { _ in } }
+        try publisher.subscribe(ncmd, handler: handler)
+        if let state { try publisher.subscribe(state, handler: handler) }
     }
 
     func binding(equipment: Int, role: String) -> Binding? {

@@ -86,7 +86,8 @@ public final class Publisher {
     }
 
     /// Subscribes to `filter`; `handler` gets each message on libmosquitto's network thread (a
-    /// simulated edge node's commands). One handler for every subscription of this client.
+    /// simulated edge node's commands). A client has one handler, for every subscription: the last
+    /// one given replaces the others.
     public func subscribe(_ filter: String, qos: Int32 = 1, handler: @escaping @Sendable (MQTTMessage) -> Void) throws(MosquittoError) {
         box.takeUnretainedValue().onMessage.withLock { $0 = handler }
         try check(mosquitto_subscribe(mosq, nil, filter, qos), "mosquitto_subscribe")

@@ -184,4 +184,37 @@ struct SparkplugEndToEndTests {
         }, "stale clears with the new births: \(h.receiver.accepted.map(\.text))")
         #expect(h.daemon.stop() == 0)
     }
+
+    @Test("the Primary Host goes away mid-leak: the edge node stores, forwards as historical metrics when STATE is online again, and the alarm carries the leak's own time; a killed host's will says offline")
+    func storeAndForward() async throws {
+        let h = try await Harness(plants: Self.plants)
+        defer { h.stop() }
+        try await h.startDaemon()
+        let watcher = try Edge(h)
+        // co-leak: 40 ppm from t = 10 s. At speed 2 its 40 s take 20 s; t = 0 lies 21 s back, so no
+        // timestamp is ever in the future.
+        let origin = nowMilliseconds() - 21_000
+        let sim = try ProductProcess("meltwatch-sim", arguments: [
+            "--broker", h.broker.url, "--config", h.configPath, "--scenario", "co-leak", "--rate", "10", "--speed", "2",
+            "--start-ms", "\(origin)", "--format", "sparkplug-b",
+        ], logFile: h.directory.appendingPathComponent("sim.log"))
+        defer { sim.stop(signal: SIGKILL) }
+        try await Task.sleep(for: .seconds(2))
+        #expect(h.daemon.stop() == 0)  // STATE offline, before the leak (t = 10 s is 5 s into the run)
+        #expect(await waitFor(5) { watcher.states.last?.contains("\"online\":false") == true })
+        try await Task.sleep(for: .seconds(5))
+        try await h.startDaemon()
+        #expect(await waitFor(15) { !events(h, rule: "co-level-1", equipment: "co-1").isEmpty },
+                "co-level-1 after the forward: \(h.receiver.accepted.map(\.text))")
+        let raised = try #require(events(h, rule: "co-level-1", equipment: "co-1").first)
+        let want = origin + 10_000
+        let got = (raised["event_time"] as? String) ?? ""
+        #expect(got >= rfc3339(want - 50) && got <= rfc3339(want + 50), "the leak's own time \(rfc3339(want)), got \(got)")
+        #expect(await sim.exited(timeoutSeconds: 30) == 0)
+        #expect(sim.output.contains("forwarded") && sim.output.contains("historical"), "the edge node stored and forwarded: \(sim.output)")
+
+        // A host that dies: its MQTT will publishes STATE offline.
+        _ = h.daemon.stop(signal: SIGKILL)
+        #expect(await waitFor(5) { watcher.states.last?.contains("\"online\":false") == true }, "the will: \(watcher.states)")
+    }
 }
