@@ -81,6 +81,14 @@ struct SparkplugEndToEndTests {
         }
     }
 
+    /// Counts messages from libmosquitto's thread.
+    final class Births: @unchecked Sendable {
+        private let lock = NSLock()
+        private var n = 0
+        func add() { lock.withLock { n += 1 } }
+        var count: Int { lock.withLock { n } }
+    }
+
     private func events(_ h: Harness, rule: String, equipment: String) -> [[String: Any]] {
         h.receiver.accepted.map(\.json).filter { $0["rule"] as? String == rule && $0["equipment"] as? String == equipment }
     }
@@ -182,6 +190,14 @@ struct SparkplugEndToEndTests {
         #expect(await waitFor(10) {
             ["co-1", "co-2"].allSatisfy { eq in events(h, rule: "stale", equipment: eq).contains { $0["event"] as? String == "cleared" && ($0["signals"] as? [String]) == ["co"] } }
         }, "stale clears with the new births: \(h.receiver.accepted.map(\.text))")
+
+        // A rebirth request (NCMD Node Control/Rebirth): the edge node publishes its births again.
+        let births = Births()
+        let host = try h.publisher()
+        try host.subscribe("spBv1.0/\(Self.group)/NBIRTH/EON-1") { _ in births.add() }
+        try await Task.sleep(for: .milliseconds(300))
+        try host.publish(topic: "spBv1.0/\(Self.group)/NCMD/EON-1", payload: SparkplugPayloads.rebirthRequest(timestamp: EventTime(milliseconds: nowMilliseconds())), qos: 1)
+        #expect(await waitFor(5) { births.count == 1 }, "one NBIRTH in answer to the rebirth request")
         #expect(h.daemon.stop() == 0)
     }
 
