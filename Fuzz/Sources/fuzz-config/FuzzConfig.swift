@@ -59,19 +59,33 @@ private func checkAccepted(_ config: MeltWatchConfig) {
             }
         }
     }
-    // Every subscription topic is one the broker accepts for a subscription without wildcards, and
-    // no two signals share one (the decoder's topic table would refuse to start).
-    let topics = config.subscriptionTopics
+    // Every topic of MeltWatch's own JSON is one the broker accepts for a subscription without
+    // wildcards, and no two signals share one (the decoder's topic table would refuse to start);
+    // every gateway's filter is a valid MQTT filter that overlaps neither another nor those topics.
+    let topics = config.signals.compactMap(\.topic) + config.equipmentTopics.map(\.topic)
     require(Set(topics).count == topics.count, "accepted a config where two signals share a topic")
     for t in topics {
         require(!t.isEmpty && !t.contains("+") && !t.contains("#") && !t.contains("\0"), "accepted topic '\(t)'")
     }
+    var filters: [TopicFilter] = []
+    for g in config.plants.flatMap(\.gateways) {
+        guard let f = TopicFilter(g.filter) else { fail("accepted gateway filter '\(g.filter)'") }
+        require(!filters.contains { $0.overlaps(f) }, "accepted overlapping gateway filters, '\(g.filter)' among them")
+        require(!topics.contains { f.matches($0) }, "accepted gateway filter '\(g.filter)' over a topic of MeltWatch's own JSON")
+        filters.append(f)
+    }
     // What the daemon and replay build at start from an accepted config must build: the topic
-    // table (Daemon.swift, Replay.swift) and the engine's model.
+    // table (Daemon.swift, Replay.swift), each plant's tag table, and the engine's model.
     var table = TopicTable()
     do {
-        for s in config.signals { try table.addSignal(topic: s.topic, signal: s.id) }
+        for s in config.signals { if let topic = s.topic { try table.addSignal(topic: topic, signal: s.id) } }
         for e in config.equipmentTopics { try table.addEquipment(topic: e.topic, roles: e.roles) }
+        for plant in config.plants {
+            var tags = TagTable()
+            for s in config.signals where s.plant == plant.id {
+                if case .tag(let tag) = s.source { try tags.add(tag: tag, signal: s.id) }
+            }
+        }
     } catch {
         fail("an accepted config does not start: \(error)")
     }
