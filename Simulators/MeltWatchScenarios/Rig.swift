@@ -147,29 +147,36 @@ public struct Rig: Sendable {
     /// The `plants:` section of a MeltWatch config (contract section 2) for this rig.
     public var plantsYAML: String { "plants:\n" + plantYAML() }
 
-    /// A gateway format a plant of this rig can publish in (contract §3).
+    /// A gateway format a plant of this rig can publish in: MeltWatch's own JSON, or one of contract
+    /// §3's gateway formats (`json` is the mapped one).
     public enum Format: String, Sendable, CaseIterable {
-        case json, sparkplugB = "sparkplug-b", kepwareIoT = "kepware-iot", neuron
+        case native, sparkplugB = "sparkplug-b", kepwareIoT = "kepware-iot", neuron, json
     }
 
+    /// The field mapping of the `json` gateway a rig's plant gets: a home-grown gateway that
+    /// publishes `{"site":…,"data":{"points":[{"name":…,"val":…,"t":<epoch s>,"st":0|1}]}}`.
+    public static let mappedJSON = "readings: data.points, tag: name, value: val, time: t, time_format: epoch_s, quality: st, good: [0]"
+
     /// This rig's plant entry (`  - id: …`), as plant `id` (default: the rig's), its gateway
-    /// publishing in `format`: with `json` the topics of MeltWatch's own JSON; with `sparkplug-b`
-    /// each equipment is a device of one edge node, its metrics named by role; with `kepware-iot`
-    /// and `neuron` every role and setpoint is bound by a tag (`Channel1.<equipment>.<role>`,
-    /// `<plant>-node/<equipment>/<role>`). Topic overrides give way to the format.
-    public func plantYAML(id: String? = nil, format: Format = .json) -> String {
+    /// publishing in `format`: with `native` the topics of MeltWatch's own JSON; with `sparkplug-b`
+    /// each equipment is a device of one edge node, its metrics named by role; with `kepware-iot`,
+    /// `neuron` and `json` every role and setpoint is bound by a tag (`Channel1.<equipment>.<role>`,
+    /// `<plant>-node/<equipment>/<role>`, `<equipment>.<role>`). Topic overrides give way to the format.
+    public func plantYAML(id: String? = nil, format: Format = .native) -> String {
         let id = id ?? plant
         func flow(_ s: [Setting]) -> String { "{ " + s.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + " }" }
         func tag(_ equipment: String, _ role: String) -> String? {
             switch format {
-            case .json, .sparkplugB: nil
+            case .native, .sparkplugB: nil
             case .kepwareIoT: "\"Channel1.\(equipment).\(role)\""
+            case .json: "\"\(equipment).\(role)\""
             case .neuron: "\"\(id)-node/\(equipment)/\(role)\""
             }
         }
         var y = "  - id: \(id)\n    name: \(plantName)\n"
         switch format {
-        case .json: break
+        case .native: break
+        case .json: y += "    gateways:\n      - { format: json, topic: acme/\(id)/+, \(Self.mappedJSON) }\n"
         case .sparkplugB: y += "    gateways:\n      - { format: sparkplug-b, group_id: \(id) }\n"
         case .kepwareIoT: y += "    gateways:\n      - { format: kepware-iot, topic: kepware/\(id)/# }\n"
         case .neuron: y += "    gateways:\n      - { format: neuron, topic: neuron/\(id)/# }\n"
@@ -180,7 +187,7 @@ public struct Rig: Sendable {
             if !e.params.isEmpty { y += "        params: \(flow(e.params))\n" }
             if format == .sparkplugB { y += "        sparkplug: { edge: \(id)-edge, device: \(e.id) }\n" }
             var signals = e.signals
-            if format != .json {
+            if format != .native {
                 for i in signals.indices { signals[i].settings.removeAll { $0.key == "topic" } }
                 for role in TemplateCatalog.named(e.template)?.roles.map(\.name) ?? [] {
                     guard let t = tag(e.id, role) else { continue }
@@ -199,7 +206,7 @@ public struct Rig: Sendable {
             if !e.setpoints.isEmpty {
                 y += "        setpoints:\n"
                 for var s in e.setpoints {
-                    if format != .json, let name = s.first(where: { $0.key == "name" })?.value {
+                    if format != .native, let name = s.first(where: { $0.key == "name" })?.value {
                         s.removeAll { $0.key == "topic" }
                         s.append(.init(key: "tag", value: tag(e.id, name) ?? name))
                     }

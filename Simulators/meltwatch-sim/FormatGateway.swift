@@ -9,11 +9,13 @@ import Synchronization
 
 /// `--format`: the gateway format the simulated plants publish in (contract §3).
 enum SimFormat: String, ExpressibleByArgument, CaseIterable {
-    /// MeltWatch's own JSON, per signal and per scan (the scenarios' own messages).
-    case json
+    /// MeltWatch's own JSON, per signal and per scan (the scenarios' own messages; the default).
+    case native
     case sparkplugB = "sparkplug-b"
     case kepwareIoT = "kepware-iot"
     case neuron
+    /// A home-grown JSON, rendered through the plant's `json` gateway's field mapping.
+    case json
 }
 
 /// Publishes each scan's values as the plant's gateways of one format do, from the config's
@@ -26,6 +28,8 @@ final class FormatGateway {
     private let sources: [[String: SignalSource]]
     /// Plant → the literal topic its gateway of this format publishes on.
     private let plantTopics: [String: String]
+    /// Plant → its `json` gateway's field mapping (`--format json`).
+    private let mappings: [String: MeltWatchConfig.Mapping]
     private let publisher: Publisher
     private var edges: [String: SparkplugEdge] = [:]
     private let log: (String) -> Void
@@ -40,14 +44,17 @@ final class FormatGateway {
         for s in config.signals { byEquipment["\(s.plant)/\(s.equipment)", default: [:]][s.role] = s.source }
         sources = equipment.map { byEquipment["\($0.plant)/\($0.id)"] ?? [:] }
         var topics: [String: String] = [:]
+        var mappings: [String: MeltWatchConfig.Mapping] = [:]
         let wanted = format.rawValue
         for plant in config.plants {
             guard let g = plant.gateways.first(where: { $0.formatName == wanted }) else { continue }
             topics[plant.id] = Self.literalTopic(g.filter)
+            if case .json(let m) = g.format { mappings[plant.id] = m }
         }
         plantTopics = topics
+        self.mappings = mappings
         let plants = Set(equipment.map(\.plant))
-        if format == .kepwareIoT || format == .neuron {
+        if format == .kepwareIoT || format == .neuron || format == .json {
             for p in plants.sorted() where topics[p] == nil {
                 throw ValidationError("--format \(format.rawValue): plant \(p) declares no \(format.rawValue) gateway (plants[].gateways)")
             }
@@ -81,6 +88,7 @@ final class FormatGateway {
         var kepware: [String: [String]] = [:]  // plant → entries
         var neuron: [String: [String: (values: [String], errors: [String], ts: Int64)]] = [:]  // plant → node/group → …
         var spark: [String: [(SparkplugEdge.Binding, SimSample)]] = [:]
+        var mapped: [String: [String]] = [:]  // plant → reading objects
         for s in samples {
             let eq = equipment[s.equipment]
             switch sources[s.equipment][s.role] {
@@ -98,6 +106,14 @@ final class FormatGateway {
                     entry.values.append("\(Self.quoted(String(parts[2]))):\(Self.json(s.value))")
                 }
                 neuron[eq.plant, default: [:]][key] = entry
+            case .tag(let tag)? where format == .json:
+                guard let m = mappings[eq.plant] else { continue }
+                if m.tag == nil {
+                    // `tag: "{topic}"`: the topic is the tag, one reading per message.
+                    try publisher.publish(topic: tag, text: Self.mappedReading(m, tag: nil, s))
+                } else {
+                    mapped[eq.plant, default: []].append(Self.mappedReading(m, tag: tag, s))
+                }
             case .sparkplug(let group, let edge, _, _)?:
                 let key = "\(group)/\(edge)"
                 guard let binding = edges[key]?.binding(equipment: s.equipment, role: s.role) else { continue }
@@ -120,9 +136,61 @@ final class FormatGateway {
                 try publisher.publish(topic: plantTopics[plant]!, text: body + "}")
             }
         }
+        for (plant, readings) in mapped.sorted(by: { $0.key < $1.key }) {
+            let m = mappings[plant]!
+            let array = "[" + readings.joined(separator: ",") + "]"
+            // The readings array at its dotted path, inside the objects the path names.
+            let body = m.readings.map { Self.nest(path: $0, array) } ?? array
+            try publisher.publish(topic: plantTopics[plant]!, text: body)
+        }
         for (key, edge) in edges.sorted(by: { $0.key < $1.key }) {
             try edge.publish(spark[key] ?? [])
         }
+    }
+
+    /// One reading as a mapped gateway writes it: tag, value, time (in the mapping's format) and
+    /// quality (the first good value, or a value the mapping does not list as good).
+    static func mappedReading(_ m: MeltWatchConfig.Mapping, tag: String?, _ s: SimSample) -> String {
+        var fields: [([String], String)] = []
+        if let path = m.tag, let tag { fields.append((path, quoted(tag))) }
+        fields.append((m.value, json(s.value)))
+        let time: String = switch m.timeFormat {
+        case .epochMilliseconds: String(s.time)
+        case .epochSeconds: String(s.time / 1000) + "." + String(String(1000 + s.time % 1000).dropFirst())
+        case .rfc3339: quoted(EventTime(milliseconds: s.time).rfc3339)
+        }
+        fields.append((m.time, time))
+        if let q = m.quality {
+            let good: String = switch m.good.first {
+            case .string(let t)?: quoted(t)
+            case .number(let d)?: json(.number(d))
+            case .bool(let b)?: b ? "true" : "false"
+            case nil: "true"
+            }
+            fields.append((q, s.quality == .bad ? "\"MELTWATCH-SIM-BAD\"" : good))
+        }
+        return object(fields)
+    }
+
+    /// `{"a":{"b":value}}` for path `a.b`.
+    static func nest(path: [String], _ value: String) -> String {
+        path.reversed().reduce(value) { inner, key in "{\(quoted(key)):\(inner)}" }
+    }
+
+    /// An object holding each value at its dotted path (paths sharing a first part share its object).
+    static func object(_ fields: [([String], String)]) -> String {
+        var order: [String] = []
+        var groups: [String: [([String], String)]] = [:]
+        for (path, value) in fields {
+            if groups[path[0]] == nil { order.append(path[0]) }
+            groups[path[0], default: []].append((Array(path.dropFirst()), value))
+        }
+        let members = order.map { key -> String in
+            let g = groups[key]!
+            if let leaf = g.first(where: { $0.0.isEmpty }) { return "\(quoted(key)):\(leaf.1)" }
+            return "\(quoted(key)):\(object(g))"
+        }
+        return "{" + members.joined(separator: ",") + "}"
     }
 
     /// Waits for every edge node's messages, then lets them go (an edge node's clean stop: no NDEATH;

@@ -90,12 +90,12 @@ struct Simulator: ParsableCommand {
     var publish: PublishMode?
 
     @Option(help: ArgumentHelp(
-        "The gateway format the plants publish in: json (MeltWatch's own), sparkplug-b, kepware-iot or neuron.",
-        discussion: "Each signal goes out as the config binds it: by tag on the plant's kepware-iot or neuron gateway, as a "
+        "The gateway format the plants publish in: native (MeltWatch's own JSON, the default), sparkplug-b, kepware-iot, neuron or json (through the plant's json gateway's field mapping).",
+        discussion: "Each signal goes out as the config binds it: by tag on the plant's kepware-iot, neuron or json gateway, as a "
             + "metric of its equipment's Sparkplug edge node (one MQTT connection per edge node, NDEATH as its will, births, "
             + "seq, rebirth on NCMD, store-and-forward while the Primary Host's STATE is offline), or on its own topic."
     ))
-    var format: SimFormat = .json
+    var format: SimFormat = .native
 
     @Option(name: .customLong("ground-truth"), help: "Write the alarms this run must cause (JSON, with absolute event times) to this file.")
     var groundTruth: String?
@@ -144,7 +144,7 @@ struct Simulator: ParsableCommand {
             throw ValidationError("unknown scenario '\(self.scenario)'; known: \(Scenario.all.map(\.name).joined(separator: ", "))")
         }
         if printPlants {
-            print("plants:\n" + scenario.rig.plantYAML(format: Rig.Format(rawValue: format.rawValue) ?? .json), terminator: "")
+            print("plants:\n" + scenario.rig.plantYAML(format: Rig.Format(rawValue: format.rawValue) ?? .native), terminator: "")
             return
         }
         guard let config else { throw ValidationError("--config is required") }
@@ -183,7 +183,7 @@ struct Simulator: ParsableCommand {
         }
         let publisher = try connect(clientID: "meltwatch-sim-\(getpid())")
         defer { publisher.close() }
-        let gateway = try format == .json ? nil : FormatGateway(
+        let gateway = try format == .native ? nil : FormatGateway(
             format: format, config: cfg, equipment: equipment, publisher: publisher,
             connect: { id, will in try connect(clientID: id, will: will) }, log: log
         )

@@ -44,15 +44,16 @@ struct ScenarioEndToEndTests {
     /// The gateway formats every scenario plays in, side by side: one plant per format in the same
     /// daemon, each published by its own simulator (contract §3). Under a sanitizer, MeltWatch's
     /// own JSON and the stateful Sparkplug B host.
-    static let formats: [Rig.Format] = Sanitizer.any ? [.json, .sparkplugB] : Rig.Format.allCases
+    static let formats: [Rig.Format] = Sanitizer.any ? [.native, .sparkplugB] : Rig.Format.allCases
 
     /// The plant a format plays as: the rig's own for MeltWatch's JSON, a sibling for the others.
     static func plant(_ rig: Rig, _ format: Rig.Format) -> String {
         switch format {
-        case .json: rig.plant
+        case .native: rig.plant
         case .sparkplugB: rig.plant + "-spb"
         case .kepwareIoT: rig.plant + "-kep"
         case .neuron: rig.plant + "-neu"
+        case .json: rig.plant + "-map"
         }
     }
 
@@ -100,7 +101,7 @@ struct ScenarioEndToEndTests {
                     o.plant = scenario.rig.plant
                     return o
                 }
-                return format == .json && !formatPlants.contains(o.plant) ? o : nil
+                return format == .native && !formatPlants.contains(o.plant) ? o : nil
             }
             return ScenarioVerdict(scenario: scenario, rate: Self.rate, observed: observed, origin: origin, toleranceMilliseconds: Self.tolerance)
         }

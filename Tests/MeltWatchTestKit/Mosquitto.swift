@@ -7,28 +7,41 @@ public final class MosquittoBroker: @unchecked Sendable {
     public let directory: URL
     private let process: SpawnedProcess
 
-    /// Starts `mosquitto` with a generated config; waits until the port accepts connections.
+    /// Starts `mosquitto` with a generated config; waits until the port accepts connections. A free
+    /// port it picked itself may be taken between the probe and mosquitto's bind (by any process's
+    /// outgoing connection: the ephemeral range is shared), so then it tries another, up to 3 times.
     public init(port: Int? = nil, extraConfig: String = "") throws {
-        self.port = try port ?? freeLoopbackPort()
-        directory = try temporaryDirectory(prefix: "mosquitto")
-        let conf = directory.appendingPathComponent("mosquitto.conf")
-        try """
-        listener \(self.port) 127.0.0.1
-        allow_anonymous true
-        persistence false
-        set_tcp_nodelay true
-        max_queued_messages 100000
-        max_inflight_messages 1024
-        log_dest stderr
-        \(extraConfig)
-        """.write(to: conf, atomically: true, encoding: .utf8)
-        process = try SpawnedProcess(
-            executable: try findExecutable("mosquitto", extra: ["/usr/sbin/mosquitto"]).path,
-            arguments: ["-c", conf.path], output: directory.path + "/mosquitto.log"
-        )
-        guard waitForPort(self.port, timeoutSeconds: 10) else {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let chosen = try port ?? freeLoopbackPort()
+            let directory = try temporaryDirectory(prefix: "mosquitto")
+            let conf = directory.appendingPathComponent("mosquitto.conf")
+            try """
+            listener \(chosen) 127.0.0.1
+            allow_anonymous true
+            persistence false
+            set_tcp_nodelay true
+            max_queued_messages 100000
+            max_inflight_messages 1024
+            log_dest stderr
+            \(extraConfig)
+            """.write(to: conf, atomically: true, encoding: .utf8)
+            let process = try SpawnedProcess(
+                executable: try findExecutable("mosquitto", extra: ["/usr/sbin/mosquitto"]).path,
+                arguments: ["-c", conf.path], output: directory.path + "/mosquitto.log"
+            )
+            if waitForPort(chosen, timeoutSeconds: 10) {
+                self.port = chosen
+                self.directory = directory
+                self.process = process
+                return
+            }
             process.send(SIGKILL)
-            throw TestKitError("mosquitto did not start listening on 127.0.0.1:\(self.port)")
+            guard port == nil, attempt < 3 else {
+                let log = (try? String(contentsOfFile: directory.path + "/mosquitto.log", encoding: .utf8)) ?? ""
+                throw TestKitError("mosquitto did not start listening on 127.0.0.1:\(chosen): \(log)")
+            }
         }
     }
 
