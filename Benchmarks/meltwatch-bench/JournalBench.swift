@@ -104,7 +104,7 @@ func runReplayBenchmark(rounds: Int, equipmentCount: Int) -> [BenchResult] {
                     text += "\"\(plant.roleNames[s])\":\(v)"
                     last = r.time
                     readingsTotal += 1
-                case .action, .reload, .checkpoint, .timing, .linkDown, .linkUp, .clockStep, .lost:
+                case .arrival, .action, .reload, .checkpoint, .timing, .linkDown, .linkUp, .clockStep, .lost:
                     break  // the bench plant makes no alarm actions, reloads, outages or clock steps
                 }
             }

@@ -117,6 +117,11 @@ public enum EngineInput: Sendable, Equatable, BitwiseCopyable {
     case reading(Reading)
     /// The daemon's clock passed this time; timers due by then (minus allowed lateness) may fire.
     case tick(EventTime)
+    /// The readings that follow were read from the broker at this daemon time (their messages'
+    /// receive time in the journal): when the gateway was last heard from, and how far its clock lags
+    /// ours. Apart from ticks because a tick's time is held back while input waits unread (a stall):
+    /// readings read after a stall arrived after it, not at the tick before it.
+    case arrival(EventTime)
     /// An alarm action (operator or daemon) held aside under this ticket: the engine passes it by;
     /// its place in the stream is what makes replay apply it at the same point.
     case action(ticket: Int)

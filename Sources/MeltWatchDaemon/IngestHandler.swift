@@ -64,6 +64,11 @@ final class IngestHandler: IngestSession.Handler {
     private var decoded: [Reading] = []
     private var inputs: [EngineInput] = []
     private var lastTick: Int64 = 0
+    /// The last tick's time (``judgedTime(_:inputCompleteAt:)``): ticks never go back.
+    private var lastJudged: EventTime?
+    /// How far a tick's time is held behind the clock, at most, for input not yet read.
+    private let maxInputLagMilliseconds: Int64 = 5_000
+    private var lagLog = RateLimitedLog(intervalMilliseconds: 60_000)
     private var rejectLog = RateLimitedLog(intervalMilliseconds: 10_000)
     /// Alarm actions to journal and put into the stream.
     private let inbox: ActionInbox
@@ -139,6 +144,7 @@ final class IngestHandler: IngestSession.Handler {
         let timingMark = inputs.count
         inputs.append(.timing(InputTiming(received: batch.first.map { $0.receivedNanos == 0 ? read : $0.receivedNanos } ?? read,
                                           read: read, committed: read)))
+        inputs.append(.arrival(now))  // replay derives it from the messages' receive time
         for message in batch {
             var topic = message.topic
             let appended = topic.withUTF8 { t in
@@ -176,7 +182,7 @@ final class IngestHandler: IngestSession.Handler {
         commitAndFlush(now, timingMark: timingMark)
     }
 
-    func tick() {
+    func tick(inputCompleteAt: Int64) {
         guard journalFailure == nil else { return }
         let mono = Monotonic.milliseconds()
         if let interval = notify.watchdogIntervalMilliseconds, mono - lastWatchdog >= interval {
@@ -192,13 +198,14 @@ final class IngestHandler: IngestSession.Handler {
         takeActions(time)
         guard mono - lastTick >= tickIntervalMilliseconds else { return }
         lastTick = mono
+        let judged = judgedTime(time, inputCompleteAt: inputCompleteAt)
         do {
-            try journal.append(.tick(time))
+            try journal.append(.tick(judged))
         } catch {
             return fail(error)
         }
-        inputs.append(.tick(time))
-        decoder.tick(now: time, effects: &effects)
+        inputs.append(.tick(judged))
+        decoder.tick(now: judged, effects: &effects)
         if !effects.isEmpty { takeEffects() }
         journalCheckpoints()
         if mono - lastCheckpoint >= checkpointIntervalMilliseconds {
@@ -228,6 +235,24 @@ final class IngestHandler: IngestSession.Handler {
             lastSpaceCheck = mono
             enforceJournalBound(time)
         }
+    }
+
+    /// The time a tick lets the engine and the gateway formats judge up to: the daemon time when the
+    /// loop last knew it had read everything waiting, not the clock now. After a stall (a slow
+    /// `fdatasync`, a starved process) the messages of the stall sit unread in the socket; ticking at
+    /// the clock would fire timers those messages cancel — a false `stale`, an on-delay raised on data
+    /// that already cleared it. Held at most ``maxInputLagMilliseconds``: an ingest that far behind is
+    /// overloaded, and silence is judged again (and the lag logged) rather than never.
+    private func judgedTime(_ now: EventTime, inputCompleteAt: Int64) -> EventTime {
+        let lag = max(0, Monotonic.milliseconds() - inputCompleteAt)
+        if lag > maxInputLagMilliseconds, let suppressed = lagLog.shouldLog(key: "lag", now: Monotonic.milliseconds()) {
+            logger.warning("ingest is behind its input: silence is judged on the clock held back by the limit", metadata: [
+                "ingest.lag_ms": "\(lag)", "ingest.lag_limit_ms": "\(maxInputLagMilliseconds)", "log.suppressed_since_last": "\(suppressed)",
+            ])
+        }
+        let judged = max(now.adding(milliseconds: -min(lag, maxInputLagMilliseconds)), lastJudged ?? .init(milliseconds: .min))
+        lastJudged = judged
+        return judged
     }
 
     /// Journals the gateway formats' state (Sparkplug sessions) at this point, when any holds state.
@@ -269,6 +294,7 @@ final class IngestHandler: IngestSession.Handler {
             return time
         }
         journal.clockStepped(by: step)
+        lastJudged = lastJudged.map { $0.adding(milliseconds: step) }
         inputs.append(.clockStep(step))
         return time
     }

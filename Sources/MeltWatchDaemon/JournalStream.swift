@@ -31,6 +31,8 @@ final class JournalStream {
     /// Every reading decoded, with the model it was evaluated by.
     var onReading: ((Reading, EngineModel) -> Void)?
     private var readings: [Reading] = []
+    /// The receive time of the last arrival put into the stream; nil after any other record.
+    private var lastArrival: EventTime?
     /// Effects of the gateway formats: a loss goes to the engine; a command is the live daemon's
     /// business (replay publishes nothing).
     private var effects = GatewayEffects()
@@ -56,6 +58,16 @@ final class JournalStream {
 
     /// Applies one record; its events (and alarm states) are then in ``AlarmStage/take()``.
     func apply(_ record: JournalRecordView, at position: JournalPosition) throws {
+        if case .message(let receivedAt, _, _, _) = record {
+            // The live daemon put an arrival ahead of each batch's readings, at the batch's receive
+            // time; a batch's messages share it, and a record between batches starts a new one.
+            if receivedAt != lastArrival {
+                stage.process(.arrival(receivedAt))
+                lastArrival = receivedAt
+            }
+        } else {
+            lastArrival = nil
+        }
         switch record {
         case .config(_, let hash, let text):
             let configured = try configure(String(decoding: hash, as: UTF8.self), Array(text), position, false)

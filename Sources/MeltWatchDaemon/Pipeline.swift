@@ -222,7 +222,7 @@ final class Pipeline: Service {
                 case .tick:
                     stage.process(input)
                     ticked = true
-                case .linkDown, .linkUp, .clockStep, .lost:
+                case .arrival, .linkDown, .linkUp, .clockStep, .lost:
                     stage.process(input)
                 case .reading:
                     guard causing == nil, let t = timing else {

@@ -14,7 +14,8 @@ import Glibc
 /// 3. `handler.handle(batch:)` — the PUBACKs of this batch are still held inside libmosquitto;
 ///    the handler makes the batch durable here (the journal's `fdatasync`) before returning, or
 ///    calls `LoopControl.abandon()`, and the loop returns without writing anything;
-/// 4. `handler.tick()` — the caller's clock work (engine ticks);
+/// 4. `handler.tick(inputCompleteAt:)` — the caller's clock work (engine ticks), told when the loop
+///    last saw the socket with nothing more to read;
 /// 5. `mosquitto_loop_write` — only now do the acknowledgements reach the broker;
 /// 6. `mosquitto_loop_misc` — keepalive.
 ///
@@ -32,8 +33,12 @@ public final class IngestSession {
     public protocol Handler: AnyObject {
         /// A batch of messages just read. Acknowledgements for them are sent only after this returns.
         func handle(batch: inout [MQTTMessage])
-        /// Called once per loop turn, with or without messages.
-        func tick()
+        /// Called once per loop turn, with or without messages. `inputCompleteAt` (CLOCK_MONOTONIC,
+        /// ms) is the last moment the loop knew it had read everything waiting for it: the socket
+        /// would block, or the link was down. After `handle` blocked (a slow `fdatasync`, a full ring)
+        /// or a batch was cut at `maxBatch`, messages wait unread and it stays behind the clock: the
+        /// engine must not judge silence past it (a timer would fire on data sitting in the socket).
+        func tick(inputCompleteAt monotonicMilliseconds: Int64)
         /// A connection or subscription event.
         func event(_ event: MQTTEvent)
     }
@@ -92,6 +97,7 @@ public final class IngestSession {
         var attempt = 0
         var open = false
         var configured = false
+        var completeAt = monotonicMilliseconds()
         while !control.isStopRequested {
             if !open {
                 try setPresenceWill()
@@ -125,8 +131,10 @@ public final class IngestSession {
             var failure: Int32 = MOSQ_ERR_SUCCESS.rawValue
             var failedCall = ""
             if ready > 0, pfd.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
-                failure = readBatch(into: b)
+                let drained: Bool
+                (failure, drained) = readBatch(into: b)
                 failedCall = "mosquitto_loop_read"
+                if drained { completeAt = monotonicMilliseconds() }
                 if !b.batch.isEmpty {
                     // Hand over even if the read failed midway: these messages were received; their
                     // acks were not sent, so the broker will also redeliver them (duplicates, never loss).
@@ -135,10 +143,12 @@ public final class IngestSession {
                     // The handler could not make the batch durable: send nothing, not even its acks.
                     if control.isAbandoned { return }
                 }
+            } else if ready >= 0 {
+                completeAt = monotonicMilliseconds()  // nothing to read when poll returned
             }
             if deliverEvents(b, to: handler) { attempt = 0 }
             announcePresence(b)
-            handler.tick()
+            handler.tick(inputCompleteAt: completeAt)
             if control.isAbandoned { return }
             if let topics = control.takeTopics() { resubscribe(topics, b) }
             if failure == MOSQ_ERR_SUCCESS.rawValue, mosquitto_want_write(mosq) {
@@ -208,7 +218,8 @@ public final class IngestSession {
         for topic in before.subtracting(after).sorted() { _ = mosquitto_unsubscribe(mosq, nil, topic) }
     }
 
-    /// Reads packets until the socket would block, a batch is full, or the connection fails.
+    /// Reads packets until the socket would block, a batch is full, or the connection fails; `drained`
+    /// when it stopped because nothing more was waiting.
     ///
     /// Over TLS the socket is not the whole story: one TLS record can carry many MQTT packets, and
     /// what OpenSSL decrypted but libmosquitto has not parsed yet is invisible to `poll`. Asking only
@@ -221,18 +232,18 @@ public final class IngestSession {
     /// at EAGAIN after every message (trusting errno made every batch one message long: one
     /// `fdatasync` per message). So: a call that added a message goes on; a call that added none read
     /// a control packet or nothing, and only the socket knows whether more is waiting.
-    private func readBatch(into b: CallbackBox) -> Int32 {
+    private func readBatch(into b: CallbackBox) -> (failure: Int32, drained: Bool) {
         let fd = mosquitto_socket(mosq)
         while b.batch.count < options.maxBatch {
             let before = b.batch.count
             let rc = mosquitto_loop_read(mosq, 1)
-            if rc != MOSQ_ERR_SUCCESS.rawValue { return rc }
+            if rc != MOSQ_ERR_SUCCESS.rawValue { return (rc, false) }
             if b.batch.count == before, !tls.hasBufferedData(mosq) {
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                if poll(&p, 1, 0) <= 0 || p.revents & Int16(POLLIN) == 0 { break }
+                if poll(&p, 1, 0) <= 0 || p.revents & Int16(POLLIN) == 0 { return (MOSQ_ERR_SUCCESS.rawValue, true) }
             }
         }
-        return MOSQ_ERR_SUCCESS.rawValue
+        return (MOSQ_ERR_SUCCESS.rawValue, false)
     }
 
     /// Reports a failure and sleeps the backoff delay in short slices (so a stop is not delayed).
@@ -246,7 +257,7 @@ public final class IngestSession {
             let slice = min(remaining, 50)
             usleep(UInt32(slice * 1000))
             remaining -= slice
-            handler.tick()
+            handler.tick(inputCompleteAt: monotonicMilliseconds())  // no link: nothing can be waiting
         }
         return attempt + 1
     }
@@ -262,6 +273,12 @@ public final class IngestSession {
         }
         b.events.removeAll(keepingCapacity: true)
         return connected
+    }
+
+    private func monotonicMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
     /// The TCP socket, for tests that cut the connection from inside a handler. Loop thread only.

@@ -109,6 +109,7 @@ extension EngineCore {
         }
         counters = old.counters
         lastTick = old.lastTick
+        arrival = old.arrival
         // The link and the plants' gateways go on (held signals are judged again: their slots were rescheduled).
         silence.linkUp = old.silence.linkUp
         silence.downSince = old.silence.downSince

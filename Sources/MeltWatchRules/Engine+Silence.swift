@@ -121,6 +121,7 @@ extension EngineCore {
     mutating func shiftClock(by delta: Int64) {
         guard delta != 0 else { return }
         lastTick = lastTick?.adding(milliseconds: delta)
+        arrival = arrival?.adding(milliseconds: delta)
         shiftEquipmentTimers(by: delta)
         for slot in health.indices { health[slot].shift(by: delta) }
         healthSchedule.shift(by: delta)

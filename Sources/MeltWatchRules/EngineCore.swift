@@ -36,6 +36,9 @@ struct EngineCore {
     var counters = Engine.Counters()
     var signals: [SignalState]
     var lastTick: EventTime?
+    /// When the readings being applied were read (``EngineInput/arrival(_:)``), until the next tick;
+    /// without one the last tick stands in for it (streams without arrivals: tests, older journals).
+    var arrival: EventTime?
     var notices: [Notice] = []
 
     /// Per equipment and rule (`trackBase[e] + rule`): whether the alarm is open, and its ids.
@@ -155,6 +158,7 @@ struct EngineCore {
         switch input {
         case .reading(let r): apply(r)
         case .tick(let now): tick(now)
+        case .arrival(let time): arrival = time
         case .linkDown(let at): link(up: false, at: at)
         case .linkUp(let at): link(up: true, at: at)
         case .clockStep(let delta): shiftClock(by: delta)
@@ -195,8 +199,9 @@ struct EngineCore {
         let isGate = gateSignals[e] == index
         signals[index] = SignalState(value: r.value, quality: r.quality, time: r.time, sequence: r.sequence)
         if isGate { refreshOperating(e) }
-        if let tick = lastTick { offsets[e] = tick.milliseconds(since: r.time) }
-        plantReading(Int(binding.plant), at: lastTick ?? r.time)
+        let arrived = arrival ?? lastTick
+        if let arrived { offsets[e] = arrived.milliseconds(since: r.time) }
+        plantReading(Int(binding.plant), at: arrived ?? r.time)
         clearOutputs()
         let monitor = monitors[e]  // one retain for the whole reading
         if wanted[e] != nil {
@@ -208,8 +213,8 @@ struct EngineCore {
         let slot = Int(binding.healthSlot)
         var quality = r.quality
         if slot >= 0 {
-            let changes = health[slot].reading(r.value, quality: r.quality, at: r.time, arrivedAt: lastTick ?? r.time,
-                                               operating: isOperating(e))
+            let changes = health[slot].reading(r.value, quality: r.quality, at: r.time, arrivedAt: arrived ?? r.time,
+                                               judgedAt: lastTick, judgeStale: silence.linkUp, operating: isOperating(e))
             if !changes.isEmpty { applyHealth(changes, slot: slot) }
             healthSchedule.update(slot, deadline: health[slot].deadline)
             // A reading outside the instrument's range is as bad as one the gateway marks bad: the
@@ -228,6 +233,7 @@ struct EngineCore {
     private mutating func tick(_ now: EventTime) {
         counters.ticks += 1
         lastTick = now
+        arrival = nil  // the next batch brings its own (live and replayed streams alike)
         // While the broker link is down nothing is judged on the daemon clock: no evidence either way.
         guard silence.linkUp else { return }
         watchGateways(now)

@@ -16,9 +16,14 @@ struct BrokerLinkTests {
             .split(separator: ":").last?.trimmingCharacters(in: .whitespaces))
         // Another client with the daemon's id takes its session over: the broker drops the daemon,
         // which reconnects within a second and takes it back.
-        for _ in 0..<3 {
+        // Each break is waited for (the daemon logs it) before the next: on a loaded machine an
+        // intruder could otherwise come and go before the daemon noticed the one before.
+        func breaks() -> Int { h.daemon.output.components(separatedBy: "broker connection lost").count - 1 }
+        for n in 1...3 {
             let intruder = try Publisher(address: BrokerAddress(host: "127.0.0.1", port: Int32(h.broker.port)), clientID: clientID)
             intruder.close()
+            let deadline = Date().addingTimeInterval(10)
+            while breaks() < n, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
             _ = await waitForHTTP200(h.api + "/readyz", timeoutSeconds: 10)
         }
         let lost = await h.receiver.waitFor(timeoutSeconds: 10) { $0.contains { $0.text.contains("\"rule\":\"broker-lost\"") } }

@@ -49,6 +49,55 @@ struct GatewaySilenceTests {
         #expect(h.daemon.stop() == 0)
     }
 
+    @Test("a journal fdatasync that blocks ingest for 1.5 s judges no silence on the messages waiting behind it: no stale, no gateway-silent")
+    func blockedIngestJudgesNoSilence() async throws {
+        // stale after 1 s; every journal commit (one per batch, before the acks) takes 1.5 s. While
+        // a commit blocks, the gateway's next readings wait in the socket: the tick after the commit
+        // must not judge the detectors silent on the clock (the first version did, raising stale
+        // and gateway-silent on detectors reporting every 200 ms).
+        let h = try await Harness(plants: Harness.coDetectors([("baotou-steel", "包头钢铁 一炼钢", nil, ["co-1", "co-2", "co-3"])], staleAfterSeconds: 1))
+        defer { h.stop() }
+        try await h.startDaemon(wrapper: ["/usr/bin/env", "MELTWATCH_TEST_SYNC_DELAY_US=1500000"])
+        let publishing = GatewayLoop(try h.publisher())
+        defer { publishing.stop() }
+        publishing.only(["co-1", "co-2", "co-3"].map { "plants/baotou-steel/\($0)/co" })
+        // Once readings flow (the start itself is slow: the link's own commit takes 1.5 s, and a
+        // detector not heard from within 1 s of it is rightly stale), they go on through several
+        // blocked commits: the daemon reads them in bursts.
+        var accepted = 0
+        var deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, accepted < 6 {
+            try await Task.sleep(for: .milliseconds(100))
+            accepted = try await readingsAccepted(h)
+        }
+        let flowing = accepted, flowingSince = nowMilliseconds()
+        deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, accepted < flowing + 60 {
+            try await Task.sleep(for: .milliseconds(500))
+            accepted = try await readingsAccepted(h)
+        }
+        #expect(accepted >= flowing + 60, "readings went through the blocked commits: \(accepted)")
+        let raised = h.receiver.accepted.map(\.json).filter {
+            $0["event"] as? String == "raised" && (milliseconds(rfc3339: $0["event_time"] as? String) ?? .max) >= flowingSince
+        }
+        #expect(!raised.contains { ["stale", "gateway-silent"].contains($0["rule"] as? String ?? "") },
+                "no silence judged while readings waited behind a commit: \(raised)")
+        publishing.stop()
+        #expect(h.daemon.stop() == 0)
+    }
+
+    private func milliseconds(rfc3339 text: String?) -> Int64? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return text.flatMap { f.date(from: $0) }.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
+    }
+
+    private func readingsAccepted(_ h: Harness) async throws -> Int {
+        let (_, body) = try await call("GET", h.api + "/metrics")
+        let line = body.split(separator: "\n").first { $0.hasPrefix("meltwatch_readings_total ") }
+        return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) } ?? 0
+    }
+
     private func signalsHealth(_ h: Harness) async throws -> [(plant: String, role: String, health: String)] {
         let (_, body) = try await call("GET", h.api + "/api/signals")
         let list = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]] ?? []

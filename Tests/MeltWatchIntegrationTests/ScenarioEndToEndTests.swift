@@ -46,16 +46,12 @@ struct ScenarioEndToEndTests {
     /// own JSON and the stateful Sparkplug B host.
     static let allFormats: [Rig.Format] = Sanitizer.any ? [.native, .sparkplugB] : Rig.Format.allCases
 
-    /// The formats a scenario plays in. The plant-model scenarios (whole cycles of up to an hour at
-    /// up to 120×) play in MeltWatch's own JSON only for now: at that speed one second of a
-    /// starved simulator is two minutes of plant time, past the engine's allowed lateness, and with
-    /// five simulators per scenario on two cores a CI run once saw a cast's end alarm in the four
-    /// format plants (their simulators lagged; the native one did not). The fault scenarios play
-    /// at 10× and in every format.
-    static func formats(_ scenario: Scenario) -> [Rig.Format] {
-        if case .models = scenario.baseline { return [.native] }
-        return allFormats
-    }
+    /// The formats a scenario plays in: every one, the plant-model scenarios (whole cycles of up to
+    /// an hour at up to 120×, five simulators on two cores) included. They once ran in MeltWatch's own
+    /// JSON only: a daemon stalled for a second or two (an `fdatasync` behind the other scenarios'
+    /// daemons) ticked past the messages waiting in its socket and fired timers they would have
+    /// cancelled. Ticks now judge only as far as the input was read (IngestSession, `inputCompleteAt`).
+    static func formats(_ scenario: Scenario) -> [Rig.Format] { allFormats }
 
     /// The plant a format plays as: the rig's own for MeltWatch's JSON, a sibling for the others.
     static func plant(_ rig: Rig, _ format: Rig.Format) -> String {

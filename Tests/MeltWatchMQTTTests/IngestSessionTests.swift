@@ -16,7 +16,7 @@ private final class Collector: IngestSession.Handler, @unchecked Sendable {
         state.withLockedValue { $0.messages += b; $0.batches += 1 }
     }
 
-    func tick() {}
+    func tick(inputCompleteAt monotonicMilliseconds: Int64) {}
 
     func event(_ event: MQTTEvent) { state.withLockedValue { $0.events.append(event) } }
 
@@ -52,7 +52,7 @@ private final class CrashingCollector: IngestSession.Handler, @unchecked Sendabl
         if first, let fd = session?.socketDescriptor { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
-    func tick() {}
+    func tick(inputCompleteAt monotonicMilliseconds: Int64) {}
     func event(_ event: MQTTEvent) { state.withLockedValue { $0.events.append(event) } }
 }
 
@@ -67,7 +67,34 @@ private final class AbandoningCollector: IngestSession.Handler, @unchecked Senda
         control?.abandon()
     }
 
-    func tick() {}
+    func tick(inputCompleteAt monotonicMilliseconds: Int64) {}
+    func event(_ event: MQTTEvent) {}
+}
+
+/// Blocks inside the first batch, as a slow `fdatasync` does, and records for every tick how far
+/// behind the clock the loop said its input was complete (ms), with the batch count at that tick.
+private final class StallingCollector: IngestSession.Handler, @unchecked Sendable {
+    // @unchecked: all state is behind the lock; the loop thread writes, the test thread reads.
+    let state = NIOLockedValueBox<(batches: Int, ticks: [(batches: Int, lag: Int64)])>((0, []))
+    let stallMilliseconds: UInt32
+
+    init(stallMilliseconds: UInt32) { self.stallMilliseconds = stallMilliseconds }
+
+    func handle(batch: inout [MQTTMessage]) {
+        let first = state.withLockedValue { s -> Bool in
+            s.batches += 1
+            return s.batches == 1
+        }
+        if first { usleep(stallMilliseconds * 1000) }
+    }
+
+    func tick(inputCompleteAt monotonicMilliseconds: Int64) {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let now = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        state.withLockedValue { $0.ticks.append(($0.batches, now - monotonicMilliseconds)) }
+    }
+
     func event(_ event: MQTTEvent) {}
 }
 
@@ -190,6 +217,41 @@ struct IngestSessionTests {
         // Every message of the cut-off batch comes again: its PUBACK had not left when the handler ran.
         #expect(Set(batches.dropFirst().joined()).isSuperset(of: batches[0]))
         #expect(handler.state.withLockedValue { $0.events }.contains { if case .connectionLost = $0 { true } else { false } })
+    }
+
+    @Test("a batch that blocks (a slow fdatasync) leaves the input incomplete from before it: the tick after it says so, until the backlog is read")
+    func stalledBatchHoldsInputCompletion() throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let address = BrokerAddress(host: "127.0.0.1", port: Int32(broker.port))
+        let session = try IngestSession(options: options(broker, clientID: "t-stall", topics: ["plants/p/e/a"]))
+        let handler = StallingCollector(stallMilliseconds: 800)
+        let control = LoopControl()
+        let done = DoneFlag()
+        Thread {
+            try? session.run(control: control, handler: handler)
+            done.value.store(true, ordering: .releasing)
+        }.start()
+        defer {
+            control.requestStop()
+            while !done.value.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        let pub = try Publisher(address: address, clientID: "t-stall-pub")
+        defer { pub.close() }
+        // A gateway publishing every 20 ms throughout: messages arrive while the first batch blocks.
+        let deadline = Date().addingTimeInterval(20)
+        var ticks: [(batches: Int, lag: Int64)] = []
+        while Date() < deadline {
+            try pub.publish(topic: "plants/p/e/a", text: "{}")
+            Thread.sleep(forTimeInterval: 0.02)
+            ticks = handler.state.withLockedValue { $0.ticks }
+            if ticks.contains(where: { $0.batches >= 3 }) { break }
+        }
+        let afterStall = try #require(ticks.first { $0.batches == 1 }, "a tick after the blocking batch: \(ticks)")
+        #expect(afterStall.lag >= 800, "input was complete only up to before the blocked batch: \(ticks)")
+        let caughtUp = try #require(ticks.last { $0.batches >= 2 }, "ticks after the backlog was read: \(ticks)")
+        #expect(caughtUp.lag < afterStall.lag, "reading the backlog completes the input again: \(ticks)")
+        #expect(ticks.filter { $0.batches == 0 }.allSatisfy { $0.lag < 800 }, "before any stall the input is complete at every turn: \(ticks)")
     }
 
     @Test("abandon() inside a batch returns at once without writing: the batch's acknowledgements never leave")

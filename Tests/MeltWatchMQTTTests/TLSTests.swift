@@ -14,7 +14,7 @@ private final class TLSCollector: IngestSession.Handler, @unchecked Sendable {
         let texts = batch.map { String(decoding: $0.payload, as: UTF8.self) }
         state.withLockedValue { $0.messages += texts }
     }
-    func tick() {}
+    func tick(inputCompleteAt monotonicMilliseconds: Int64) {}
     func event(_ event: MQTTEvent) { state.withLockedValue { $0.events.append(event) } }
     var messages: [String] { state.withLockedValue { $0.messages } }
     var events: [MQTTEvent] { state.withLockedValue { $0.events } }

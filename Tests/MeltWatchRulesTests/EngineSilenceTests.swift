@@ -146,6 +146,40 @@ struct EngineSilenceTests {
         #expect(p.summary == ["q:gateway gateway-silent raised@130.0 \(mandatory.count)"])
     }
 
+    @Test("the broker's queue read after a reconnect, ahead of the link-up in the stream: no stale in retrospect for the outage")
+    func backlogBeforeLinkUp() {
+        let p = Plant()
+        p.run(0...10, scanned: ["a", "b", "c"])
+        p.input(.link(up: false, at: t(10.5)))
+        p.run(10.6...60)
+        // The first batch of the new connection came in the same read as its CONNACK: its readings
+        // are in the stream before the link-up that the connect event puts there.
+        p.input(.arrival(t(60.05)))
+        for s in stride(from: 11.0, through: 59.0, by: 1) { p.scan("a", at: s); p.scan("b", at: s); p.scan("c", at: s) }
+        p.input(.link(up: true, at: t(60.05)))
+        p.run(60.1...70, scanned: ["a", "b", "c"])
+        #expect(p.summary.isEmpty, "the outage is broker-lost's, not each signal's: \(p.summary)")
+    }
+
+    @Test("a daemon stall: ticks held at the last moment the input was read, the burst read after it arrives late — no stale, no gateway-silent")
+    func stalledDaemonJudgesNoSilence() {
+        let p = Plant()
+        p.run(0...10, scanned: ["a", "b", "c"])
+        // Ingest blocked from 10.05 to 45 s (a disk that stopped for 35 s): the ticks of the stall
+        // carry 10.05 (nothing was read after it); then the 35 s of scans arrive together.
+        for _ in 0..<10 { p.tick(10.05) }
+        p.input(.arrival(t(45)))
+        for s in stride(from: 11.0, through: 45.0, by: 1) { p.scan("a", at: s); p.scan("b", at: s); p.scan("c", at: s) }
+        p.run(45.1...50, scanned: ["a", "b", "c"])
+        #expect(p.summary.isEmpty, "\(p.summary)")
+
+        // The same stall with ticks at the clock (the first version): every signal stale, both plants silent.
+        let q = Plant()
+        q.run(0...10, scanned: ["a", "b", "c"])
+        q.run(10.1...45)
+        #expect(!q.summary.isEmpty, "ticking past unread input judges silence that was not there")
+    }
+
     @Test("an on-delay pending when the link died runs on the readings of the outage, not on the daemon clock: a leak that ended in the outage raises nothing")
     func timersPauseDuringOutage() {
         let p = Plant()

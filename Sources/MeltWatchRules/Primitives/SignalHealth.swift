@@ -131,12 +131,19 @@ public struct SignalHealth: Sendable, Equatable, Codable {
     }
 
     /// Applies a reading stamped `eventTime` that arrived at daemon time `daemonTime`.
+    ///
+    /// A silence longer than `staleAfter` before it is stale in retrospect — judged at `judgedAt`
+    /// (the engine's last tick: how far the daemon knew it had read everything), not at the arrival:
+    /// readings read in a burst after the daemon itself stalled arrived late through no fault of
+    /// the signal's. Without `judgedAt`, at the arrival; with `judgeStale` false, not at all (the
+    /// broker link is down: the silence has a cause of its own, already alarmed).
     public mutating func reading(_ value: Value, quality: Quality, at eventTime: EventTime,
-                                 arrivedAt daemonTime: EventTime, operating: Bool) -> [HealthTransition] {
+                                 arrivedAt daemonTime: EventTime, judgedAt: EventTime? = nil, judgeStale: Bool = true,
+                                 operating: Bool) -> [HealthTransition] {
         if let last = lastEventTime, eventTime < last { return [] }
         defer { deadline = computeDeadline() }
         var out: [HealthTransition] = []
-        checkStale(at: daemonTime, into: &out)
+        if judgeStale { checkStale(at: judgedAt.map { min($0, daemonTime) } ?? daemonTime, into: &out) }
         lastEventTime = eventTime
         lastArrival = daemonTime
         if operating != self.operating { runStart = nil }
