@@ -122,6 +122,7 @@ let package = Package(
             dependencies: [
                 "MeltWatchCore", "MeltWatchAlarms",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -222,6 +223,16 @@ let package = Package(
         .testTarget(
             name: "MeltWatchMQTTTests",
             dependencies: ["MeltWatchMQTT", "MeltWatchTestKit", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // The duty API's router through Hummingbird's test client and a fake backend: no daemon.
+        .testTarget(
+            name: "MeltWatchDutyTests",
+            dependencies: [
+                "MeltWatchDuty", "MeltWatchAlarms", "MeltWatchCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

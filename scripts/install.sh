@@ -77,15 +77,19 @@ new_secret() {  # file, generator
   made+=("$1")
 }
 random_hex() { openssl rand -hex 32; }
-random_token() { printf 'mw-%s\n' "$(openssl rand -hex 24)"; }
+# duty.tokens: one line per operator, `<token> <operator name> [operator|manager]` (contract §5).
+random_token() {
+  printf '# one line per operator: <token> <operator name> [operator|manager]; the daemon re-reads it on SIGHUP\n'
+  printf 'mw-%s 值班长 manager\n' "$(openssl rand -hex 24)"
+}
 new_secret mqtt.password random_hex
 new_secret sim.password random_hex
 new_secret duty.secret random_hex
 new_secret duty.tokens random_token
 if [ ${#made[@]} -gt 0 ]; then echo "  made: ${made[*]}"; else echo "  all present, kept"; fi
 if printf '%s\n' "${made[@]:-}" | grep -qx duty.tokens; then
-  echo "  the duty room's first operator token (also in $creds/duty.tokens; add one line per operator):"
-  echo "    $(cat "$creds/duty.tokens")"
+  echo "  the duty room's first operator token, for 值班长 (manager); add one line per operator to $creds/duty.tokens:"
+  echo "    $(grep -v '^#' "$creds/duty.tokens" | head -1 | cut -d' ' -f1)"
 fi
 
 if [ "$broker" = 1 ]; then

@@ -79,6 +79,16 @@ public struct MeltWatchConfig: Sendable {
         public var heartbeatSeconds: Int
         public var escalateAfterSeconds: Int
         public var tokensFile: String?
+        /// `duty.public_url`: how the duty room reaches the console (its origin may write; links).
+        public var publicURL: String?
+
+        /// Whether `listenHost` is this machine's loopback only (then a tokens file is optional).
+        public var listensOnLoopbackOnly: Bool {
+            let h = listenHost.lowercased()
+            if h == "localhost" || h == "::1" { return true }
+            let parts = h.split(separator: ".", omittingEmptySubsequences: false)
+            return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+        }
     }
 
     /// One `duty.webhooks` entry.

@@ -1,3 +1,4 @@
+import Foundation
 import MeltWatchCore
 import MeltWatchRules
 import Yams
@@ -225,7 +226,7 @@ extension Validator {
         var d = MeltWatchConfig.Duty(listenHost: "127.0.0.1", listenPort: 8080, webhooks: [], mqttTopicPrefix: nil,
                                      heartbeatSeconds: 30, escalateAfterSeconds: 300, tokensFile: nil)
         guard let node else { return d }
-        let keys = ["listen", "webhooks", "mqtt_topic_prefix", "heartbeat_s", "escalate_after_s", "tokens_file"]
+        let keys = ["listen", "webhooks", "mqtt_topic_prefix", "heartbeat_s", "escalate_after_s", "tokens_file", "public_url"]
         guard let m = mapping(node, at: "duty", allowed: keys) else { return nil }
         if let listen = string(m["listen"], at: "duty.listen") {
             if let (host, port) = MeltWatchConfig.parseListen(listen) {
@@ -257,6 +258,26 @@ extension Validator {
         d.heartbeatSeconds = integer(m["heartbeat_s"], at: "duty.heartbeat_s", default: 30, range: 1...3600, unit: "s")
         d.escalateAfterSeconds = integer(m["escalate_after_s"], at: "duty.escalate_after_s", default: 300, range: 1...86_400, unit: "s")
         d.tokensFile = readableFile(m["tokens_file"], at: "duty.tokens_file")
+        if let file = d.tokensFile, FileManager.default.isReadableFile(atPath: file) {
+            do {
+                _ = try OperatorTokens.load(file)
+            } catch {
+                self.error(m["tokens_file"], "duty.tokens_file: \(error)")
+            }
+        }
+        if m["tokens_file"] == nil, !d.listensOnLoopbackOnly {
+            // Off loopback, anyone who reaches the port could acknowledge, shelve and take detectors
+            // out of service under any name (contract §5, "Who may write").
+            error(m["listen"] ?? node, "duty.listen '\(d.listenHost):\(d.listenPort)' is reachable from other machines: duty.tokens_file is required (lines `<token> <operator name> [operator|manager]`)")
+        }
+        if let url = string(m["public_url"], at: "duty.public_url") {
+            if let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(), ["http", "https"].contains(scheme), let host = c.host, !host.isEmpty,
+               c.user == nil, c.password == nil, c.query == nil, c.fragment == nil {
+                d.publicURL = url
+            } else {
+                error(m["public_url"], "duty.public_url '\(url)' must be an http:// or https:// URL without credentials, query or fragment, e.g. https://duty.plant.example/")
+            }
+        }
         return d
     }
 

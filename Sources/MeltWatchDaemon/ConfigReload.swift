@@ -2,6 +2,7 @@ import Logging
 import MeltWatchConfig
 import MeltWatchCore
 import MeltWatchDecode
+import MeltWatchDuty
 import MeltWatchRules
 import Metrics
 import NIOConcurrencyHelpers
@@ -176,10 +177,20 @@ final class ConfigReloader: Sendable {
 /// Listens for SIGHUP for as long as the daemon runs.
 struct ReloadSignalService: Service {
     let reloader: ConfigReloader
+    /// The operator tokens: SIGHUP re-reads `duty.tokens_file` too (a new operator, a revoked token).
+    let tokens: OperatorTokenStore
+    let logger: Logger
 
     func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             reloader.reload()
+            switch tokens.reload() {
+            case .success(let count) where tokens.path != nil:
+                logger.notice("duty tokens re-read", metadata: ["duty.operators": "\(count)"])
+            case .success: break
+            case .failure(let error):
+                logger.error("duty tokens not re-read: the tokens in force stay", metadata: ["duty.tokens_error": "\(error)"])
+            }
         }
     }
 }

@@ -235,7 +235,12 @@ public enum Daemon {
         let brokerURL = config.broker.url
         let topicCount = options.topics.count
         let metrics = DaemonMetrics(counters: counters, ring: ring, delivery: delivery, journalDirectory: config.journal.dir)
-        let tokens = try config.duty.tokensFile.map { try readTokens($0) }
+        let tokens: OperatorTokenStore
+        do {
+            tokens = try OperatorTokenStore.load(config.duty.tokensFile)
+        } catch {
+            throw DaemonError(description: "duty.tokens_file: \(error)")
+        }
         let startedAt = now
         var api = DutyAPI(
             alarms: { includeClosed in AlarmOutput.alarmsJSON(alarms.book, includeClosed: includeClosed, plantNames: reloader.live.plantNames) },
@@ -264,6 +269,7 @@ public enum Daemon {
             },
             metrics: { metrics.render() },
             tokens: tokens,
+            publicURL: config.duty.publicURL,
             logger: logger
         )
         api.maintenance = { Maintenance.listJSON(alarms.book.maintenance) }
@@ -306,7 +312,7 @@ public enum Daemon {
             services: [
                 .init(service: delivery),
                 .init(service: JournalAudit(directory: config.journal.dir, inbox: inbox, logger: logger)),
-                .init(service: ReloadSignalService(reloader: reloader)),
+                .init(service: ReloadSignalService(reloader: reloader, tokens: tokens, logger: logger)),
                 .init(service: duty),
                 .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup,
                       failureTerminationBehavior: .gracefullyShutdownGroup),
@@ -341,17 +347,6 @@ public enum Daemon {
         } catch {
             throw DaemonError(description: "cannot open the journal in \(settings.dir): \(error)")
         }
-    }
-
-    /// Reads operator tokens: one per line; blank lines and `#` comments ignored.
-    static func readTokens(_ path: String) throws -> Set<String> {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw DaemonError(description: "cannot read tokens file \(path)")
-        }
-        let tokens = Set(text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") })
-        guard !tokens.isEmpty else { throw DaemonError(description: "tokens file \(path) has no token") }
-        return tokens
     }
 
     /// Reads a one-line secret file, without its trailing newline.

@@ -41,8 +41,11 @@ public struct DutyAPI: Sendable {
     public var status: @Sendable () -> String
     /// `GET /metrics`.
     public var metrics: @Sendable () -> String
-    /// Operator tokens (`duty.tokens_file`); nil lets writes through without one.
-    public var tokens: Set<String>?
+    /// Operator tokens (`duty.tokens_file`, re-read on SIGHUP); without a file, writes are
+    /// anonymous-by-name (loopback listeners only: `check` refuses otherwise).
+    public var tokens: OperatorTokenStore
+    /// `duty.public_url`: the console's address as the duty room reaches it (its origin may write).
+    public var publicURL: String?
     public var logger: Logger
     /// SSE heartbeat period: lets the console notice a dead stream.
     public var streamHeartbeat: Duration = .seconds(15)
@@ -53,7 +56,7 @@ public struct DutyAPI: Sendable {
                 equipmentExists: @escaping @Sendable (String, String) -> Bool,
                 perform: @escaping @Sendable (AlarmAction) async -> Result<AlarmRecord?, AlarmActionError>,
                 signals: @escaping @Sendable () -> String, events: EventLog, status: @escaping @Sendable () -> String,
-                metrics: @escaping @Sendable () -> String, tokens: Set<String>?, logger: Logger) {
+                metrics: @escaping @Sendable () -> String, tokens: OperatorTokenStore, publicURL: String? = nil, logger: Logger) {
         self.alarms = alarms
         self.alarm = alarm
         self.render = render
@@ -64,6 +67,7 @@ public struct DutyAPI: Sendable {
         self.status = status
         self.metrics = metrics
         self.tokens = tokens
+        self.publicURL = publicURL
         self.logger = logger
     }
 }
@@ -77,6 +81,7 @@ public enum DutyServer {
         onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        router.add(middleware: SecurityHeaders())
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
                      body: .init(byteBuffer: ByteBuffer(string: ConsolePage.html)))
@@ -109,8 +114,7 @@ public enum DutyServer {
         router.post("api/alarms/:id/:verb") { request, context -> Response in
             let id = decoded(context.parameters.get("id") ?? "")
             let verb = context.parameters.get("verb") ?? ""
-            return await write(request, api: api) { body in
-                let who = try body.string("operator")
+            return await write(request, api: api) { body, who in
                 switch verb {
                 case "ack": return .acknowledge(alarmID: id, operator: who, note: try body.optionalString("note"))
                 case "shelve":
@@ -129,8 +133,7 @@ public enum DutyServer {
             let plant = decoded(context.parameters.get("plant") ?? ""), equipment = decoded(context.parameters.get("equipment") ?? "")
             let verb = context.parameters.get("verb") ?? ""
             guard api.equipmentExists(plant, equipment) else { return problem(.notFound, "no equipment \(plant)/\(equipment) in the config") }
-            return await write(request, api: api) { body in
-                let who = try body.string("operator")
+            return await write(request, api: api) { body, who in
                 switch verb {
                 case "out-of-service":
                     // Out of service always ends: the hours are required, 1–168 (the book checks the range).
@@ -154,19 +157,39 @@ public enum DutyServer {
         )
     }
 
-    /// A write request: token check, JSON body, the action through the daemon, the alarm back.
-    private static func write(_ request: Request, api: DutyAPI, _ makeAction: (RequestBody) throws -> AlarmAction) async -> Response {
-        if let tokens = api.tokens {
-            let header = request.headers[.authorization] ?? ""
-            guard header.hasPrefix("Bearer "), tokens.contains(String(header.dropFirst(7))) else {
-                return problem(.unauthorized, "operator token required (Authorization: Bearer …) (需要值班员令牌)")
+    /// A write request: where it comes from, what it carries, whose token; then the JSON body, the
+    /// action through the daemon, the alarm back. `makeAction` gets the body and the operator's name.
+    private static func write(_ request: Request, api: DutyAPI, _ makeAction: (RequestBody, String) throws -> AlarmAction) async -> Response {
+        let tokens = api.tokens.tokens
+        switch WriteGuard.check(request, hasTokens: tokens != nil, publicURL: api.publicURL) {
+        case .refused(let status, let message):
+            api.logger.warning("duty write refused", metadata: ["http.status": "\(status.code)", "http.path": "\(request.uri.path)", "refusal": "\(message)"])
+            return problem(status, message)
+        case .allowed: break
+        }
+        var holder: DutyOperator?
+        if let tokens {
+            guard let presented = WriteGuard.bearerToken(request), let who = tokens.authenticate(presented) else {
+                return problem(.unauthorized, "an operator token is required: Authorization: Bearer <token> (需要值班员令牌)")
             }
+            holder = who
         }
         let action: AlarmAction
         do {
             var req = request
             let buffer = try await req.collectBody(upTo: 64 * 1024)
-            action = try makeAction(try RequestBody(buffer))
+            let body = try RequestBody(buffer)
+            let name: String
+            if let holder {
+                // The token says who acts; a body naming someone else is an attempt to act for them.
+                if let claimed = try body.optionalString("operator"), claimed != holder.name {
+                    return problem(.forbidden, "this token is \(holder.name)'s, not \(claimed)'s: a write is recorded under its token's operator (令牌与值班员不符)")
+                }
+                name = holder.name
+            } else {
+                name = try body.string("operator")
+            }
+            action = try makeAction(body, name)
         } catch let e as AlarmActionError {
             return problem(e)
         } catch {

@@ -149,6 +149,30 @@ struct ConfigTests {
         #expect(d.contains { $0.contains("duty.listen '127.0.0.1:+80' must be host:port") }, "got: \(d)")
     }
 
+    @Test("duty: off loopback a tokens file is required; a bad tokens line is FILE:LINE; public_url is an http(s) origin")
+    func dutyWriteRules() throws {
+        let base = "broker: {url: 'mqtt://h', client_id: a}\nplants: []\n"
+        let open = diagnostics(base + "duty: {listen: '0.0.0.0:8080'}\n")
+        #expect(open.contains { $0.contains("test.yaml:3:16: duty.listen '0.0.0.0:8080' is reachable from other machines: duty.tokens_file is required") }, "got: \(open)")
+        #expect(diagnostics(base + "duty: {listen: 'duty.plant.local:8080'}\n").contains { $0.contains("duty.tokens_file is required") })
+        for loopback in ["127.0.0.1:8080", "[::1]:8080", "localhost:8080", "127.0.0.2:80"] {
+            #expect(diagnostics(base + "duty: {listen: '\(loopback)'}\n").isEmpty, "\(loopback)")
+        }
+        let dir = "/tmp/meltwatch-config-tokens-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "# ops\nmw-0123456789abcdef 张三 manager\n".write(toFile: dir + "/good", atomically: true, encoding: .utf8)
+        try "mw-0123456789abcdef 张三\nshort 李四\n".write(toFile: dir + "/bad", atomically: true, encoding: .utf8)
+        #expect(diagnostics(base + "duty: {listen: '0.0.0.0:8080', tokens_file: \(dir)/good}\n").isEmpty)
+        let bad = diagnostics(base + "duty: {listen: '0.0.0.0:8080', tokens_file: \(dir)/bad}\n")
+        #expect(bad.contains { $0.contains("duty.tokens_file: \(dir)/bad:2: the token is 5 characters; at least 16") }, "got: \(bad)")
+        #expect(diagnostics(base + "duty: {public_url: 'https://duty.plant.example/'}\n").isEmpty)
+        for url in ["ftp://duty", "https://user:pw@duty/", "https://duty/?token=x", "duty.plant.example"] {
+            #expect(diagnostics(base + "duty: {public_url: '\(url)'}\n").contains { $0.contains("duty.public_url '\(url)' must be an http:// or https:// URL") }, "\(url)")
+        }
+        #expect(try parse(base + "duty: {public_url: 'https://duty.plant.example/'}\n").duty.publicURL == "https://duty.plant.example/")
+    }
+
     @Test("placeholders: site params the file leaves unset, not those it sets to the default value")
     func placeholders() throws {
         let c = try parse("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n"

@@ -8,14 +8,16 @@ import NIOCore
 import Testing
 
 /// One HTTP exchange with the duty API.
-func call(_ method: String, _ url: String, json: String? = nil, token: String? = nil) async throws -> (status: Int, body: String) {
+func call(_ method: String, _ url: String, json: String? = nil, token: String? = nil, contentType: String = "application/json",
+          headers: [(String, String)] = []) async throws -> (status: Int, body: String) {
     var request = HTTPClientRequest(url: url)
     request.method = .init(rawValue: method)
     if let json {
-        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Content-Type", value: contentType)
         request.body = .bytes(ByteBuffer(string: json))
     }
     if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
     let body = try await response.body.collect(upTo: 4 << 20)
     return (Int(response.status.code), String(buffer: body))
@@ -66,12 +68,13 @@ private func outboxEvents(_ journal: String) -> [[String: Any]] {
 struct DutyRoomTests {
     @Test("acknowledge, shelve, out of service, escalation and tokens through the API; SSE resumes after Last-Event-ID; replay repeats it all")
     func lifecycleThroughTheAPI() async throws {
-        let tokens = "# duty room\n值班-token-1\n"
+        // One token per operator (contract §5): a write is recorded under its token's name.
+        let tokens = "# duty room\nzs-0123456789abcdef 张三\nls-0123456789abcdef 李四 operator\nww-0123456789abcdef 王五 manager\n"
         let h = try await Harness(plants: Harness.coPlant, duty: "  escalate_after_s: 2\n  heartbeat_s: 3600\n  tokens_file: tokens\n")
         try tokens.write(toFile: h.directory.path + "/tokens", atomically: true, encoding: .utf8)
         defer { h.stop() }
         try await h.startDaemon()
-        let token = "值班-token-1"
+        let token = "zs-0123456789abcdef", lisi = "ls-0123456789abcdef", wangwu = "ww-0123456789abcdef"
 
         try publishCO(h, 80)
         let level1 = "baotou-steel:co-1:co-level-1:1"
@@ -80,11 +83,15 @@ struct DutyRoomTests {
         #expect(alarms.first?["basis"] as? String == "令10 第四条(六)")
         #expect(alarms.first?["plant_name"] as? String == "包头钢铁 一炼钢")
 
-        // Writes need the token; bad requests say why and change nothing.
+        // Writes need the operator's own token, JSON, and the console's origin; bad requests say why
+        // and change nothing.
         let ack = h.api + "/api/alarms/\(level1)/ack"
         #expect(try await call("POST", ack, json: #"{"operator":"张三"}"#).status == 401)
-        #expect(try await call("POST", ack, json: #"{"operator":"张三"}"#, token: "wrong").status == 401)
-        #expect(try await call("POST", ack, json: #"{"note":"x"}"#, token: token).status == 400)
+        #expect(try await call("POST", ack, json: #"{"operator":"张三"}"#, token: "wrong-but-long-enough").status == 401)
+        #expect(try await call("POST", ack, json: #"{"operator":"张三"}"#, token: lisi).status == 403, "李四's token acting as 张三")
+        #expect(try await call("POST", ack, json: #"{"operator":"张三"}"#, token: token, contentType: "text/plain").status == 415)
+        #expect(try await call("POST", ack, json: #"{"operator":"张三"}"#, token: token, headers: [("Origin", "http://evil.example")]).status == 403)
+        #expect(try await call("POST", ack, json: #"{"note":5}"#, token: token).status == 400)
         #expect(try await call("POST", ack, json: "not json", token: token).status == 400)
         #expect(try await call("POST", h.api + "/api/alarms/baotou-steel:co-1:nope:1/ack", json: #"{"operator":"张三"}"#, token: token).status == 404)
 
@@ -96,7 +103,7 @@ struct DutyRoomTests {
         #expect(acked.status == 200)
         #expect(jsonObject(acked.body)["state"] as? String == "active-acked")
         #expect(jsonObject(acked.body)["acknowledged_by"] as? String == "张三")
-        #expect(try await call("POST", ack, json: #"{"operator":"李四"}"#, token: token).status == 409)
+        #expect(try await call("POST", ack, json: #"{"operator":"李四"}"#, token: lisi).status == 409)
 
         // Shelve and unshelve; shelving more than a day is refused.
         let shelve = h.api + "/api/alarms/\(level1)/shelve"
@@ -104,16 +111,16 @@ struct DutyRoomTests {
         let shelved = try await call("POST", shelve, json: #"{"operator":"张三","minutes":30,"reason":"探头标定"}"#, token: token)
         #expect(jsonObject(shelved.body)["state"] as? String == "shelved")
         #expect(jsonObject(shelved.body)["shelve_reason"] as? String == "探头标定")
-        let unshelved = try await call("POST", h.api + "/api/alarms/\(level1)/unshelve", json: #"{"operator":"张三"}"#, token: token)
+        let unshelved = try await call("POST", h.api + "/api/alarms/\(level1)/unshelve", json: "{}", token: token)  // the token names 张三
         #expect(jsonObject(unshelved.body)["state"] as? String == "active-acked")
 
         // Out of service: the equipment's alarms are out-of-service until it returns.
         let equipment = h.api + "/api/equipment/baotou-steel/co-1"
         #expect(try await call("POST", h.api + "/api/equipment/baotou-steel/nope/out-of-service", json: #"{"operator":"张三","reason":"r"}"#, token: token).status == 404)
         // Out of service always ends: without hours, or beyond 168, it is refused.
-        #expect(try await call("POST", equipment + "/out-of-service", json: #"{"operator":"王五","reason":"更换探头"}"#, token: token).status == 400)
-        #expect(try await call("POST", equipment + "/out-of-service", json: #"{"operator":"王五","reason":"更换探头","hours":169}"#, token: token).status == 400)
-        #expect(try await call("POST", equipment + "/out-of-service", json: #"{"operator":"王五","reason":"更换探头","hours":8}"#, token: token).status == 200)
+        #expect(try await call("POST", equipment + "/out-of-service", json: #"{"operator":"王五","reason":"更换探头"}"#, token: wangwu).status == 400)
+        #expect(try await call("POST", equipment + "/out-of-service", json: #"{"operator":"王五","reason":"更换探头","hours":169}"#, token: wangwu).status == 400)
+        #expect(try await call("POST", equipment + "/out-of-service", json: #"{"operator":"王五","reason":"更换探头","hours":8}"#, token: wangwu).status == 200)
         alarms = try await waitForAlarms(h) { $0.first?["state"] as? String == "out-of-service" }
         #expect(alarms.first?["out_of_service_by"] as? String == "王五")
         #expect(alarms.first?["out_of_service_until"] is String)
@@ -121,7 +128,7 @@ struct DutyRoomTests {
         #expect(listed.map { "\($0["plant"] as? String ?? "")/\($0["equipment"] as? String ?? "") \($0["operator"] as? String ?? "")" }
             == ["baotou-steel/co-1 王五"])
         #expect(listed.first?["until"] is String && listed.first?["reason"] as? String == "更换探头")
-        #expect(try await call("POST", equipment + "/in-service", json: #"{"operator":"王五"}"#, token: token).status == 200)
+        #expect(try await call("POST", equipment + "/in-service", json: #"{"operator":"王五"}"#, token: wangwu).status == 200)
         alarms = try await waitForAlarms(h) { $0.first?["state"] as? String == "active-acked" }
         #expect(alarms.count == 1)
         #expect(jsonArray(try await call("GET", h.api + "/api/equipment?state=out-of-service").body).isEmpty)

@@ -1,0 +1,177 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MeltWatchAlarms
+import MeltWatchCore
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+@testable import MeltWatchDuty
+
+/// A duty API whose backend records the actions it is asked to perform and performs none.
+private final class RecordingBackend: Sendable {
+    let actions = NIOLockedValueBox<[AlarmAction]>([])
+
+    func api(tokens: OperatorTokens?, publicURL: String? = nil) -> DutyAPI {
+        DutyAPI(
+            alarms: { _ in "[]" }, alarm: { _ in nil }, render: { _ in "{}" },
+            equipmentExists: { plant, equipment in plant == "baotou-steel" && equipment == "co-1" },
+            perform: { [actions] action in
+                actions.withLockedValue { $0.append(action) }
+                return .success(nil)
+            },
+            signals: { "[]" }, events: EventLog(), status: { "{}" }, metrics: { "" },
+            tokens: OperatorTokenStore(path: tokens == nil ? nil : "tokens", tokens: tokens), publicURL: publicURL,
+            logger: Logger(label: "duty-test")
+        )
+    }
+
+    func application(tokens: OperatorTokens?, publicURL: String? = nil) -> some ApplicationProtocol {
+        DutyServer.application(host: "127.0.0.1", port: 0, api: api(tokens: tokens, publicURL: publicURL),
+                               readiness: { Readiness(checks: []) }, logger: Logger(label: "duty-test"))
+    }
+}
+
+private let tokens = try! OperatorTokens.parse("""
+    zs-0123456789abcdef 张三
+    ww-0123456789abcdef 王五 manager
+    """, path: "tokens")
+
+private func headers(_ fields: [(String, String)]) -> HTTPFields {
+    var h = HTTPFields()
+    for (name, value) in fields { h[HTTPField.Name(name)!] = value }
+    return h
+}
+
+private let ack = "/api/alarms/baotou-steel%3Aco-1%3Aco-level-1%3A1/ack"
+
+@Suite("Who may write to the duty API (contract §5): origin, content type, the operator's own token")
+struct WriteGuardTests {
+    @Test("a cross-site form post whose text/plain body is valid JSON is refused, and nothing is performed")
+    func crossSiteFormPost() async throws {
+        let backend = RecordingBackend()
+        try await backend.application(tokens: nil).test(.router) { client in
+            // What <form enctype="text/plain" action="http://127.0.0.1:8080/…"> on another site sends.
+            let r = try await client.execute(uri: ack, method: .post,
+                                             headers: headers([("Content-Type", "text/plain"), ("Origin", "https://evil.example")]),
+                                             body: ByteBuffer(string: #"{"operator":"张三","x":"="}"#))
+            #expect(r.status == .forbidden)
+            // The same body from no browser at all, as text/plain: refused for what it says it is.
+            let plain = try await client.execute(uri: ack, method: .post, headers: headers([("Content-Type", "text/plain")]),
+                                                 body: ByteBuffer(string: #"{"operator":"张三"}"#))
+            #expect(plain.status == .unsupportedMediaType)
+            let form = try await client.execute(uri: ack, method: .post, headers: headers([("Content-Type", "application/x-www-form-urlencoded")]),
+                                                body: ByteBuffer(string: "operator=x"))
+            #expect(form.status == .unsupportedMediaType)
+            let fetchSite = try await client.execute(uri: ack, method: .post,
+                                                     headers: headers([("Content-Type", "application/json"), ("Sec-Fetch-Site", "cross-site")]),
+                                                     body: ByteBuffer(string: #"{"operator":"张三"}"#))
+            #expect(fetchSite.status == .forbidden)
+        }
+        #expect(backend.actions.withLockedValue { $0 }.isEmpty)
+    }
+
+    @Test("without a tokens file (loopback) a JSON write from the console's own origin acts under the body's name")
+    func anonymousByNameOnLoopback() async throws {
+        let backend = RecordingBackend()
+        try await backend.application(tokens: nil).test(.router) { client in
+            let r = try await client.execute(uri: ack, method: .post,
+                                             headers: headers([("Content-Type", "application/json; charset=utf-8"), ("Origin", "http://localhost")]),
+                                             body: ByteBuffer(string: #"{"operator":"张三","note":"现场已通风"}"#))
+            #expect(r.status == .ok)
+            let missing = try await client.execute(uri: ack, method: .post, headers: headers([("Content-Type", "application/json")]),
+                                                   body: ByteBuffer(string: "{}"))
+            #expect(missing.status == .badRequest, "without tokens the body names the operator")
+        }
+        #expect(backend.actions.withLockedValue { $0 } == [.acknowledge(alarmID: "baotou-steel:co-1:co-level-1:1", operator: "张三", note: "现场已通风")])
+    }
+
+    @Test("with tokens: none or a wrong one is 401, another operator's name is 403, the token's own name is recorded")
+    func tokensNameTheOperator() async throws {
+        let backend = RecordingBackend()
+        try await backend.application(tokens: tokens).test(.router) { client in
+            func post(_ body: String, token: String?) async throws -> HTTPResponse.Status {
+                var fields = [("Content-Type", "application/json")]
+                if let token { fields.append(("Authorization", "Bearer \(token)")) }
+                return try await client.execute(uri: ack, method: .post, headers: headers(fields), body: ByteBuffer(string: body)).status
+            }
+            #expect(try await post(#"{"operator":"张三"}"#, token: nil) == .unauthorized)
+            #expect(try await post(#"{"operator":"张三"}"#, token: "zs-0123456789abcdeX") == .unauthorized)
+            #expect(try await post(#"{"operator":"张三"}"#, token: "zs-0123456789abcde") == .unauthorized, "a prefix is not the token")
+            #expect(try await post(#"{"operator":"张三"}"#, token: "ww-0123456789abcdef") == .forbidden, "王五's token acting as 张三")
+            #expect(try await post(#"{"operator":"张三"}"#, token: "zs-0123456789abcdef") == .ok)
+            #expect(try await post(#"{"note":"by token"}"#, token: "ww-0123456789abcdef") == .ok)
+            let oos = try await client.execute(uri: "/api/equipment/baotou-steel/co-1/out-of-service", method: .post,
+                                               headers: headers([("Content-Type", "application/json"), ("Authorization", "bearer ww-0123456789abcdef")]),
+                                               body: ByteBuffer(string: #"{"reason":"更换探头","hours":8}"#))
+            #expect(oos.status == .ok)
+        }
+        #expect(backend.actions.withLockedValue { $0 } == [
+            .acknowledge(alarmID: "baotou-steel:co-1:co-level-1:1", operator: "张三", note: nil),
+            .acknowledge(alarmID: "baotou-steel:co-1:co-level-1:1", operator: "王五", note: "by token"),
+            .outOfService(plant: "baotou-steel", equipment: "co-1", operator: "王五", reason: "更换探头", hours: 8),
+        ])
+    }
+
+    @Test("with tokens the console's origin is its Host or duty.public_url; any other origin is 403")
+    func originsWithTokens() async throws {
+        let backend = RecordingBackend()
+        try await backend.application(tokens: tokens, publicURL: "https://duty.plant.example/").test(.router) { client in
+            func post(origin: String) async throws -> HTTPResponse.Status {
+                try await client.execute(uri: ack, method: .post,
+                                         headers: headers([("Content-Type", "application/json"), ("Origin", origin),
+                                                           ("Authorization", "Bearer zs-0123456789abcdef")]),
+                                         body: ByteBuffer(string: "{}")).status
+            }
+            let statuses = [
+                try await post(origin: "https://duty.plant.example"), try await post(origin: "http://localhost"),
+                try await post(origin: "null"), try await post(origin: "https://duty.plant.example.evil.example"),
+            ]
+            #expect(statuses == [.ok, .ok, .forbidden, .forbidden])
+        }
+        #expect(backend.actions.withLockedValue { $0.count } == 2)
+    }
+
+    @Test("every answer forbids framing, errors and the console included")
+    func framingForbidden() async throws {
+        try await RecordingBackend().application(tokens: tokens).test(.router) { client in
+            for (uri, method) in [("/", HTTPRequest.Method.get), ("/api/alarms", .get), ("/nowhere", .get), (ack, .post)] {
+                let r = try await client.execute(uri: uri, method: method)
+                #expect(r.headers[.contentSecurityPolicy] == "frame-ancestors 'none'", "\(method) \(uri): \(r.status)")
+                #expect(r.headers[HTTPField.Name("X-Frame-Options")!] == "DENY", "\(method) \(uri)")
+                #expect(r.headers[.xContentTypeOptions] == "nosniff", "\(method) \(uri)")
+            }
+        }
+    }
+
+    @Test("the verdict alone: JSON media types, loopback hosts, DNS rebinding without tokens")
+    func verdicts() {
+        func v(_ contentType: String?, origin: String? = nil, host: String? = "127.0.0.1:8080", tokens: Bool = false, publicURL: String? = nil) -> WriteGuard.Verdict {
+            WriteGuard.check(contentType: contentType, origin: origin, fetchSite: nil, host: host, hasTokens: tokens, publicURL: publicURL)
+        }
+        #expect(v("application/json") == .allowed)
+        #expect(v("Application/JSON ; charset=UTF-8") == .allowed)
+        #expect(v(nil).isRefused(.unsupportedMediaType))
+        #expect(v("application/jsonx").isRefused(.unsupportedMediaType))
+        #expect(v("multipart/form-data; boundary=x").isRefused(.unsupportedMediaType))
+        #expect(v("application/json", origin: "http://127.0.0.1:8080") == .allowed)
+        #expect(v("application/json", origin: "http://[::1]:8080", host: "[::1]:8080") == .allowed)
+        // A rebinding page: its own name resolves to 127.0.0.1, so Origin matches Host. Without
+        // tokens only loopback names count as the console's own.
+        #expect(v("application/json", origin: "http://rebind.example:8080", host: "rebind.example:8080").isRefused(.forbidden))
+        #expect(v("application/json", origin: "http://duty-pc:8080", host: "duty-pc:8080", tokens: true) == .allowed)
+        #expect(v("application/json", origin: "https://duty.example", host: "10.0.0.5:8080", tokens: true, publicURL: "https://duty.example/console") == .allowed)
+        #expect(v("application/json", origin: "https://duty.example:8443", host: "10.0.0.5:8080", tokens: true, publicURL: "https://duty.example/") .isRefused(.forbidden))
+        #expect(WriteGuard.isLoopback(authority: "127.1.2.3") && WriteGuard.isLoopback(authority: "localhost:80"))
+        #expect(!WriteGuard.isLoopback(authority: "127.0.0.1.evil.example") && !WriteGuard.isLoopback(authority: "128.0.0.1:80"))
+    }
+}
+
+extension WriteGuard.Verdict {
+    func isRefused(_ status: HTTPResponse.Status) -> Bool {
+        if case .refused(let s, _) = self { return s == status }
+        return false
+    }
+}
