@@ -55,17 +55,17 @@ public final class AlarmDelivery: Service {
         self.systemAlarm = systemAlarm
         var start: [Int64] = []
         for c in channels {
-            let cursor = cursors.load(c.name)
+            let cursor = cursors.load(c.cursorKey, adopting: c.legacyCursorKeys)
             start.append(cursor)
-            log.pin(c.name, at: cursor)
+            log.pin(c.cursorKey, at: cursor)
         }
         positions = NIOLockedValueBox(start)
     }
 
     /// The lowest delivered sequence over all channels (what the outbox must still hold in memory).
-    public static func lowestCursor(channels: [String], cursorDirectory: String) -> Int64 {
+    public static func lowestCursor(channels: [any DeliveryChannel], cursorDirectory: String) -> Int64 {
         guard let store = try? CursorStore(directory: cursorDirectory) else { return 0 }
-        return channels.map { store.load($0) }.min() ?? Int64.max
+        return channels.map { c in store.peek(c.cursorKey, legacy: c.legacyCursorKeys) }.min() ?? Int64.max
     }
 
     /// The highest cursor of any channel, or of any cursor file left in the directory (the outbox
@@ -127,7 +127,7 @@ public final class AlarmDelivery: Service {
         func save(force: Bool) {
             guard cursor != savedCursor, force || ContinuousClock.now - lastSave >= .milliseconds(200) else { return }
             do {
-                try cursors.store(channel.name, cursor)
+                try cursors.store(channel.cursorKey, cursor)
                 savedCursor = cursor
                 lastSave = .now
             } catch {
@@ -205,7 +205,7 @@ public final class AlarmDelivery: Service {
                 }
                 cursor = stored.sequence
                 positions.withLockedValue { [cursor] in $0[i] = cursor }
-                log.pin(channel.name, at: cursor)
+                log.pin(channel.cursorKey, at: cursor)
                 lastHeartbeat = .now  // any event shows the monitor alive
                 save(force: false)
             }
@@ -263,7 +263,7 @@ public final class HeartbeatSource: Sendable {
     }
 }
 
-/// Delivery cursors, one small file per channel: `<sequence>\n<channel name>\n`, replaced atomically
+/// Delivery cursors, one small file per channel: `<sequence>\n<cursor key>\n`, replaced atomically
 /// (write, fsync, rename, fsync the directory).
 struct CursorStore: Sendable {
     let directory: String
@@ -276,6 +276,27 @@ struct CursorStore: Sendable {
     private func path(_ channel: String) -> String {
         // Stable across runs and platforms, and a safe file name.
         "\(directory)/\(String(FNV1a.hash(channel), radix: 16)).cursor"
+    }
+
+    /// The last delivered sequence for `key`, else the first of `legacy` found — which is then
+    /// stored under `key` and its file removed (it held a URL in the clear); 0 when none delivered.
+    func load(_ key: String, adopting legacy: [String]) -> Int64 {
+        let current = load(key)
+        guard current == 0 else { return current }
+        for old in legacy {
+            let seq = load(old)
+            guard seq > 0 else { continue }
+            guard (try? store(key, seq)) != nil else { return seq }
+            unlink(path(old))
+            return seq
+        }
+        return 0
+    }
+
+    /// As ``load(_:adopting:)``, changing nothing.
+    func peek(_ key: String, legacy: [String]) -> Int64 {
+        let current = load(key)
+        return current != 0 ? current : legacy.lazy.map { load($0) }.first { $0 > 0 } ?? 0
     }
 
     /// The last delivered sequence for `channel`, 0 when it never delivered.

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Glibc
 import Logging
 import MeltWatchCore
@@ -51,11 +52,24 @@ public enum DeliveryResult: Sendable, Equatable {
 }
 
 /// A place alarm events go to: a webhook, the MQTT alarm topic.
+///
+/// A channel's URL can be its credential (DingTalk and WeCom put the robot's token in it), so it is
+/// never how a channel is named: logs, system alarms, the API and the journal say `webhook#1`.
 public protocol DeliveryChannel: Sendable {
-    /// Stable name (the URL): names the cursor file, the logs and the system alarms.
+    /// How logs, system alarms and the API name it: its kind and its place among its kind in the
+    /// configuration (`webhook#2`), never its URL.
     var name: String { get }
+    /// Its delivery cursor's identity: the same while its destination is, wherever it moves in the
+    /// configuration, and holding no secret (for a webhook, a digest of its URL).
+    var cursorKey: String { get }
+    /// Cursor identities it had before (a webhook's URL, until issue 19): adopted once, then removed.
+    var legacyCursorKeys: [String] { get }
     /// One attempt to deliver `envelope`.
     func deliver(_ envelope: AlarmEnvelope) async -> DeliveryResult
+}
+
+extension DeliveryChannel {
+    public var legacyCursorKeys: [String] { [] }
 }
 
 /// A webhook (contract §4): `POST` with `Idempotency-Key` and, when a secret is set,
@@ -65,15 +79,19 @@ public struct WebhookChannel: DeliveryChannel {
     public let endpoint: WebhookEndpoint
     let client: HTTPClient
     let requestTimeout: Duration
+    public let name: String
+    public let cursorKey: String
 
-    /// Creates a channel.
-    public init(endpoint: WebhookEndpoint, client: HTTPClient = .shared, requestTimeout: Duration = .seconds(10)) {
+    /// Creates a channel, the `index`th webhook of the configuration (1-based: `webhook#1`).
+    public init(endpoint: WebhookEndpoint, index: Int = 1, client: HTTPClient = .shared, requestTimeout: Duration = .seconds(10)) {
         self.endpoint = endpoint
         self.client = client
         self.requestTimeout = requestTimeout
+        name = "webhook#\(index)"
+        cursorKey = "webhook:" + SHA256.hash(data: Array(endpoint.url.utf8)).map { String(format: "%02x", $0) }.joined().prefix(32)
     }
 
-    public var name: String { endpoint.url }
+    public var legacyCursorKeys: [String] { [endpoint.url] }
 
     public func deliver(_ envelope: AlarmEnvelope) async -> DeliveryResult {
         var request = HTTPClientRequest(url: endpoint.url)

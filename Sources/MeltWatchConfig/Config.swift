@@ -93,9 +93,13 @@ public struct MeltWatchConfig: Sendable {
 
     /// One `duty.webhooks` entry.
     public struct Webhook: Sendable, Equatable {
+        /// The URL: inline (`url`), or read from `url_file` when the URL carries its credential
+        /// (a robot's token): then only the file's path is in the config, and so in the journal.
         public var url: String
         /// The HMAC key file, resolved to an absolute or config-relative path.
         public var secretFile: String?
+        /// `url_file`, resolved, when the URL came from a file.
+        public var urlFile: String? = nil
     }
 
     /// One plant.

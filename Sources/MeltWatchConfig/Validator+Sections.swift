@@ -239,12 +239,32 @@ extension Validator {
         if let w = m["webhooks"] {
             if case .sequence(let seq) = w {
                 for (i, item) in seq.enumerated() {
-                    guard let wm = mapping(item, at: "duty.webhooks[\(i)]", allowed: ["url", "secret_file"]) else { continue }
-                    guard let url = requiredString(wm, "url", at: "duty.webhooks[\(i)]", parent: item) else { continue }
-                    if !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.count < 10 {
-                        error(wm["url"], "duty.webhooks[\(i)].url '\(url)' must be an http:// or https:// URL")
+                    guard let wm = mapping(item, at: "duty.webhooks[\(i)]", allowed: ["url", "url_file", "secret_file"]) else { continue }
+                    let path = "duty.webhooks[\(i)]"
+                    var url: String
+                    var urlFile: String?
+                    switch (wm["url"], wm["url_file"]) {
+                    case (_?, _?):
+                        error(item, "\(path) has both url and url_file; give one (url_file when the URL carries a token)")
+                        continue
+                    case (nil, let fileNode?):
+                        guard let file = readableFile(fileNode, at: "\(path).url_file"), let data = FileManager.default.contents(atPath: file) else { continue }
+                        url = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                        urlFile = file
+                        guard !url.contains("\n") else {
+                            error(fileNode, "\(path).url_file \(file) must hold one URL on one line")
+                            continue
+                        }
+                    default:
+                        guard let inline = requiredString(wm, "url", at: path, parent: item) else { continue }
+                        url = inline
                     }
-                    d.webhooks.append(.init(url: url, secretFile: readableFile(wm["secret_file"], at: "duty.webhooks[\(i)].secret_file")))
+                    if !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.count < 10 {
+                        // The URL from a file is not repeated: it may carry the endpoint's token.
+                        error(wm["url"] ?? wm["url_file"], urlFile == nil ? "\(path).url '\(url)' must be an http:// or https:// URL"
+                                                                         : "\(path).url_file \(urlFile!) must hold an http:// or https:// URL")
+                    }
+                    d.webhooks.append(.init(url: url, secretFile: readableFile(wm["secret_file"], at: "\(path).secret_file"), urlFile: urlFile))
                 }
             } else {
                 error(w, "duty.webhooks must be a list of {url, secret_file}")

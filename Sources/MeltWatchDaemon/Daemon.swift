@@ -63,7 +63,7 @@ public enum Daemon {
         let endpoints = try config.duty.webhooks.map { w in
             WebhookEndpoint(url: w.url, secret: try w.secretFile.map { Array(try readSecret($0).utf8) })
         }
-        var channels: [any DeliveryChannel] = endpoints.map { WebhookChannel(endpoint: $0) }
+        var channels: [any DeliveryChannel] = endpoints.enumerated().map { WebhookChannel(endpoint: $1, index: $0 + 1) }
         if let prefix = config.duty.mqttTopicPrefix {
             channels.append(MQTTAlarmChannel(
                 prefix: prefix, address: options.address, clientID: config.broker.clientID + "-alarms",
@@ -73,7 +73,7 @@ public enum Daemon {
         let outboxDirectory = config.journal.dir + "/outbox"
         let cursorDirectory = outboxDirectory + "/cursors"
         let (outbox, restored): (Outbox, Outbox.Restored)
-        let delivered = AlarmDelivery.lowestCursor(channels: channels.map(\.name), cursorDirectory: cursorDirectory)
+        let delivered = AlarmDelivery.lowestCursor(channels: channels, cursorDirectory: cursorDirectory)
         do {
             let environment = ProcessInfo.processInfo.environment
             (outbox, restored) = try Outbox.open(directory: outboxDirectory, now: now, settings: bookSettings, keepAfter: delivered,

@@ -9,7 +9,9 @@ import NIOConcurrencyHelpers
 /// counts as delivered once the broker acknowledged it (PUBACK); otherwise it is retried like a
 /// webhook, from the same durable cursor.
 final class MQTTAlarmChannel: DeliveryChannel {
-    let name: String
+    let name = "mqtt#1"
+    /// The broker and prefix (no credential in either): the cursor's identity since the first version.
+    let cursorKey: String
     private let prefix: String
     private let address: BrokerAddress
     private let clientID: String
@@ -26,7 +28,7 @@ final class MQTTAlarmChannel: DeliveryChannel {
         self.username = username
         self.password = password
         self.tls = tls
-        name = "\(address)/\(prefix)"
+        cursorKey = "\(address)/\(prefix)"
     }
 
     func deliver(_ envelope: AlarmEnvelope) async -> DeliveryResult {

@@ -98,7 +98,7 @@ struct WebhookTests {
         defer { run.cancel() }
         rig.append([event(1, 1)])
         #expect(await rig.waitForAlarms { $0.count == 1 })
-        #expect(rig.alarms.first.map { "\($0.rule) \($0.raise) \($0.subject)" } == "webhook-failing true \(receiver.url)")
+        #expect(rig.alarms.first.map { "\($0.rule) \($0.raise) \($0.subject)" } == "webhook-failing true webhook#1")
         receiver.failNext(0)
         #expect(await rig.waitForAlarms { $0.count == 2 })
         #expect(rig.alarms.last.map { "\($0.rule) \($0.raise)" } == "webhook-failing false")
@@ -117,11 +117,33 @@ struct WebhookTests {
         defer { run.cancel() }
         rig.append([event(1, 1), event(1, 2, .cleared)])
         #expect(await rig.waitForAlarms { !$0.isEmpty })
-        #expect(rig.alarms.map { "\($0.rule) \($0.raise) \($0.subject)" } == ["webhook-disabled true \(gone.url)"])
+        #expect(rig.alarms.map { "\($0.rule) \($0.raise) \($0.subject)" } == ["webhook-disabled true webhook#1"])
         _ = await healthy.waitFor { $0.count == 2 }
         try await Task.sleep(for: .milliseconds(200))
         #expect(gone.all.count == 1)   // one attempt, then never again
         #expect(rig.delivery.pending == 2)
+    }
+
+    @Test("a cursor kept under the webhook's URL (before issue 19) is adopted under its digest and its file removed: nothing redelivered, no URL on disk")
+    func adoptsLegacyCursor() async throws {
+        let receiver = try await WebhookReceiver()
+        defer { receiver.stop() }
+        let dir = try temporaryDirectory()
+        let url = receiver.url + "?access_token=robot-secret-0123"
+        let legacy = "\(dir)/\(String(FNV1a.hash(url), radix: 16)).cursor"
+        try "3\n\(url)\n".write(toFile: legacy, atomically: true, encoding: .utf8)
+        let channel = WebhookChannel(endpoint: WebhookEndpoint(url: url, secret: nil), index: 2)
+        #expect(channel.name == "webhook#2" && !channel.cursorKey.contains("robot-secret"))
+        #expect(AlarmDelivery.lowestCursor(channels: [channel], cursorDirectory: dir) == 3, "peeked, not moved")
+        let rig = try Rig(channels: [channel], cursorDirectory: dir)
+        rig.log.append((1...5).map { StoredEvent(sequence: Int64($0), envelope: event($0, 1)) })
+        let run = Task { try await rig.delivery.run() }
+        defer { run.cancel() }
+        let got = await receiver.waitFor { $0.count == 2 }
+        #expect(got.map { $0.headers["idempotency-key"]! } == ["p:e:co-level-1:4:1", "p:e:co-level-1:5:1"])
+        #expect(!FileManager.default.fileExists(atPath: legacy))
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+        for f in files { #expect(!(try String(contentsOfFile: "\(dir)/\(f)", encoding: .utf8)).contains("robot-secret"), "\(f)") }
     }
 
     @Test("cursors survive a restart: a new service delivers only what the last one did not")
@@ -137,7 +159,7 @@ struct WebhookTests {
         #expect(await drained(first.delivery))
         run1.cancel()
         _ = try? await run1.value
-        #expect(AlarmDelivery.lowestCursor(channels: [receiver.url], cursorDirectory: dir) == 3)
+        #expect(AlarmDelivery.lowestCursor(channels: [channel], cursorDirectory: dir) == 3)
 
         let second = try Rig(channels: [channel], cursorDirectory: dir)
         second.log.append(events.enumerated().map { StoredEvent(sequence: Int64($0.offset + 1), envelope: $0.element) }

@@ -171,6 +171,18 @@ struct ConfigTests {
             #expect(diagnostics(base + "duty: {public_url: '\(url)'}\n").contains { $0.contains("duty.public_url '\(url)' must be an http:// or https:// URL") }, "\(url)")
         }
         #expect(try parse(base + "duty: {public_url: 'https://duty.plant.example/'}\n").duty.publicURL == "https://duty.plant.example/")
+
+        // A webhook whose URL carries its token: url_file, whose content is never echoed.
+        try "https://oapi.dingtalk.com/robot/send?access_token=SECRET-TOKEN\n".write(toFile: dir + "/robot.url", atomically: true, encoding: .utf8)
+        try "not a url SECRET-TOKEN\n".write(toFile: dir + "/bad.url", atomically: true, encoding: .utf8)
+        let hook = try parse(base + "duty: {webhooks: [{url_file: \(dir)/robot.url}]}\n").duty.webhooks.first
+        #expect(hook?.url == "https://oapi.dingtalk.com/robot/send?access_token=SECRET-TOKEN" && hook?.urlFile == dir + "/robot.url")
+        let both = diagnostics(base + "duty: {webhooks: [{url: 'http://x/a', url_file: \(dir)/robot.url}]}\n")
+        #expect(both.contains { $0.contains("duty.webhooks[0] has both url and url_file") }, "got: \(both)")
+        let badURL = diagnostics(base + "duty: {webhooks: [{url_file: \(dir)/bad.url}]}\n")
+        #expect(badURL.contains { $0.contains("duty.webhooks[0].url_file \(dir)/bad.url must hold an http:// or https:// URL") }, "got: \(badURL)")
+        #expect(!badURL.joined().contains("SECRET-TOKEN"), "the file's content is not repeated")
+        #expect(diagnostics(base + "duty: {webhooks: [{url_file: /nonexistent/robot.url}]}\n").contains { $0.contains("url_file: cannot read /nonexistent/robot.url") })
     }
 
     @Test("placeholders: site params the file leaves unset, not those it sets to the default value")

@@ -289,7 +289,7 @@ private func repositoryFile(_ relative: String) -> String? {
 }
 
 /// Reads Server-Sent Events from `url` until `until` holds for the alarm events (or 15 s pass).
-private func sse(_ url: String, lastEventID: Int64, until: @escaping ([(id: Int64, data: String)]) -> Bool) async throws -> [(id: Int64, data: String)] {
+func sse(_ url: String, lastEventID: Int64, until: @escaping ([(id: Int64, data: String)]) -> Bool) async throws -> [(id: Int64, data: String)] {
     var request = HTTPClientRequest(url: url)
     request.headers.add(name: "Last-Event-ID", value: "\(lastEventID)")
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
