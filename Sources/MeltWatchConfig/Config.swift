@@ -81,6 +81,9 @@ public struct MeltWatchConfig: Sendable {
         public var tokensFile: String?
         /// `duty.public_url`: how the duty room reaches the console (its origin may write; links).
         public var publicURL: String?
+        /// `duty.max_connections`: concurrent HTTP connections, SSE included; past it new ones wait
+        /// unaccepted (the daemon's own descriptors are never the ones to run out).
+        public var maxConnections: Int = 256
 
         /// Whether `listenHost` is this machine's loopback only (then a tokens file is optional).
         public var listensOnLoopbackOnly: Bool {

@@ -226,7 +226,7 @@ extension Validator {
         var d = MeltWatchConfig.Duty(listenHost: "127.0.0.1", listenPort: 8080, webhooks: [], mqttTopicPrefix: nil,
                                      heartbeatSeconds: 30, escalateAfterSeconds: 300, tokensFile: nil)
         guard let node else { return d }
-        let keys = ["listen", "webhooks", "mqtt_topic_prefix", "heartbeat_s", "escalate_after_s", "tokens_file", "public_url"]
+        let keys = ["listen", "webhooks", "mqtt_topic_prefix", "heartbeat_s", "escalate_after_s", "tokens_file", "public_url", "max_connections"]
         guard let m = mapping(node, at: "duty", allowed: keys) else { return nil }
         if let listen = string(m["listen"], at: "duty.listen") {
             if let (host, port) = MeltWatchConfig.parseListen(listen) {
@@ -278,6 +278,7 @@ extension Validator {
         d.heartbeatSeconds = integer(m["heartbeat_s"], at: "duty.heartbeat_s", default: 30, range: 1...3600, unit: "s")
         d.escalateAfterSeconds = integer(m["escalate_after_s"], at: "duty.escalate_after_s", default: 300, range: 1...86_400, unit: "s")
         d.tokensFile = readableFile(m["tokens_file"], at: "duty.tokens_file")
+        d.maxConnections = integer(m["max_connections"], at: "duty.max_connections", default: 256, range: 8...16_384, unit: "")
         if let file = d.tokensFile, FileManager.default.isReadableFile(atPath: file) {
             do {
                 _ = try OperatorTokens.load(file)

@@ -273,6 +273,7 @@ public enum Daemon {
             logger: logger
         )
         api.maintenance = { Maintenance.listJSON(alarms.book.maintenance) }
+        let dutyConnections = DescriptorBudget.reserve(connections: config.duty.maxConnections, logger: logger)
         let duty = DutyServer.application(
             host: config.duty.listenHost, port: config.duty.listenPort, api: api,
             readiness: {
@@ -286,6 +287,8 @@ public enum Daemon {
                 ])
             },
             logger: logger,
+            maxConnections: dutyConnections,
+            idleTimeout: .milliseconds(ProcessInfo.processInfo.environment["MELTWATCH_TEST_IDLE_TIMEOUT_MS"].flatMap { Int64($0) } ?? 60_000),
             onListening: { port in
                 logger.info("duty listener ready", metadata: ["duty.listen": "\(config.duty.listenHost):\(port)"])
             }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import MeltWatchAlarms
 import MeltWatchCore
@@ -76,8 +77,14 @@ public struct DutyAPI: Sendable {
 /// acknowledge / shelve / maintenance, Server-Sent Events with resume, signals, metrics, health.
 public enum DutyServer {
     /// Builds the Hummingbird application; run it as a `Service` in the daemon's service group.
+    ///
+    /// At most `maxConnections` connections are open at once (SSE streams included): past it the
+    /// listener stops accepting, and new connections wait in the kernel's backlog (or are refused
+    /// when that is full) instead of taking descriptors the journal, the broker link and the
+    /// webhooks need. A connection with no request in progress closes after `idleTimeout`.
     public static func application(
         host: String, port: Int, api: DutyAPI, readiness: @escaping @Sendable () -> Readiness, logger: Logger,
+        maxConnections: Int = 256, idleTimeout: Duration = .seconds(60),
         onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
@@ -149,9 +156,12 @@ public enum DutyServer {
                 ?? request.uri.queryParameters.get("last_event_id").flatMap { Int64($0) }
             return EventStream.response(log: api.events, resumeAfter: resume, heartbeat: api.streamHeartbeat)
         }
+        let idle = TimeAmount.nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000 + idleTimeout.components.attoseconds / 1_000_000_000)
         return Application(
             router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "meltwatch"),
+            server: .http1(configuration: .init(idleTimeout: idle)),
+            configuration: .init(address: .hostname(host, port: port), serverName: "meltwatch",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(maxConnections, logger: logger)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger
         )
