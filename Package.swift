@@ -193,6 +193,7 @@ let package = Package(
             name: "MeltWatchTestKit",
             dependencies: [
                 "MeltWatchCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -157,14 +157,20 @@ public final class AlarmDelivery: Service {
                 guard await bells.next() != nil else { return }
                 continue
             }
-            for stored in batch {
+            var next = batch.startIndex
+            while next < batch.endIndex {
+                let stored = batch[next]
                 var attempt = 0
+                var covered = 1
                 while true {
                     attempt += 1
-                    let result = await channel.deliver(stored.envelope)
+                    let (n, result) = await channel.deliver(batch: batch[next...])
                     if result == .delivered {
-                        deliveredCount.add(1, ordering: .relaxed)
-                        onDelivered?(stored)
+                        covered = min(max(n, 1), batch.endIndex - next)
+                        for s in batch[next..<(next + covered)] {
+                            deliveredCount.add(1, ordering: .relaxed)
+                            onDelivered?(s)
+                        }
                         if failingRaised {
                             failingRaised = false
                             systemAlarm("webhook-failing", false, channel.name, "报警推送已恢复：\(channel.name) (alarm delivery recovered)")
@@ -203,7 +209,8 @@ public final class AlarmDelivery: Service {
                         return
                     }
                 }
-                cursor = stored.sequence
+                next += covered
+                cursor = batch[next - 1].sequence
                 positions.withLockedValue { [cursor] in $0[i] = cursor }
                 log.pin(channel.cursorKey, at: cursor)
                 lastHeartbeat = .now  // any event shows the monitor alive

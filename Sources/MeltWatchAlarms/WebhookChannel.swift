@@ -66,10 +66,19 @@ public protocol DeliveryChannel: Sendable {
     var legacyCursorKeys: [String] { get }
     /// One attempt to deliver `envelope`.
     func deliver(_ envelope: AlarmEnvelope) async -> DeliveryResult
+    /// One attempt to deliver the first events of `batch` (never empty, in sequence order): how many
+    /// it covered (at least 1 when delivered) and how it went. A channel that sends one event per
+    /// request covers one; a rate-limited robot may send several as one digest, or pass over events
+    /// it does not post.
+    func deliver(batch: ArraySlice<StoredEvent>) async -> (covered: Int, result: DeliveryResult)
 }
 
 extension DeliveryChannel {
     public var legacyCursorKeys: [String] { [] }
+
+    public func deliver(batch: ArraySlice<StoredEvent>) async -> (covered: Int, result: DeliveryResult) {
+        (1, await deliver(batch.first!.envelope))
+    }
 }
 
 /// A webhook (contract §4): `POST` with `Idempotency-Key` and, when a secret is set,

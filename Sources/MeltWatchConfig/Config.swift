@@ -84,6 +84,8 @@ public struct MeltWatchConfig: Sendable {
         /// `duty.max_connections`: concurrent HTTP connections, SSE included; past it new ones wait
         /// unaccepted (the daemon's own descriptors are never the ones to run out).
         public var maxConnections: Int = 256
+        /// `duty.channels`: the duty officers' chat robots (contract §8).
+        public var channels: [Channel] = []
 
         /// Whether `listenHost` is this machine's loopback only (then a tokens file is optional).
         public var listensOnLoopbackOnly: Bool {
@@ -92,6 +94,21 @@ public struct MeltWatchConfig: Sendable {
             let parts = h.split(separator: ".", omittingEmptySubsequences: false)
             return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
         }
+    }
+
+    /// One `duty.channels` entry: a DingTalk, WeCom or Feishu group robot.
+    public struct Channel: Sendable, Equatable {
+        public enum Kind: String, Sendable, CaseIterable { case dingtalk, wecom, feishu }
+        public var kind: Kind
+        /// The robot's URL, read from `url_file` (it carries the robot's token: never inline).
+        public var url: String
+        public var urlFile: String
+        /// The signing secret file (DingTalk and Feishu), resolved.
+        public var secretFile: String?
+        /// Events of alarms at or above this priority (`emergency`, `high`, `medium`, `low`).
+        public var minPriority: AlarmEvent.Priority = .high
+        /// The robot's rate: messages a minute; past it, one digest.
+        public var perMinute: Int = 20
     }
 
     /// One `duty.webhooks` entry.

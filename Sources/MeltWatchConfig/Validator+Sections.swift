@@ -226,7 +226,7 @@ extension Validator {
         var d = MeltWatchConfig.Duty(listenHost: "127.0.0.1", listenPort: 8080, webhooks: [], mqttTopicPrefix: nil,
                                      heartbeatSeconds: 30, escalateAfterSeconds: 300, tokensFile: nil)
         guard let node else { return d }
-        let keys = ["listen", "webhooks", "mqtt_topic_prefix", "heartbeat_s", "escalate_after_s", "tokens_file", "public_url", "max_connections"]
+        let keys = ["listen", "webhooks", "mqtt_topic_prefix", "heartbeat_s", "escalate_after_s", "tokens_file", "public_url", "max_connections", "channels"]
         guard let m = mapping(node, at: "duty", allowed: keys) else { return nil }
         if let listen = string(m["listen"], at: "duty.listen") {
             if let (host, port) = MeltWatchConfig.parseListen(listen) {
@@ -279,6 +279,7 @@ extension Validator {
         d.escalateAfterSeconds = integer(m["escalate_after_s"], at: "duty.escalate_after_s", default: 300, range: 1...86_400, unit: "s")
         d.tokensFile = readableFile(m["tokens_file"], at: "duty.tokens_file")
         d.maxConnections = integer(m["max_connections"], at: "duty.max_connections", default: 256, range: 8...16_384, unit: "")
+        d.channels = channels(m["channels"])
         if let file = d.tokensFile, FileManager.default.isReadableFile(atPath: file) {
             do {
                 _ = try OperatorTokens.load(file)
@@ -300,6 +301,53 @@ extension Validator {
             }
         }
         return d
+    }
+
+    /// `duty.channels`: chat robots, each `kind`, `url_file` (the URL carries the robot's token, so
+    /// never inline, and never repeated in a message), optional `secret_file`, `min_priority`, `per_minute`.
+    private mutating func channels(_ node: Node?) -> [MeltWatchConfig.Channel] {
+        guard let node else { return [] }
+        guard case .sequence(let seq) = node else {
+            error(node, "duty.channels must be a list of {kind, url_file, secret_file, min_priority, per_minute}")
+            return []
+        }
+        var out: [MeltWatchConfig.Channel] = []
+        for (i, item) in seq.enumerated() {
+            let path = "duty.channels[\(i)]"
+            guard let m = mapping(item, at: path, allowed: ["kind", "url", "url_file", "secret_file", "min_priority", "per_minute"]) else { continue }
+            if m["url"] != nil {
+                error(m["url"], "\(path).url: a robot's URL carries its token; put it in a file and give url_file")
+                continue
+            }
+            guard let word = requiredString(m, "kind", at: path, parent: item) else { continue }
+            guard let kind = MeltWatchConfig.Channel.Kind(rawValue: word) else {
+                error(m["kind"], "\(path).kind '\(word)' must be one of \(MeltWatchConfig.Channel.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+                continue
+            }
+            guard m["url_file"] != nil else {
+                error(item, "\(path).url_file is required: the file holding the robot's URL")
+                continue
+            }
+            guard let file = readableFile(m["url_file"], at: "\(path).url_file"), let data = FileManager.default.contents(atPath: file) else { continue }
+            let url = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard url.hasPrefix("https://") || url.hasPrefix("http://"), !url.contains("\n"), url.count >= 10 else {
+                error(m["url_file"], "\(path).url_file \(file) must hold the robot's http(s):// URL on one line")
+                continue
+            }
+            let secretFile = readableFile(m["secret_file"], at: "\(path).secret_file")
+            if kind == .wecom, m["secret_file"] != nil {
+                error(m["secret_file"], "\(path).secret_file: WeCom group robots do not sign; the key in the URL is all")
+            }
+            var channel = MeltWatchConfig.Channel(kind: kind, url: url, urlFile: file, secretFile: secretFile)
+            if let p = string(m["min_priority"], at: "\(path).min_priority") {
+                if let priority = AlarmEvent.Priority(rawValue: p) { channel.minPriority = priority } else {
+                    error(m["min_priority"], "\(path).min_priority '\(p)' must be one of emergency, high, medium, low")
+                }
+            }
+            channel.perMinute = integer(m["per_minute"], at: "\(path).per_minute", default: 20, range: 1...100, unit: "messages a minute")
+            out.append(channel)
+        }
+        return out
     }
 
     private mutating func plants(_ node: Node) -> [MeltWatchConfig.Plant] {

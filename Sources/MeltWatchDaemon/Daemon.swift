@@ -64,6 +64,14 @@ public enum Daemon {
             WebhookEndpoint(url: w.url, secret: try w.secretFile.map { Array(try readSecret($0).utf8) })
         }
         var channels: [any DeliveryChannel] = endpoints.enumerated().map { WebhookChannel(endpoint: $1, index: $0 + 1) }
+        // The duty officers' chat robots, each named by its kind and its place among that kind.
+        var robotsOfKind: [MeltWatchConfig.Channel.Kind: Int] = [:]
+        for c in config.duty.channels {
+            robotsOfKind[c.kind, default: 0] += 1
+            let endpoint = RobotEndpoint(kind: RobotEndpoint.Kind(rawValue: c.kind.rawValue)!, url: c.url, secret: try c.secretFile.map { try readSecret($0) },
+                                         minPriority: c.minPriority, perMinute: c.perMinute, consoleURL: config.duty.publicURL)
+            channels.append(RobotChannel(endpoint: endpoint, index: robotsOfKind[c.kind]!))
+        }
         if let prefix = config.duty.mqttTopicPrefix {
             channels.append(MQTTAlarmChannel(
                 prefix: prefix, address: options.address, clientID: config.broker.clientID + "-alarms",

@@ -185,7 +185,7 @@ struct WebhookTests {
 }
 
 /// A delivery service over an in-memory log, recording the system alarms it raises.
-private final class Rig: Sendable {
+final class Rig: Sendable {
     let log = EventLog()
     let delivery: AlarmDelivery
     private let raised = RaisedAlarms()
@@ -222,11 +222,11 @@ private final class Rig: Sendable {
     }
 }
 
-private final class RaisedAlarms: Sendable {
+final class RaisedAlarms: Sendable {
     let list = NIOLockedValueBox<[(rule: String, raise: Bool, subject: String)]>([])
 }
 
-private func temporaryDirectory() throws -> String {
+func temporaryDirectory() throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meltwatch-delivery-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
@@ -235,7 +235,7 @@ private func temporaryDirectory() throws -> String {
 /// Waits (up to 10 s) until nothing is pending. A receiver records a request before it answers, and
 /// the service counts the event delivered only once it has read the answer, so right after a
 /// receiver saw the last request `pending` may still lag by one under load.
-private func drained(_ delivery: AlarmDelivery) async -> Bool {
+func drained(_ delivery: AlarmDelivery) async -> Bool {
     let deadline = ContinuousClock.now + .seconds(10)
     while delivery.pending != 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
     return delivery.pending == 0

@@ -185,6 +185,33 @@ struct ConfigTests {
         #expect(diagnostics(base + "duty: {webhooks: [{url_file: /nonexistent/robot.url}]}\n").contains { $0.contains("url_file: cannot read /nonexistent/robot.url") })
     }
 
+    @Test("duty.channels: chat robots with their URL in a file, a kind, an optional secret, min_priority and per_minute")
+    func robots() throws {
+        let base = "broker: {url: 'mqtt://h', client_id: a}\nplants: []\n"
+        let dir = "/tmp/meltwatch-config-robots-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "https://oapi.dingtalk.com/robot/send?access_token=TOKEN-1\n".write(toFile: dir + "/ding.url", atomically: true, encoding: .utf8)
+        try "SECxyz\n".write(toFile: dir + "/ding.secret", atomically: true, encoding: .utf8)
+        let c = try parse(base + "duty:\n  channels:\n    - {kind: dingtalk, url_file: \(dir)/ding.url, secret_file: \(dir)/ding.secret, min_priority: emergency, per_minute: 10}\n"
+            + "    - {kind: wecom, url_file: \(dir)/ding.url}\n")
+        #expect(c.duty.channels.map(\.kind) == [.dingtalk, .wecom])
+        #expect(c.duty.channels[0].minPriority == .emergency && c.duty.channels[0].perMinute == 10 && c.duty.channels[0].secretFile == dir + "/ding.secret")
+        #expect(c.duty.channels[1].minPriority == .high && c.duty.channels[1].perMinute == 20)
+        for (yaml, message) in [
+            ("{kind: dingtalk, url: 'https://oapi.dingtalk.com/robot/send?access_token=TOKEN-1'}", "duty.channels[0].url: a robot's URL carries its token"),
+            ("{kind: slack, url_file: \(dir)/ding.url}", "duty.channels[0].kind 'slack' must be one of dingtalk, wecom, feishu"),
+            ("{kind: wecom}", "duty.channels[0].url_file is required"),
+            ("{kind: wecom, url_file: \(dir)/ding.url, secret_file: \(dir)/ding.secret}", "WeCom group robots do not sign"),
+            ("{kind: feishu, url_file: \(dir)/ding.url, min_priority: urgent}", "min_priority 'urgent' must be one of emergency, high, medium, low"),
+            ("{kind: feishu, url_file: \(dir)/ding.url, per_minute: 500}", "duty.channels[0].per_minute is 500"),
+        ] {
+            let d = diagnostics(base + "duty:\n  channels:\n    - \(yaml)\n")
+            #expect(d.contains { $0.contains(message) }, "\(yaml): \(d)")
+            #expect(!d.joined().contains("TOKEN-1") || yaml.contains("url:"), "the file's URL is never repeated: \(d)")
+        }
+    }
+
     @Test("placeholders: site params the file leaves unset, not those it sets to the default value")
     func placeholders() throws {
         let c = try parse("broker: {url: 'mqtt://h', client_id: a}\nplants:\n  - id: p\n    equipment:\n"

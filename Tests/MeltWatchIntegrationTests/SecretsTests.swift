@@ -14,16 +14,28 @@ struct SecretsTests {
         gone.failNext(1_000_000, status: 410)
         let robotToken = "robot-token-\(UUID().uuidString)"
         let operatorToken = "op-token-\(UUID().uuidString)"
+        // And a DingTalk robot (contract §8) with its signing secret: the card reaches it, signed.
+        let dingSecret = "SEC-\(UUID().uuidString)"
+        let ding = try await RobotStandIn(kind: .dingtalk, secret: dingSecret)
+        defer { ding.stop() }
         // The robot's URL carries its token: it is given as url_file, so not even the config the
         // journal records holds it.
         let h = try await Harness(plants: Harness.coPlant, duty: """
                 - url_file: robot.url
               heartbeat_s: 3600
               tokens_file: duty.tokens
+              public_url: https://duty.plant.example/
+              channels:
+                - kind: dingtalk
+                  url_file: dingtalk.url
+                  secret_file: dingtalk.secret
+                  min_priority: high
 
             """)
         defer { h.stop() }
         try "\(gone.url)?access_token=\(robotToken)\n".write(toFile: h.directory.path + "/robot.url", atomically: true, encoding: .utf8)
+        try "\(ding.url)\n".write(toFile: h.directory.path + "/dingtalk.url", atomically: true, encoding: .utf8)
+        try "\(dingSecret)\n".write(toFile: h.directory.path + "/dingtalk.secret", atomically: true, encoding: .utf8)
         try "# duty room\n\(operatorToken) 张三 manager\n".write(toFile: h.directory.path + "/duty.tokens", atomically: true, encoding: .utf8)
         try await h.startDaemon()
 
@@ -41,6 +53,13 @@ struct SecretsTests {
         let ack = try await call("POST", h.api + "/api/alarms/\(alarmID)/ack", json: #"{"note":"现场已通风"}"#, token: operatorToken)
         #expect(ack.status == 200)
         _ = await h.receiver.waitFor(timeoutSeconds: 15) { $0.contains { $0.json["event"] as? String == "acknowledged" } }
+
+        // The duty officers' phones: the card, signed, in Chinese, with the console's link.
+        let cards = await ding.waitFor(timeoutSeconds: 15) { $0.contains { $0.content.contains(alarmID) } }
+        let card = cards.first { $0.content.contains(alarmID) }?.content ?? ""
+        #expect(card.contains("baotou-steel") && card.contains("co-1"), "\(card)")
+        #expect(card.contains("令10 第四条(六)") && card.contains("https://duty.plant.example/"), "\(card)")
+        #expect(ding.all.allSatisfy { $0.code == 0 }, "DingTalk accepted every post: \(ding.all.map(\.code))")
 
         // Everything a person or another program can read.
         var outputs: [(String, String)] = []
@@ -61,7 +80,8 @@ struct SecretsTests {
             outputs.append(("file journal/\(f)", String(decoding: data, as: UTF8.self)))
         }
         for (name, text) in outputs {
-            for (what, secret) in [("robot URL token", robotToken), ("operator token", operatorToken), ("webhook signing secret", h.secret)] {
+            for (what, secret) in [("robot URL token", robotToken), ("operator token", operatorToken), ("webhook signing secret", h.secret),
+                                   ("DingTalk robot token", ding.token), ("DingTalk signing secret", dingSecret)] {
                 let leaked = text.contains(secret)  // not in the expectation: binary files would flood its message
                 #expect(!leaked, "\(what) in the clear in \(name)")
             }
