@@ -31,7 +31,15 @@ echo "# edited by the site" >> "$stage/etc/meltwatch/meltwatch.yaml"
 bash scripts/install.sh --destdir "$stage" --binaries "$bin" >/dev/null 2>&1 || fail "second install.sh failed"
 [ "$(cat "$stage/etc/meltwatch/credentials/duty.secret")" = "$before" ] || fail "an upgrade replaced a credential"
 grep -q "edited by the site" "$stage/etc/meltwatch/meltwatch.yaml" || fail "an upgrade replaced the config"
-"$stage/usr/local/bin/meltwatch" check --config config/meltwatch.example.yaml >/dev/null || fail "the installed binary rejects the example config"
+# The example config as installed names the credentials systemd hands the service; check it with the
+# staged credentials in their place.
+creds_run="$stage/run/credentials/meltwatch.service"
+install -d -m 0755 "$stage/run" "$stage/run/credentials"
+install -d -m 0700 "$creds_run"
+for c in mqtt.password duty.secret duty.tokens; do install -m 0400 "$stage/etc/meltwatch/credentials/$c" "$creds_run/$c"; done
+[ "$(stat -c %a "$stage/etc/meltwatch/meltwatch.yaml")" = 644 ] || fail "the config is not installed 0644 (the service's dynamic user must read it)"
+sed "s|/run/credentials/meltwatch.service|$creds_run|g" "$stage/etc/meltwatch/meltwatch.yaml" > "$stage/check.yaml"
+"$stage/usr/local/bin/meltwatch" check --config "$stage/check.yaml" >/dev/null || fail "the installed binary rejects the installed example config: $("$stage/usr/local/bin/meltwatch" check --config "$stage/check.yaml" 2>&1 | tail -5)"
 for unit in meltwatch.service meltwatch-sim@.service; do
   systemd-analyze security --offline=yes --threshold=20 "$stage/etc/systemd/system/$unit" >/dev/null || fail "$unit exposure above 2.0"
 done
@@ -69,3 +77,60 @@ kill "$sub" 2>/dev/null || true
 grep -q "plants/baotou-steel/co-1/co own-plant" "$stage/received" || fail "the meltwatch user did not receive its own gateway's reading: $(cat "$stage/received")"
 if grep -q other-plant "$stage/received"; then fail "a gateway published for another plant"; fi
 echo "  broker: anonymous and wrong passwords refused, meltwatch reads plants/#, a gateway publishes for its own plant only: ok"
+
+# ---- The installed layout, run for real: as an unprivileged user (nobody, standing in for the
+# unit's DynamicUser) with the unit's file permissions — the config 0644 root-owned, the credentials
+# 0400 its own, the state directory its own — against the shipped broker config with its ACLs. The
+# daemon must pass its ExecStartPre check, become ready, read a gateway's CO reading and deliver a
+# signed alarm to the duty endpoint.
+if [ "$(id -u)" -eq 0 ]; then
+  runas=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
+  owner=nobody
+else
+  runas=()
+  owner=$(id -un)
+fi
+chmod 0755 "$stage" "$stage/etc" "$stage/etc/meltwatch"
+chown -R "$owner" "$creds_run"
+state="$stage/var/lib/meltwatch"
+install -d -m 0755 "$stage/var" "$stage/var/lib"
+install -d -m 0700 "$state"
+chown "$owner" "$state"
+duty_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+hook_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"${runas[@]}" cat "$stage/etc/meltwatch/meltwatch.yaml" >/dev/null || fail "the service user cannot read the installed config"
+# The installed config, its paths and ports moved into the stage (same owner and mode as installed).
+sed -e "s|/run/credentials/meltwatch.service|$creds_run|g" -e "s|/var/lib/meltwatch|$state|g" \
+    -e "s|mqtt://127.0.0.1:1883|mqtt://127.0.0.1:$port|" -e "s|listen: 127.0.0.1:8080|listen: 127.0.0.1:$duty_port|" \
+    -e "s|http://127.0.0.1:9000/alarms|http://127.0.0.1:$hook_port/alarms|" \
+    "$stage/etc/meltwatch/meltwatch.yaml" > "$stage/etc/meltwatch/run.yaml"
+chmod 0644 "$stage/etc/meltwatch/run.yaml"
+python3 -u scripts/duty-receiver.py "$hook_port" "$stage/etc/meltwatch/credentials/duty.secret" >"$stage/receiver.log" 2>&1 &
+pids+=($!)
+"${runas[@]}" "$stage/usr/local/bin/meltwatch" check --config "$stage/etc/meltwatch/run.yaml" >"$stage/check.log" 2>&1 \
+  || fail "ExecStartPre (meltwatch check) fails as the service user: $(tail -5 "$stage/check.log")"
+"${runas[@]}" "$stage/usr/local/bin/meltwatch" run --config "$stage/etc/meltwatch/run.yaml" >"$stage/daemon.log" 2>&1 &
+daemon=$!
+pids+=($daemon)
+ready=0
+for _ in $(seq 1 150); do
+  if curl -fsS "http://127.0.0.1:$duty_port/readyz" >/dev/null 2>&1; then ready=1; break; fi
+  kill -0 "$daemon" 2>/dev/null || break
+  sleep 0.2
+done
+[ "$ready" = 1 ] || fail "the installed daemon did not become ready: $(tail -20 "$stage/daemon.log"; curl -sS "http://127.0.0.1:$duty_port/readyz" 2>&1)"
+for _ in 1 2 3; do
+  mosquitto_pub "${mqtt[@]}" -u baotou-steel -P gateway-secret -t plants/baotou-steel/co-converter-deck/co \
+    -m "{\"ts\":$(date +%s%3N),\"v\":80}"
+  sleep 0.3
+done
+delivered=0
+for _ in $(seq 1 100); do
+  if grep -q "baotou-steel/co-converter-deck co-level-1" "$stage/receiver.log" && grep -q "(signature ok)" "$stage/receiver.log"; then delivered=1; break; fi
+  sleep 0.2
+done
+[ "$delivered" = 1 ] || fail "no signed alarm reached the duty endpoint: receiver: $(tail -5 "$stage/receiver.log"); daemon: $(tail -20 "$stage/daemon.log")"
+if grep -q REJECTED "$stage/receiver.log"; then fail "the duty endpoint rejected a signature"; fi
+kill -TERM "$daemon"
+wait "$daemon" || fail "the installed daemon did not stop cleanly on SIGTERM: $(tail -10 "$stage/daemon.log")"
+echo "  installed layout run as $owner: check passes, ready, reads its gateway through the ACL broker, delivers a signed alarm: ok"

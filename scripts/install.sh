@@ -62,8 +62,15 @@ step "configuration → $root/etc/meltwatch"
 install -d -m 0755 "$root/etc/meltwatch" "$root/etc/meltwatch/sim"
 if [ -e "$root/etc/meltwatch/meltwatch.yaml" ]; then
   echo "  kept the existing meltwatch.yaml (an upgrade never touches it; check it: meltwatch check --config …)"
+  if [ "$(stat -c %a "$root/etc/meltwatch/meltwatch.yaml")" = 640 ] && [ "$(stat -c %U "$root/etc/meltwatch/meltwatch.yaml")" = root ]; then
+    # Earlier versions installed it 0640 root:root, which the service's dynamic user cannot read.
+    chmod 0644 "$root/etc/meltwatch/meltwatch.yaml"
+    echo "  made meltwatch.yaml readable by the service (0644; it holds no secret)"
+  fi
 else
-  install -m 0640 config/meltwatch.example.yaml "$root/etc/meltwatch/meltwatch.yaml"
+  # 0644: the config holds no secret (those are credentials), and the service's dynamic user must
+  # read it (ExecStartPre=meltwatch check as well as the daemon).
+  install -m 0644 config/meltwatch.example.yaml "$root/etc/meltwatch/meltwatch.yaml"
   echo "  installed the example config: set every [site] value before starting (meltwatch check lists the placeholders)"
 fi
 

@@ -249,9 +249,19 @@ struct ConfigTests {
     @Test("the shipped example configs are valid")
     func shippedExamples() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for name in ["config/demo.yaml", "config/meltwatch.example.yaml"] {
-            let path = root.appendingPathComponent(name).path
-            _ = try ConfigLoader.load(path: path)
+        _ = try ConfigLoader.load(path: root.appendingPathComponent("config/demo.yaml").path)
+        // The example names the credentials systemd hands the service: stand them in.
+        let credentials = "/tmp/meltwatch-credentials-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: credentials) }
+        for (file, text) in [("mqtt.password", "pw\n"), ("duty.secret", "s\n"), ("duty.tokens", "mw-0123456789abcdef 值班长 manager\n")] {
+            try text.write(toFile: "\(credentials)/\(file)", atomically: true, encoding: .utf8)
         }
+        let example = try String(contentsOfFile: root.appendingPathComponent("config/meltwatch.example.yaml").path, encoding: .utf8)
+        #expect(example.contains("/run/credentials/meltwatch.service/tokens") == false)
+        let text = example.replacingOccurrences(of: "/run/credentials/meltwatch.service", with: credentials)
+        let c = try ConfigLoader.parse(bytes: Array(text.utf8), file: "meltwatch.example.yaml", baseDirectory: credentials)
+        #expect(c.broker.username == "meltwatch" && c.duty.tokensFile != nil && c.duty.webhooks.allSatisfy { $0.secretFile != nil },
+                "the example installs signed, token-protected and authenticated to the shipped broker")
     }
 }
