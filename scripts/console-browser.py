@@ -356,6 +356,86 @@ def run(wd, args, summary, relay):
         summary["banner_cleared"] = True
 
 
+ROW_BUTTONS = """
+const row = [...document.querySelectorAll('tr[data-alarm-id]')].find(r => r.dataset.alarmId === arguments[0]);
+if (!row) return null;
+const visible = (sel) => { const e = row.querySelector(sel); return !!(e && e.offsetParent !== null); };
+return {state: row.dataset.state, ack: visible('.ack'), shelve: visible('.shelve')};
+"""
+
+MAINTENANCE_ROWS = """
+return [...document.querySelectorAll('#maintenance-list tbody tr')].map(r => [...r.cells].map(c => c.innerText.trim()));
+"""
+
+TOKEN_ASKED = """
+const l = document.getElementById('token-label');
+return !!(l && !l.hidden && l.offsetParent !== null);
+"""
+
+
+def click(wd, alarm_id, css):
+    button = wd.script("""
+        const row = [...document.querySelectorAll('tr[data-alarm-id]')].find(r => r.dataset.alarmId === arguments[0]);
+        return row ? row.querySelector(arguments[1]) : null;""", alarm_id, css)
+    if not button:
+        raise CheckFailed(f"row {alarm_id} has no {css} button to click")
+    wd.s("POST", f"/element/{button[ELEMENT_KEY]}/click")
+
+
+def duty_room(wd, args, summary):
+    """The duty room's rules in the browser (issue 19, part 8): an emergency alarm offers no shelve,
+    equipment out of service is listed with who, why and until when, and the operator's token is
+    asked for once — on the first write the daemon refuses (401) — then kept."""
+    wd.s("POST", "/url", {"url": args.url})
+    emergency = wait_for(f"the emergency alarm {args.alarm_id}", lambda: wd.script(ROW_BUTTONS, args.alarm_id), args.timeout)
+    other = wait_for(f"the alarm {args.shelve_alarm_id}", lambda: wd.script(ROW_BUTTONS, args.shelve_alarm_id), args.timeout)
+    if emergency["shelve"]:
+        raise CheckFailed(f"the emergency alarm {args.alarm_id} offers a shelve button")
+    if not other["shelve"]:
+        raise CheckFailed(f"the alarm {args.shelve_alarm_id} ({other['state']}) offers no shelve button")
+    summary["emergency_shelvable"] = False
+
+    plant, equipment = args.oos.split("/", 1)
+    def listed():
+        for cells in wd.script(MAINTENANCE_ROWS):
+            if len(cells) == 6 and equipment in cells[1] and cells[2] == args.oos_operator and cells[3] == args.oos_reason \
+                    and cells[5] not in ("", "—"):
+                return cells
+        return None
+    row = wait_for(f"{args.oos} in the out-of-service list with operator, reason and until", listed, args.timeout)
+    summary["out_of_service_row"] = row
+
+    # The first write: no token yet, the daemon answers 401, the console asks for it.
+    if wd.script("return localStorage.getItem('meltwatch.token')"):
+        raise CheckFailed("a token is stored before the operator gave one")
+    type_into(wd, "#operator", args.operator)
+    click(wd, args.alarm_id, ".ack")
+    wait_for("the console to ask for the operator's token after the 401", lambda: wd.script(TOKEN_ASKED), args.timeout)
+    wd.screenshot(os.path.join(args.screenshot_dir, "console-token.png"))
+    token_input = wd.find("#token")
+    wd.s("POST", f"/element/{token_input}/value", {"text": args.token + "\ue007"})  # and Enter: the ack is retried
+    wait_for(f"{args.alarm_id} acknowledged once the token was entered",
+             lambda: (wd.script(ROW_BUTTONS, args.alarm_id) or {}).get("state") in ("active-acked", "normal"), args.timeout)
+    summary["token_asked"] = 1
+
+    # Asked once: after a reload the next write goes through without asking.
+    wd.s("POST", "/url", {"url": args.url})
+    wait_for(f"the alarm {args.shelve_alarm_id} after the reload", lambda: wd.script(ROW_BUTTONS, args.shelve_alarm_id), args.timeout)
+    click(wd, args.shelve_alarm_id, ".shelve")
+    type_into(wd, "tr.shelve-form input[name=reason]", "浏览器测试 搁置")
+    submit = wd.find("tr.shelve-form .shelve-submit")
+    if submit is None:
+        raise CheckFailed("the shelve form has no submit button")
+    wd.s("POST", f"/element/{submit}/click")
+    wait_for(f"{args.shelve_alarm_id} shelved", lambda: (wd.script(ROW_BUTTONS, args.shelve_alarm_id) or {}).get("state") == "shelved",
+             args.timeout)
+    if wd.script(TOKEN_ASKED):
+        raise CheckFailed("the console asked for the token a second time")
+    summary["token_asked_again"] = False
+    time.sleep(0.5)
+    wd.screenshot(os.path.join(args.screenshot_dir, "console-duty-room.png"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", required=True)
@@ -366,6 +446,12 @@ def main():
     ap.add_argument("--screenshot-only", metavar="PNG", help="only save a screenshot of the loaded console to PNG")
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--check-banner", action="store_true")
+    ap.add_argument("--token", help="duty-room checks: the operator's token (asked for once); with --shelve-alarm-id, --oos, "
+                                    "--oos-operator, --oos-reason; --alarm-id is then an emergency alarm")
+    ap.add_argument("--shelve-alarm-id")
+    ap.add_argument("--oos", metavar="PLANT/EQUIPMENT")
+    ap.add_argument("--oos-operator")
+    ap.add_argument("--oos-reason")
     args = ap.parse_args()
     if not args.screenshot_only and not (args.alarm_id and args.operator and args.screenshot_dir):
         ap.error("--alarm-id, --operator and --screenshot-dir are required (unless --screenshot-only)")
@@ -399,7 +485,10 @@ def main():
             relay = Relay(urllib.parse.urlparse(args.url).port or 80)
         wd.wait_ready(proc)
         wd.start(chromium, os.path.join(profile, "profile"))
-        run(wd, args, summary, relay)
+        if args.token:
+            duty_room(wd, args, summary)
+        else:
+            run(wd, args, summary, relay)
     except BrowserMissing as e:
         print(f"console-browser: {e}", file=sys.stderr)
         code = 2

@@ -275,6 +275,42 @@ struct DutyRoomTests {
     }
 }
 
+extension DutyRoomTests {
+    @Test("the console in Chromium: no shelve for an emergency alarm, out-of-service with who/why/until, the token asked once",
+          .enabled(if: browserTools, "chromium / chromium-driver not installed"))
+    func consoleDutyRoomRulesInABrowser() async throws {
+        let token = "zs-console-0123456789"
+        let h = try await Harness(plants: Harness.defaultPlants, duty: "  heartbeat_s: 3600\n  tokens_file: tokens\n")
+        defer { h.stop() }
+        try "\(token) 张三\n".write(toFile: h.directory.path + "/tokens", atomically: true, encoding: .utf8)
+        try await h.startDaemon()
+        try publishCO(h, 300)  // co-level-1 (high) and co-level-2 (emergency)
+        let emergency = "baotou-steel:co-1:co-level-2:1", high = "baotou-steel:co-1:co-level-1:1"
+        _ = try await waitForAlarms(h) { a in [emergency, high].allSatisfy { id in a.contains { $0["alarm_id"] as? String == id } } }
+        let oos = try await call("POST", h.api + "/api/equipment/baotou-steel/bof1-lance/out-of-service",
+                                 json: #"{"reason":"更换氧枪","hours":8}"#, token: token)
+        #expect(oos.status == 200, "\(oos.body)")
+        let shots = ProcessInfo.processInfo.environment["MELTWATCH_CONSOLE_SCREENSHOT_DIR"]
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("meltwatch-console-screenshot").path
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        let script = try #require(repositoryFile("scripts/console-browser.py"))
+        let browser = try SpawnedProcess(executable: "/usr/bin/python3", arguments: [
+            script, "--url", h.api + "/", "--alarm-id", emergency, "--shelve-alarm-id", high, "--operator", "张三", "--token", token,
+            "--oos", "baotou-steel/bof1-lance", "--oos-operator", "张三", "--oos-reason", "更换氧枪", "--screenshot-dir", shots,
+        ], output: h.directory.path + "/browser.log")
+        let status = browser.waitForExit(timeoutSeconds: 120)
+        let log = (try? String(contentsOfFile: h.directory.path + "/browser.log", encoding: .utf8)) ?? ""
+        #expect(status == 0, "console-browser.py: \(log)")
+        let acked = jsonObject(try await call("GET", h.api + "/api/alarms/\(emergency)").body)
+        #expect(acked["state"] as? String == "active-acked" && acked["acknowledged_by"] as? String == "张三", "\(acked)")
+        let shelved = jsonObject(try await call("GET", h.api + "/api/alarms/\(high)").body)
+        #expect(shelved["state"] as? String == "shelved" && shelved["shelved_by"] as? String == "张三", "\(shelved)")
+        // And the API refuses what the console does not offer.
+        let refused = try await call("POST", h.api + "/api/alarms/\(emergency)/shelve", json: #"{"minutes":30,"reason":"x"}"#, token: token)
+        #expect(refused.status == 409)
+    }
+}
+
 private let browserTools = ["/usr/bin/chromium", "/usr/bin/chromedriver"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
 
 /// A file of the repository, found from this source file upwards.
