@@ -127,6 +127,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The console: real files, linted by scripts/lint-console.py, compiled into the binary.
+            resources: [.embedInCode("Console/console.html"), .embedInCode("Console/console.css"), .embedInCode("Console/console.js")],
             swiftSettings: swiftSettings
         ),
 

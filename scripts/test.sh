@@ -14,11 +14,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-ensure_packages chromium chromium-driver fonts-noto-cjk systemd faketime iproute2
+ensure_packages chromium chromium-driver fonts-noto-cjk systemd faketime iproute2 nodejs
 swift --version | head -1
 
 step "systemd unit: exposure ≤ 2.0 (systemd-analyze security --offline=yes)"
 systemd-analyze security --offline=yes --threshold=20 systemd/meltwatch.service | tail -1
+
+step "duty console: the page, stylesheet and script as files, linted (node --check, no inline script or style)"
+python3 scripts/lint-console.py
 
 step "build (debug, with tests)"
 swift build --build-tests

@@ -90,8 +90,17 @@ public enum DutyServer {
         let router = Router()
         router.add(middleware: SecurityHeaders())
         router.get("/") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
-                     body: .init(byteBuffer: ByteBuffer(string: ConsolePage.html)))
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache",
+                                            .contentSecurityPolicy: ConsolePage.contentSecurityPolicy],
+                     body: .init(byteBuffer: ByteBuffer(bytes: ConsolePage.html)))
+        }
+        router.get("console.css") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "no-cache"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: ConsolePage.css)))
+        }
+        router.get("console.js") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: ConsolePage.js)))
         }
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
