@@ -240,8 +240,20 @@ public struct AlarmBook: Sendable {
     /// their open unlatched alarms return with cause `reload` (re-raised with the next id if the
     /// condition persists). Latched alarms stay until acknowledged; the daemon's own alarms are not
     /// the rules' and stay as they are. Later events carry `configHash`.
-    public mutating func reloaded(at time: EventTime, carried: Set<String>, configHash: String, into out: inout Output) {
+    ///
+    /// `present` (`plant:equipment`, nil: not known) is every equipment of the new configuration: one
+    /// that is gone from it ends its out-of-service now, so if it is added back it comes back
+    /// monitored rather than silenced by a maintenance period nobody can see any more.
+    public mutating func reloaded(at time: EventTime, carried: Set<String>, present: Set<String>? = nil, configHash: String, into out: inout Output) {
         settings.configHash = configHash
+        if let present {
+            for key in maintenance.keys.sorted() where !present.contains(key) {
+                let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { continue }
+                _ = returnToService(plant: parts[0], equipment: parts[1], at: time, operator: nil,
+                                    note: "设备已从配置中移除，停用结束 (equipment removed from the configuration: out of service ends)", into: &out)
+            }
+        }
         for id in open.keys.sorted() {
             guard var r = open[id], r.active, !r.latched, r.last.plant != SystemAlarms.plant,
                   !carried.contains("\(r.last.plant):\(r.last.equipment)") else { continue }

@@ -36,7 +36,8 @@ final class AlarmStage {
             engine.resume(plant: r.key.plant, equipment: r.key.equipment, rule: r.key.rule,
                           activations: r.activations, latchedOpen: r.latchedOpen)
         }
-        book.reloaded(at: time, carried: reload.carried, configHash: model.configHash, into: &output)
+        book.reloaded(at: time, carried: reload.carried, present: Set(model.equipment.map { "\($0.plant):\($0.id)" }),
+                      configHash: model.configHash, into: &output)
         return reload
     }
 

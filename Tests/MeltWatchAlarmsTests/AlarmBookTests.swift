@@ -345,6 +345,19 @@ struct AlarmBookTests {
         #expect(d.events.last?.configHash == "sha256:new", "the book's own events carry the new hash")
     }
 
+    @Test("reload: equipment out of service and gone from the new configuration returns to service (in-service event); present equipment stays out")
+    func reloadEndsMaintenanceOfRemovedEquipment() throws {
+        var d = Desk()
+        d.tick(0)
+        d.act(.outOfService(plant: "baotou-steel", equipment: "co-1", operator: "王五", reason: "更换探头", hours: 8), at: 1)
+        d.act(.outOfService(plant: "baotou-steel", equipment: "bof1-lance", operator: "王五", reason: "换枪", hours: 8), at: 2)
+        var out = AlarmBook.Output()
+        d.book.reloaded(at: t(10), carried: ["baotou-steel:bof1-lance"], present: ["baotou-steel:bof1-lance"], configHash: "sha256:new", into: &out)
+        #expect(out.events.map { "\($0.equipment) \($0.kind.rawValue)" } == ["co-1 in-service"])
+        #expect(out.events.first?.note?.contains("removed from the configuration") == true)
+        #expect(d.book.maintenance.keys.sorted() == ["baotou-steel:bof1-lance"])
+    }
+
     @Test("the operator action survives the journal: encoded and decoded unchanged", arguments: [
         AlarmAction.acknowledge(alarmID: "p:e:r:1", operator: "张三", note: nil),
         .shelve(alarmID: "p:e:r:1", operator: "张三", minutes: 30, reason: "检修 \"引号\""),
