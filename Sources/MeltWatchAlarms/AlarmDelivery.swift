@@ -165,6 +165,16 @@ public final class AlarmDelivery: Service {
                 while true {
                     attempt += 1
                     let (n, result) = await channel.deliver(batch: batch[next...])
+                    if case .wait(let delay) = result {
+                        attempt -= 1
+                        if !(await pause(delay, deadline: &drainDeadline)) {
+                            logger.error("stopping with undelivered alarm events (kept in the outbox, delivered after restart)", metadata: [
+                                "delivery.channel": "\(channel.name)", "delivery.pending": "\(log.lastSequence - cursor)",
+                            ])
+                            return
+                        }
+                        continue
+                    }
                     if result == .delivered {
                         covered = min(max(n, 1), batch.endIndex - next)
                         for s in batch[next..<(next + covered)] {

@@ -53,7 +53,8 @@ public struct RobotEndpoint: Sendable {
 ///   webhook (and `webhook-failing` after a minute).
 /// - **Rate.** At most ``RobotEndpoint/perMinute`` posts in any ``window``. While more than one
 ///   event waits and only one post is left in the window, that post is a digest of up to
-///   ``digestLimit`` of them ("12 条报警：…"); with none left it waits for the window to move. So a
+///   ``digestLimit`` of them ("12 条报警：…"); with none left it answers ``DeliveryResult/wait(_:)``
+///   and the delivery loop comes back when the window moves (a stopping daemon does not wait). So a
 ///   flood reaches the phones late by at most a minute and never is dropped.
 /// - **Which events.** Those of alarms at or above ``RobotEndpoint/minPriority``; heartbeats never
 ///   (a phone is not a watchdog). The rest are passed over in order, counted as delivered.
@@ -100,7 +101,7 @@ public final class RobotChannel: DeliveryChannel, @unchecked Sendable {
         if skipped > 0 { return (skipped, .delivered) }
         let wanted = batch.filter { wants($0.envelope.event) }
         guard let first = wanted.first else { return (batch.count, .delivered) }
-        guard await waitForRoom() else { return (0, .failed("stopping")) }
+        if let wait = roomIn() { return (0, .wait(wait)) }
         let left = endpoint.perMinute - sent.withLockedValue { $0.count }
         if left > 1 || wanted.count == 1 {
             return (1, await post(text: Self.card(first.envelope.event, consoleURL: endpoint.consoleURL), title: Self.title(first.envelope.event)))
@@ -115,17 +116,12 @@ public final class RobotChannel: DeliveryChannel, @unchecked Sendable {
         return (covered, result)
     }
 
-    /// Waits until the window has room for a post; false when the task is cancelled meanwhile.
-    private func waitForRoom() async -> Bool {
-        while true {
-            let now = ContinuousClock.now
-            let wait: Duration? = sent.withLockedValue { s in
-                s.removeAll { now - $0 >= window }
-                return s.count < endpoint.perMinute ? nil : window - (now - s[0])
-            }
-            guard let wait else { return true }
-            if Task.isCancelled { return false }
-            try? await Task.sleep(for: min(wait, .milliseconds(250)))
+    /// Nil when the window has room for a post now, else how long until it has.
+    private func roomIn() -> Duration? {
+        let now = ContinuousClock.now
+        return sent.withLockedValue { s in
+            s.removeAll { now - $0 >= window }
+            return s.count < endpoint.perMinute ? nil : window - (now - s[0])
         }
     }
 

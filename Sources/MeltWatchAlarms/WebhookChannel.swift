@@ -49,6 +49,10 @@ public enum DeliveryResult: Sendable, Equatable {
     case failed(String)
     /// The receiver says the endpoint is gone for good (HTTP 410): stop delivering there.
     case gone(String)
+    /// Nothing was sent: the channel may not send yet (a robot's rate window is full). Try again
+    /// after this long; not a failure (no backoff, no `webhook-failing`), and a stopping daemon
+    /// need not wait for it.
+    case wait(Duration)
 }
 
 /// A place alarm events go to: a webhook, the MQTT alarm topic.

@@ -52,7 +52,7 @@ struct WriteGuardTests {
     @Test("a cross-site form post whose text/plain body is valid JSON is refused, and nothing is performed")
     func crossSiteFormPost() async throws {
         let backend = RecordingBackend()
-        try await backend.application(tokens: nil).test(.router) { client in
+        try await backend.application(tokens: nil).test(.live) { client in
             // What <form enctype="text/plain" action="http://127.0.0.1:8080/…"> on another site sends.
             let r = try await client.execute(uri: ack, method: .post,
                                              headers: headers([("Content-Type", "text/plain"), ("Origin", "https://evil.example")]),
@@ -76,7 +76,7 @@ struct WriteGuardTests {
     @Test("without a tokens file (loopback) a JSON write from the console's own origin acts under the body's name")
     func anonymousByNameOnLoopback() async throws {
         let backend = RecordingBackend()
-        try await backend.application(tokens: nil).test(.router) { client in
+        try await backend.application(tokens: nil).test(.live) { client in
             let r = try await client.execute(uri: ack, method: .post,
                                              headers: headers([("Content-Type", "application/json; charset=utf-8"), ("Origin", "http://localhost")]),
                                              body: ByteBuffer(string: #"{"operator":"张三","note":"现场已通风"}"#))
@@ -91,7 +91,7 @@ struct WriteGuardTests {
     @Test("with tokens: none or a wrong one is 401, another operator's name is 403, the token's own name is recorded")
     func tokensNameTheOperator() async throws {
         let backend = RecordingBackend()
-        try await backend.application(tokens: tokens).test(.router) { client in
+        try await backend.application(tokens: tokens).test(.live) { client in
             func post(_ body: String, token: String?) async throws -> HTTPResponse.Status {
                 var fields = [("Content-Type", "application/json")]
                 if let token { fields.append(("Authorization", "Bearer \(token)")) }
@@ -118,7 +118,7 @@ struct WriteGuardTests {
     @Test("with tokens the console's origin is its Host or duty.public_url; any other origin is 403")
     func originsWithTokens() async throws {
         let backend = RecordingBackend()
-        try await backend.application(tokens: tokens, publicURL: "https://duty.plant.example/").test(.router) { client in
+        try await backend.application(tokens: tokens, publicURL: "https://duty.plant.example/").test(.live) { client in
             func post(origin: String) async throws -> HTTPResponse.Status {
                 try await client.execute(uri: ack, method: .post,
                                          headers: headers([("Content-Type", "application/json"), ("Origin", origin),
@@ -136,7 +136,7 @@ struct WriteGuardTests {
 
     @Test("every answer forbids framing, errors and the console included")
     func framingForbidden() async throws {
-        try await RecordingBackend().application(tokens: tokens).test(.router) { client in
+        try await RecordingBackend().application(tokens: tokens).test(.live) { client in
             for (uri, method) in [("/", HTTPRequest.Method.get), ("/api/alarms", .get), ("/nowhere", .get), (ack, .post)] {
                 let r = try await client.execute(uri: uri, method: method)
                 #expect(r.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true, "\(method) \(uri): \(r.status)")
@@ -148,7 +148,7 @@ struct WriteGuardTests {
 
     @Test("the console is its page, stylesheet and script from the binary, under a policy that loads nothing else")
     func consoleFiles() async throws {
-        try await RecordingBackend().application(tokens: nil).test(.router) { client in
+        try await RecordingBackend().application(tokens: nil).test(.live) { client in
             let page = try await client.execute(uri: "/", method: .get)
             #expect(page.status == .ok && page.headers[.contentType] == "text/html; charset=utf-8")
             let csp = page.headers[.contentSecurityPolicy] ?? ""
