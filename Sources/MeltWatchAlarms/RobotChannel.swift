@@ -82,7 +82,7 @@ public final class RobotChannel: DeliveryChannel, @unchecked Sendable {
         self.window = window
         self.clock = clock
         name = "\(endpoint.kind.rawValue)#\(index)"
-        cursorKey = "\(endpoint.kind.rawValue):" + SHA256.hash(data: Array(endpoint.url.utf8)).map { String(format: "%02x", $0) }.joined().prefix(32)
+        cursorKey = Self.cursorKey(kind: endpoint.kind.rawValue, url: endpoint.url)
     }
 
     /// Whether the robot posts `event` at all.
@@ -100,7 +100,7 @@ public final class RobotChannel: DeliveryChannel, @unchecked Sendable {
         let skipped = batch.prefix { !wants($0.envelope.event) }.count
         if skipped > 0 { return (skipped, .delivered) }
         let wanted = batch.filter { wants($0.envelope.event) }
-        guard let first = wanted.first else { return (batch.count, .delivered) }
+        let first = wanted[0]  // batch[0] is wanted: the skipped ones went above
         if let wait = roomIn() { return (0, .wait(wait)) }
         let left = endpoint.perMinute - sent.withLockedValue { $0.count }
         if left > 1 || wanted.count == 1 {

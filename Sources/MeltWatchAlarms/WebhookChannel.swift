@@ -80,6 +80,12 @@ public protocol DeliveryChannel: Sendable {
 extension DeliveryChannel {
     public var legacyCursorKeys: [String] { [] }
 
+    /// A cursor key for a channel that posts to `url`: `<kind>:` and the first 128 bits of the URL's
+    /// SHA-256, in hex — the same while the URL is, and no token readable from it.
+    static func cursorKey(kind: String, url: String) -> String {
+        "\(kind):" + SHA256.hash(data: Array(url.utf8)).map { String(format: "%02x", $0) }.joined().prefix(32)
+    }
+
     public func deliver(batch: ArraySlice<StoredEvent>) async -> (covered: Int, result: DeliveryResult) {
         (1, await deliver(batch.first!.envelope))
     }
@@ -101,7 +107,7 @@ public struct WebhookChannel: DeliveryChannel {
         self.client = client
         self.requestTimeout = requestTimeout
         name = "webhook#\(index)"
-        cursorKey = "webhook:" + SHA256.hash(data: Array(endpoint.url.utf8)).map { String(format: "%02x", $0) }.joined().prefix(32)
+        cursorKey = Self.cursorKey(kind: "webhook", url: endpoint.url)
     }
 
     public var legacyCursorKeys: [String] { [endpoint.url] }
