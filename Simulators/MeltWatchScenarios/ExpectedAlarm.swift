@@ -10,7 +10,8 @@ import MeltWatchRules
 public struct ExpectedAlarm: Sendable, Hashable, CustomStringConvertible {
     /// The alarm events scenarios expect (acknowledge, shelve and the rest come from operators).
     public enum Event: String, Sendable, Hashable {
-        case raised, cleared
+        /// `updated`: what a chattering rule's folded transitions come to (domain.md "Chattering folds").
+        case raised, cleared, updated
     }
 
     /// The rule id (`flow-difference`, `stale`, …).

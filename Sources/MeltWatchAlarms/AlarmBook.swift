@@ -5,6 +5,13 @@ import MeltWatchCore
 /// Every change is returned as contract events, numbered within their alarm; nothing here reads a
 /// clock, sleeps or does I/O, so `replay` reproduces the live daemon's events exactly.
 ///
+/// Floods stay bounded (domain.md, "Alarm management"): a condition that comes back before anyone
+/// acknowledged its alarm re-activates that alarm (`raised` again under the same `alarm_id`), so a
+/// rule has at most one unacknowledged alarm per signal set; and once the engine reports a rule
+/// `chattering` on an equipment, the transitions of its alarms there are folded — the record stays
+/// current, the duty room hears at most one `updated` a minute carrying the count, and one more
+/// when the chattering ends.
+///
 /// States follow from the record: out of service beats shelved beats the condition; an alarm whose
 /// condition has gone is `rtn-unacked` until acknowledged, and `normal` (closed) once acknowledged —
 /// or at once when it was shelved, out of service or suppressed by design. Latched alarms (interlock
@@ -43,6 +50,8 @@ public struct AlarmBook: Sendable {
         public var releases: [AlarmKey] = []
         /// Set when equipment went into or came back from maintenance: the whole table after it.
         public var maintenance: [String: Maintenance]?
+        /// An alarm changed without an event (a folded transition): the book is worth showing again.
+        public var changedSilently = false
 
         /// An empty output.
         public init() {}
@@ -69,6 +78,16 @@ public struct AlarmBook: Sendable {
     public private(set) var maintenance: [String: Maintenance] = [:]
     /// The daemon clock of the latest tick.
     public private(set) var clock: EventTime?
+    /// The engine's id of a re-activation → the open alarm it re-activated.
+    private var aliases: [String: String] = [:]
+    /// Per rule and signals (``returnKey(_:)``): the alarm that returned unacknowledged, which the
+    /// rule's next activation re-activates.
+    private var returned: [String: String] = [:]
+    /// Per open `chattering` alarm: the `plant:equipment:rule` whose transitions it folds.
+    private var folding: [String: String] = [:]
+
+    /// The notice a folded alarm gets at most once in this many milliseconds (daemon clock).
+    public static let foldNoticeMilliseconds: Int64 = 60_000
 
     /// An empty book.
     public init(settings: Settings) {
@@ -78,7 +97,7 @@ public struct AlarmBook: Sendable {
     /// A book resumed from `snapshot` (open alarms, numbering, maintenance).
     public init(settings: Settings, snapshot: Snapshot) {
         self.settings = settings
-        for r in snapshot.records { open[r.id] = r }
+        for r in snapshot.records { file(r) }
         numbering = snapshot.numbering
         maintenance = snapshot.maintenance
         clock = snapshot.clock
@@ -115,10 +134,50 @@ public struct AlarmBook: Sendable {
         numbering[n] = max(numbering[n] ?? 0, r.last.activation)
         guard r.last.rule != Maintenance.rule else { return }  // an announcement: never held open
         if r.state == .normal || r.state == .suppressed {
-            open[r.id] = nil
+            unfile(r.id)
         } else {
-            open[r.id] = r
+            file(r)
         }
+    }
+
+    /// Files `r` as open and keeps the indexes that follow from it.
+    private mutating func file(_ r: AlarmRecord) {
+        if let old = open[r.id] { unindex(old) }
+        open[r.id] = r
+        if let engineID = r.engineAlarmID { aliases[engineID] = r.id }
+        if !r.active, r.acknowledgedBy == nil { returned[Self.returnKey(r.last)] = r.id }
+        if r.last.rule == Self.chatterRule, r.active, let rule = r.last.cause {
+            folding[r.id] = "\(r.last.plant):\(r.last.equipment):\(rule)"
+        }
+    }
+
+    /// Removes an alarm from the open ones and from the indexes.
+    private mutating func unfile(_ id: String) {
+        guard let r = open.removeValue(forKey: id) else { return }
+        unindex(r)
+    }
+
+    private mutating func unindex(_ r: AlarmRecord) {
+        if let engineID = r.engineAlarmID, aliases[engineID] == r.id { aliases[engineID] = nil }
+        let k = Self.returnKey(r.last)
+        if returned[k] == r.id { returned[k] = nil }
+        folding[r.id] = nil
+    }
+
+    /// What re-activation matches on: the rule of the equipment and the signals it concerns (two
+    /// detectors' `stale` alarms are two alarms).
+    private static func returnKey(_ e: AlarmEvent) -> String {
+        "\(e.plant):\(e.equipment):\(e.rule):\(e.signals.joined(separator: ","))"
+    }
+
+    /// The engine's rule that reports another rule chattering (its `cause` names that rule).
+    public static let chatterRule = "chattering"
+
+    /// True while the rule of `r` is reported chattering on its equipment.
+    private func isFolding(_ r: AlarmRecord) -> Bool {
+        guard !folding.isEmpty else { return false }
+        let key = "\(r.last.plant):\(r.last.equipment):\(r.last.rule)"
+        return folding.values.contains(key)
     }
 
     /// Restores the maintenance table as stored after a change.
@@ -133,6 +192,18 @@ public struct AlarmBook: Sendable {
         case .raised:
             let n = "\(e.plant):\(e.equipment):\(e.rule)"
             numbering[n] = max(numbering[n] ?? 0, e.activation)
+            if let id = returned[Self.returnKey(e)], var r = open[id] {
+                // Back before anyone acknowledged it: the same alarm, active again.
+                r.active = true
+                r.engineAlarmID = e.alarmID
+                r.reactivations = (r.reactivations ?? 0) + 1
+                if isFolding(r) {
+                    fold(&r, content: e, into: &out)
+                } else {
+                    emit(&r, .raised, at: e.eventTime, content: e, into: &out)
+                }
+                return
+            }
             if var r = open[key] {
                 // The engine raised an alarm it had raised before (cannot happen with one engine):
                 // keep the record, report the new content.
@@ -146,8 +217,19 @@ public struct AlarmBook: Sendable {
             emit(&r, .raised, at: e.eventTime, content: e, into: &out)
         case .cleared:
             // A clear for an alarm the book no longer holds (closed by a restart) changes nothing.
-            guard var r = open[key], r.active else { return }
+            guard var r = open[aliases[key] ?? key], r.active else { return }
             r.active = false
+            if e.rule == Self.chatterRule, folding[r.id] != nil {
+                // The chattering ended: what was folded is told now, then transitions flow again.
+                let rule = folding.removeValue(forKey: r.id)!
+                emit(&r, .cleared, at: e.eventTime, content: e, into: &out)
+                flushFolded(rule: rule, at: e.eventTime, into: &out)
+                return
+            }
+            if isFolding(r), e.state != .suppressed, derivedState(r) == .rtnUnacked {
+                fold(&r, content: e, into: &out)
+                return
+            }
             if e.state == .suppressed, derivedState(r) == .normal {
                 // The rule's gate closed under an alarm already acknowledged (or shelved, or out of
                 // service): suppressed by design, closed. An unacknowledged one returns (rtn-unacked)
@@ -158,8 +240,46 @@ public struct AlarmBook: Sendable {
                 emit(&r, .cleared, at: e.eventTime, content: e, into: &out)
             }
         default:
-            guard var r = open[key] else { return }
+            guard var r = open[aliases[key] ?? key] else { return }
             emit(&r, .updated, at: e.eventTime, content: e, into: &out)
+        }
+    }
+
+    // MARK: Chattering
+
+    /// Records a transition of a chattering rule's alarm without announcing it: the record shows the
+    /// current state (its last event's id stays that of the last event sent).
+    private mutating func fold(_ r: inout AlarmRecord, content e: AlarmEvent, into out: inout Output) {
+        var c = e
+        c.kind = r.last.kind
+        c.activation = r.last.activation
+        c.ordinal = r.last.ordinal
+        c.operator = nil
+        c.note = nil
+        r.last = c
+        r.last.state = derivedState(r)
+        r.foldedTransitions = (r.foldedTransitions ?? 0) + 1
+        if r.foldedSince == nil { r.foldedSince = clock ?? e.eventTime }
+        file(r)
+        out.changedSilently = true
+    }
+
+    /// One `updated` per alarm of `rule` (`plant:equipment:rule`) with folded transitions: its state
+    /// now and how many transitions it went through since the last event the duty room got.
+    private mutating func flushFolded(rule: String?, at time: EventTime, due: EventTime? = nil, into out: inout Output) {
+        let ids = open.values.filter { r in
+            guard let n = r.foldedTransitions, n > 0 else { return false }
+            if let rule, "\(r.last.plant):\(r.last.equipment):\(r.last.rule)" != rule { return false }
+            if let due, let since = r.foldedSince, since.adding(milliseconds: Self.foldNoticeMilliseconds) > due { return false }
+            return true
+        }.map(\.id).sorted()
+        for id in ids {
+            var r = open[id]!
+            let n = r.foldedTransitions ?? 0
+            r.foldedTransitions = nil
+            r.foldedSince = nil
+            emit(&r, .updated, at: time, content: r.last,
+                 note: "报警振荡，上次通知以来状态变化 \(n) 次 (chattering: \(n) transitions since the last notice)", into: &out)
         }
     }
 
@@ -181,6 +301,7 @@ public struct AlarmBook: Sendable {
     /// The daemon clock reached `now`: maintenance periods and shelves expire, unacknowledged alarms escalate.
     public mutating func tick(_ now: EventTime, into out: inout Output) {
         clock = now
+        flushFolded(rule: nil, at: now, due: now, into: &out)
         // Out of service always ends: at its end time the equipment returns by itself (keys sorted:
         // dictionary order differs between processes, events must not).
         for key in maintenance.keys.sorted() where maintenance[key]!.ends <= now {
@@ -457,11 +578,11 @@ public struct AlarmBook: Sendable {
         out.events.append(e)
         out.records.append(r)
         if e.state == .normal || e.state == .suppressed {
-            open[r.id] = nil
+            unfile(r.id)
             closed.append(r)
             if closed.count > Self.closedKept { closed.removeFirst(closed.count - Self.closedKept) }
         } else {
-            open[r.id] = r
+            file(r)
         }
         return r
     }

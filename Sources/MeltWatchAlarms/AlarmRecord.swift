@@ -53,6 +53,17 @@ public struct AlarmRecord: Sendable, Codable, Equatable {
     public var shelvedUntil: EventTime?
     public var shelveReason: String?
     public var escalated = false
+    /// The engine's id of the activation this alarm stands for now, when it is not the alarm's own:
+    /// the rule returned and became active again before anyone acknowledged it (ISA-18.2
+    /// `rtn-unacked` → `active-unacked`), which is the same alarm, not a new one.
+    public var engineAlarmID: String?
+    /// How many times the condition came back while the alarm stayed unacknowledged.
+    public var reactivations: Int?
+    /// Transitions not yet announced because the rule is chattering (domain.md "Chattering folds").
+    public var foldedTransitions: Int?
+    /// The daemon clock when the first of those transitions was folded (the next notice is due a
+    /// minute after).
+    public var foldedSince: EventTime?
 
     /// The alarm's id (`<plant>:<equipment>:<rule>:<n>`).
     public var id: String { last.alarmID }
@@ -96,6 +107,8 @@ extension AlarmRecord {
         w.key("updated_at"); w.string(e.eventTime.rfc3339)
         w.key("latched"); w.bool(latched)
         w.key("escalated"); w.bool(escalated)
+        w.key("reactivations"); w.integer(Int64(reactivations ?? 0))
+        w.key("folded_transitions"); w.integer(Int64(foldedTransitions ?? 0))
         w.key("acknowledged_by"); w.string(acknowledgedBy)
         w.key("acknowledged_at"); w.string(acknowledgedAt?.rfc3339)
         w.key("ack_note"); w.string(ackNote)

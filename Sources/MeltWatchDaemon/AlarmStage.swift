@@ -69,7 +69,8 @@ final class AlarmStage {
     var pendingEvents: Int { output.events.count }
 
     /// True when there is output for ``take()``.
-    var hasOutput: Bool { !output.events.isEmpty || output.maintenance != nil }
+    /// (A folded transition changed an alarm without an event: the duty board is shown again.)
+    var hasOutput: Bool { !output.events.isEmpty || output.maintenance != nil || output.changedSilently }
 
     /// Takes the events (and alarm states) produced so far.
     func take() -> AlarmBook.Output {

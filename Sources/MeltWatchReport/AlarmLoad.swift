@@ -147,7 +147,7 @@ extension AlarmLoad {
         // The engine raises `chattering` at the raise that starts an episode; match it by time.
         for c in reported {
             let match = episodeStarts.first { $0.key.equipment == c.equipment && $0.value.contains(c.eventTime) }
-            let key = match?.key ?? RuleKey(equipment: c.equipment, rule: ruleNamed(in: c.message) ?? c.rule)
+            let key = match?.key ?? RuleKey(equipment: c.equipment, rule: c.cause ?? ruleNamed(in: c.message) ?? c.rule)
             var row = found[key] ?? ChatteringAlarm(
                 equipment: key.equipment, rule: key.rule, raises: times[key]?.count ?? 0,
                 maxRaisesPerMinute: maxWithinWindow((times[key] ?? []).sorted()), episodes: 0,

@@ -4,7 +4,9 @@ import MeltWatchCore
 /// within a minute on one equipment is itself reported, as a `chattering` device alarm (basis
 /// 令10 第十四条: an alarm that cries wolf is an ineffective alarm), one per episode. The episode,
 /// and the alarm, end once a whole minute passes without another raise of that rule
-/// (``ChatterDetector``); the rule's own alarms keep flowing meanwhile, so nothing is hidden.
+/// (``ChatterDetector``). The alarm's `cause` names the chattering rule: the alarm book folds that
+/// rule's transitions on the equipment while the episode lasts (their state stays current; the duty
+/// room hears of them at most once a minute).
 extension EngineCore {
     static let chatterRule = "chattering"
 
@@ -79,7 +81,7 @@ extension EngineCore {
             kind: raised ? .raised : .cleared, state: raised ? .activeUnacked : .rtnUnacked, alarmClass: .device,
             rule: Self.chatterRule, priority: .low, plant: eq.plant, equipment: eq.id,
             activation: c.track.activations, ordinal: c.track.ordinal, signals: spec.signals,
-            value: raised ? Double(c.detector.threshold) : nil, limit: Double(c.detector.threshold), unit: nil,
+            value: raised ? Double(c.detector.threshold) : nil, limit: Double(c.detector.threshold), unit: nil, cause: spec.id,
             basis: Self.deviceBasis, message: message, eventTime: time, configHash: model.configHash
         )))
     }

@@ -369,3 +369,186 @@ struct AlarmBookTests {
         #expect(AlarmAction(encoded: Array("{\"nonsense\":1}".utf8)) == nil)
     }
 }
+
+/// The engine's `chattering` event about `rule` on `eq` (its cause names the rule).
+private func chatter(_ kind: AlarmEvent.Kind, about rule: String = "flow-difference", n: Int = 1, at s: Int64,
+                     eq: String = "bof1-lance") -> AlarmEvent {
+    AlarmEvent(kind: kind, state: kind == .raised ? .activeUnacked : .rtnUnacked, alarmClass: .device, rule: "chattering",
+               priority: .low, plant: "baotou-steel", equipment: eq, activation: n, ordinal: kind == .raised ? 1 : 2,
+               signals: ["inlet_flow", "outlet_flow"], value: 3, limit: 3, unit: nil, cause: rule, basis: "令10 第十四条",
+               message: "报警振荡", eventTime: t(s), configHash: "sha256:rules")
+}
+
+@Suite("Floods the duty room can live with: re-activation and chattering (domain.md)")
+struct AlarmFloodTests {
+    @Test("back before anyone acknowledged it: the same alarm raised again, not a new one; after ack and return a new id starts")
+    func reactivationKeepsTheAlarm() {
+        var d = Desk()
+        d.tick(0)
+        d.engine(rule(.raised, n: 1, at: 1))
+        d.engine(rule(.cleared, n: 1, at: 2))
+        d.engine(rule(.raised, n: 2, at: 3))
+        d.engine(rule(.cleared, n: 2, at: 4))
+        #expect(d.events.map(\.eventID) == [id1 + ":1", id1 + ":2", id1 + ":3", id1 + ":4"])
+        #expect(d.trail == ["raised/active-unacked", "cleared/rtn-unacked", "raised/active-unacked", "cleared/rtn-unacked"])
+        #expect(d.book.open.count == 1 && d.book.open[id1]?.reactivations == 1)
+        d.engine(rule(.raised, n: 3, at: 5))
+        d.act(.acknowledge(alarmID: id1, operator: "张三", note: nil), at: 6)
+        d.engine(rule(.cleared, n: 3, at: 7))  // the engine's third activation clears the one alarm
+        #expect(d.book.open.isEmpty, "acknowledged and back to normal: closed")
+        d.engine(rule(.raised, n: 4, at: 8))
+        #expect(d.events.last?.alarmID == "baotou-steel:bof1-lance:flow-difference:4" && d.events.last?.ordinal == 1)
+        #expect(d.book.open.count == 1)
+    }
+
+    @Test("an acknowledged alarm that returns is closed: the next activation is a new alarm")
+    func acknowledgedThenReturnedIsNew() {
+        var d = Desk()
+        d.engine(rule(.raised, n: 1, at: 1))
+        d.act(.acknowledge(alarmID: id1, operator: "张三", note: nil), at: 2)
+        d.engine(rule(.cleared, n: 1, at: 3))
+        d.engine(rule(.raised, n: 2, at: 4))
+        #expect(d.events.map(\.alarmID).last == "baotou-steel:bof1-lance:flow-difference:2")
+    }
+
+    @Test("two signals' alarms of one rule stay two alarms; re-activation matches the signals too")
+    func reactivationMatchesSignals() {
+        var d = Desk()
+        var a = rule(.raised, "stale", n: 1, at: 1, cls: .device)
+        a.signals = ["inlet_flow"]
+        var b = rule(.raised, "stale", n: 2, at: 2, cls: .device)
+        b.signals = ["outlet_flow"]
+        d.engine(a)
+        var ca = a
+        ca.kind = .cleared
+        ca.eventTime = t(3)
+        d.engine(ca)
+        d.engine(b)
+        #expect(Set(d.book.open.keys) == ["baotou-steel:bof1-lance:stale:1", "baotou-steel:bof1-lance:stale:2"])
+        var a3 = a
+        a3.activation = 3
+        a3.eventTime = t(4)
+        d.engine(a3)
+        #expect(d.events.last?.eventID == "baotou-steel:bof1-lance:stale:1:3" && d.book.open.count == 2)
+    }
+
+    @Test("re-activation escalates the alarm once, counted from its first raise")
+    func reactivationEscalatesOnce() {
+        var d = Desk()
+        d.tick(0)
+        for k in 0..<20 {
+            d.engine(rule(.raised, n: k + 1, at: Int64(k * 30 + 1)))
+            d.engine(rule(.cleared, n: k + 1, at: Int64(k * 30 + 2)))
+            d.tick(Int64(k * 30 + 29))
+        }
+        #expect(d.events.filter { $0.kind == .escalated }.map(\.eventTime) == [t(300)])
+        #expect(Set(d.events.map(\.alarmID)) == [id1])
+    }
+
+    @Test("chattering folds: transitions recorded, not sent; one `updated` a minute with the count; told in full when it ends")
+    func chatteringFolds() throws {
+        var d = Desk()
+        d.tick(0)
+        for (k, s) in [1, 3, 5].enumerated() {
+            d.engine(rule(.raised, n: k + 1, at: Int64(s)))
+            if k < 2 { d.engine(rule(.cleared, n: k + 1, at: Int64(s + 1))) }
+        }
+        d.engine(chatter(.raised, at: 5))
+        let sent = d.events.count
+        #expect(sent == 6)  // 3 raised, 2 cleared, chattering raised
+        d.tick(6)
+        d.engine(rule(.cleared, n: 3, at: 6))
+        d.engine(rule(.raised, n: 4, at: 7))
+        d.engine(rule(.cleared, n: 4, at: 8))
+        #expect(d.events.count == sent, "folded: nothing sent")
+        let r = try #require(d.book.open[id1])
+        #expect(r.state == .rtnUnacked && r.foldedTransitions == 3 && r.last.eventTime == t(8) && r.last.eventID == id1 + ":5")
+        d.tick(60)
+        #expect(d.events.count == sent, "a minute from the first folded transition (6 s) is 66 s")
+        d.tick(66)
+        #expect(d.events.count == sent + 1)
+        let notice = try #require(d.events.last)
+        #expect(notice.kind == .updated && notice.state == .rtnUnacked && notice.eventID == id1 + ":6" && notice.eventTime == t(66))
+        #expect(notice.note?.contains("3") == true)
+        d.tick(70)
+        #expect(d.events.count == sent + 1, "nothing more folded: no notice")
+        d.engine(rule(.raised, n: 5, at: 100))
+        d.tick(110)
+        d.engine(chatter(.cleared, at: 120))
+        #expect(d.events.suffix(2).map { "\($0.rule) \($0.kind.rawValue)/\($0.state.rawValue)" }
+            == ["chattering cleared/rtn-unacked", "flow-difference updated/active-unacked"])
+        d.engine(rule(.cleared, n: 5, at: 121))
+        #expect(d.events.last?.kind == .cleared && d.events.last?.alarmID == id1, "the chattering ended: transitions flow again")
+        #expect(d.book.open.count == 2)  // the alarm, and the chattering alarm waiting for its acknowledgement
+    }
+
+    @Test("only the chattering rule on that equipment folds; an acknowledgement, a shelve and a closing are always sent")
+    func foldScope() {
+        var d = Desk()
+        d.engine(rule(.raised, n: 1, at: 1))
+        d.engine(chatter(.raised, at: 1))
+        d.engine(rule(.raised, "co-level-1", at: 2, eq: "co-1"))
+        d.engine(rule(.raised, n: 1, at: 2, eq: "bof2-lance"))
+        #expect(d.events.count == 4)
+        d.act(.acknowledge(alarmID: id1, operator: "张三", note: nil), at: 3)
+        #expect(d.events.last?.kind == .acknowledged)
+        d.engine(rule(.cleared, n: 1, at: 4))
+        #expect(d.events.last?.kind == .cleared && d.events.last?.state == .normal, "a transition that closes the alarm is sent")
+    }
+
+    @Test("a snapshot keeps re-activations and folding: a resumed book maps the engine's ids and keeps folding")
+    func snapshotKeepsFolding() {
+        var d = Desk()
+        d.tick(0)
+        d.engine(rule(.raised, n: 1, at: 1))
+        d.engine(rule(.cleared, n: 1, at: 2))
+        d.engine(rule(.raised, n: 2, at: 3))
+        d.engine(chatter(.raised, at: 3))
+        var resumed = Desk()
+        resumed.book = AlarmBook(settings: d.book.settings, snapshot: d.book.snapshot)
+        resumed.engine(rule(.cleared, n: 2, at: 4))
+        #expect(resumed.events.isEmpty && resumed.book.open[id1]?.state == .rtnUnacked && resumed.book.open[id1]?.foldedTransitions == 1)
+        // Restored record by record, as the outbox does at a start.
+        var restored = AlarmBook(settings: d.book.settings)
+        for r in d.book.snapshot.records { restored.restore(r) }
+        var out = AlarmBook.Output()
+        restored.apply(rule(.cleared, n: 2, at: 4), into: &out)
+        #expect(out.events.isEmpty && out.changedSilently && restored.open[id1]?.active == false)
+    }
+
+    @Test("50 detectors chattering at 2.5 Hz for 5 minutes, nobody acknowledging: ≤ 2 open alarms each and a bounded event rate")
+    func floodBound() {
+        var book = AlarmBook(settings: .init(escalateAfterMilliseconds: 300_000, configHash: "sha256:book"))
+        var events = 0
+        var n = [Int](repeating: 0, count: 50)
+        var chattering = Set<Int>()
+        var raises = [[Int64]](repeating: [], count: 50)
+        for ms in stride(from: Int64(0), to: 300_000, by: 200) {
+            var out = AlarmBook.Output()
+            book.tick(EventTime(milliseconds: 1_763_884_800_000 + ms), into: &out)
+            for k in 0..<50 where (ms / 200) % 2 == Int64(k % 2) {
+                let up = (ms / 200 + Int64(k)) % 4 < 2
+                let eq = "co-\(k)"
+                var e = rule(up ? .raised : .cleared, "co-level-1", n: n[k] + (up ? 1 : 0), at: 0, eq: eq)
+                e.eventTime = EventTime(milliseconds: 1_763_884_800_000 + ms)
+                if up { n[k] += 1 }
+                book.apply(e, into: &out)
+                if up {
+                    raises[k].append(ms)
+                    raises[k].removeAll { ms - $0 > 60_000 }
+                    if raises[k].count >= 3, chattering.insert(k).inserted {
+                        var c = chatter(.raised, about: "co-level-1", at: 0, eq: eq)
+                        c.eventTime = e.eventTime
+                        book.apply(c, into: &out)
+                    }
+                }
+            }
+            events += out.events.count
+        }
+        let perDetector = Dictionary(grouping: book.open.values, by: \.last.equipment).mapValues(\.count)
+        #expect(perDetector.values.allSatisfy { $0 <= 2 } && perDetector.count == 50)
+        // Per detector: the first flaps until it chatters, the chattering alarm, an escalation each,
+        // then one notice a minute.
+        #expect(events <= 50 * (6 + 2 + 5), "\(events) events")
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import MeltWatchAlarms
 import MeltWatchConfig
 import MeltWatchCore
 import MeltWatchDecode
@@ -9,7 +10,8 @@ import Testing
 /// Runs a scenario's gateway messages through the real decoder and engine, with the daemon's clock
 /// modelled: each scan arrives at its own timestamp (speed 1, no transport delay) and a tick every
 /// 100 ms, continuing `settleSeconds` after the last scan as a daemon would while the test waits.
-/// Returns the alarm events the engine emitted.
+/// Returns the alarm events the duty room gets: the engine's through the alarm book, which folds
+/// re-activations and chattering as the daemon does.
 func runThroughEngine(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin: Int64 = 1_763_884_800_000,
                       settleSeconds: Double = 2, publish: PublishMode? = nil) throws -> [ObservedAlarm] {
     try scenarioEvents(scenario, rate: rate, seed: seed, origin: origin, settleSeconds: settleSeconds, publish: publish).map(ObservedAlarm.init)
@@ -27,7 +29,13 @@ func scenarioEvents(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin
     let decoder = PayloadDecoder(topics: topics)
     var engine = Engine(model: config.engineModel(configHash: "sha256:scenario"))
     var observed: [AlarmEvent] = []
-    let collect: (AlarmEvent) -> Void = { observed.append($0) }
+    var book = AlarmBook(settings: .init(escalateAfterMilliseconds: 0, configHash: "sha256:scenario"))
+    var out = AlarmBook.Output()
+    let collect: (AlarmEvent) -> Void = { book.apply($0, into: &out) }
+    func drain() {
+        observed += out.events.filter { $0.kind == .raised || $0.kind == .cleared || $0.kind == .updated }
+        out = AlarmBook.Output()
+    }
     var scans = 0
 
     var player = ScenarioPlayer(scenario: scenario, equipment: SimEquipment.all(in: config), rate: rate, seed: seed,
@@ -36,6 +44,8 @@ func scenarioEvents(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin
     func tick(until t: Int64) {
         while clock <= t {
             engine.process(.tick(EventTime(milliseconds: clock)), emit: collect)
+            book.tick(EventTime(milliseconds: clock), into: &out)
+            drain()
             clock += 100
         }
     }
@@ -51,6 +61,7 @@ func scenarioEvents(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin
             }
             if case .failure(let e) = result { Issue.record("decoder rejected \(m.topic) \(m.payload): \(e)") }
             for r in readings { engine.process(.reading(r), emit: collect) }
+            drain()
         }
         last = now
         scans += 1
