@@ -36,6 +36,8 @@ public final class AlarmDelivery: Service {
     private let failedAttempts = Synchronization.Atomic<Int>(0)
     /// Per channel (same index): the last sequence delivered.
     private let positions: NIOLockedValueBox<[Int64]>
+    /// Per channel (same index): disabled by an HTTP 410 (it no longer holds the outbox's events).
+    private let disabled: NIOLockedValueBox<[Bool]>
 
     /// Creates the service; nothing is sent until ``run()``. Cursors are read now.
     public init(channels: [any DeliveryChannel], log: EventLog, cursorDirectory: String, policy: RetryPolicy = RetryPolicy(),
@@ -57,9 +59,17 @@ public final class AlarmDelivery: Service {
         for c in channels {
             let cursor = cursors.load(c.cursorKey, adopting: c.legacyCursorKeys)
             start.append(cursor)
-            log.pin(c.cursorKey, at: cursor)
         }
         positions = NIOLockedValueBox(start)
+        disabled = NIOLockedValueBox(Array(repeating: false, count: channels.count))
+    }
+
+    /// The sequence every channel still delivering has delivered (the outbox may drop what is at or
+    /// below it): the lowest cursor of the channels not disabled, or `latest` when none delivers.
+    public func deliveredThrough(latest: Int64) -> Int64 {
+        let cursors = positions.withLockedValue { $0 }
+        let gone = disabled.withLockedValue { $0 }
+        return zip(cursors, gone).filter { !$0.1 }.map(\.0).min() ?? latest
     }
 
     /// The lowest delivered sequence over all channels (what the outbox must still hold in memory).
@@ -193,6 +203,7 @@ public final class AlarmDelivery: Service {
                         logger.critical("endpoint gone (HTTP 410): delivery to it is disabled until restart", metadata: [
                             "delivery.channel": "\(channel.name)", "alarm.event_id": "\(stored.envelope.event.eventID)",
                         ])
+                        disabled.withLockedValue { $0[i] = true }
                         systemAlarm("webhook-disabled", true, channel.name,
                                     "报警推送端点已注销 (HTTP 410)，已停止向其推送：\(channel.name) (endpoint gone: \(why); delivery disabled)")
                         return
@@ -222,7 +233,6 @@ public final class AlarmDelivery: Service {
                 next += covered
                 cursor = batch[next - 1].sequence
                 positions.withLockedValue { [cursor] in $0[i] = cursor }
-                log.pin(channel.cursorKey, at: cursor)
                 lastHeartbeat = .now  // any event shows the monitor alive
                 save(force: false)
             }

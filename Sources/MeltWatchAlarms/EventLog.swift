@@ -5,27 +5,34 @@ import Synchronization
 /// The stored alarm events in memory, in sequence order, for the delivery channels and the SSE
 /// streams: each reader keeps its own position and waits on a doorbell rung at every append.
 ///
-/// Events a channel has not delivered yet are kept (each channel pins its cursor), and beyond
-/// them the latest ``retained`` for SSE clients resuming with `Last-Event-ID`.
+/// Memory holds the latest ``retained`` events and no more, whatever the readers do (domain.md
+/// "Every queue has a bound"): a channel that falls behind them — failing for hours, or catching up
+/// after a restart — reads from the outbox on disk (``archive``), and an SSE client that falls
+/// behind is told what it missed.
 public final class EventLog: Sendable {
     public static let defaultRetained = 10_000
+    /// How many events one read from the outbox on disk returns at most.
+    public static let archiveBatch = 2_048
+
+    /// Reads stored events after a sequence from disk (``Outbox/storedEvents(after:limit:)``).
+    public typealias Archive = @Sendable (_ after: Int64, _ limit: Int) -> [StoredEvent]
 
     private struct State {
         var events: [StoredEvent] = []
         var bells: [Int: AsyncStream<Void>.Continuation] = [:]
         var nextBell = 0
-        /// Per channel: the last sequence it delivered; nothing after the lowest is dropped.
-        var pins: [String: Int64] = [:]
     }
 
     private let state: NIOLockedValueBox<State>
     public let retained: Int
+    private let archive: Archive?
     private let streamsEnded = Synchronization.Atomic<Bool>(false)
 
-    /// A log holding `initial` (restored from the outbox).
-    public init(initial: [StoredEvent] = [], retained: Int = EventLog.defaultRetained) {
-        state = NIOLockedValueBox(State(events: initial))
+    /// A log holding `initial` (restored from the outbox), reading older events from `archive`.
+    public init(initial: [StoredEvent] = [], retained: Int = EventLog.defaultRetained, archive: Archive? = nil) {
+        state = NIOLockedValueBox(State(events: Array(initial.suffix(retained))))
         self.retained = retained
+        self.archive = archive
     }
 
     /// Adds stored events (in sequence order) and wakes every reader.
@@ -34,20 +41,28 @@ public final class EventLog: Sendable {
         let bells = state.withLockedValue { s -> [AsyncStream<Void>.Continuation] in
             s.events.append(contentsOf: events)
             let excess = s.events.count - retained
-            if excess > retained / 2 {
-                // Trim in chunks (removeFirst is linear), never past an undelivered event.
-                let floor = s.pins.values.min() ?? Int64.max
-                let keepFrom = s.events.firstIndex { $0.sequence > floor } ?? s.events.count
-                let cut = min(excess, keepFrom)
-                if cut > 0 { s.events.removeFirst(cut) }
-            }
+            // Trim in chunks (removeFirst is linear): at most half again of `retained` is held.
+            if excess > retained / 2 { s.events.removeFirst(excess) }
             return Array(s.bells.values)
         }
         for bell in bells { bell.yield() }
     }
 
-    /// Up to `limit` events after sequence `after`, oldest first.
+    /// Up to `limit` events after sequence `after`, oldest first: from memory, or — for a reader
+    /// behind what memory holds — from the outbox on disk, up to ``archiveBatch`` at a time. Events
+    /// gone from disk too (compacted after every channel had them) are skipped.
     public func events(after: Int64, limit: Int = 256) -> [StoredEvent] {
+        let (held, first) = recent(after: after, limit: limit)
+        if let archive, let first, after + 1 < first {
+            let older = archive(after, max(limit, Self.archiveBatch)).prefix { $0.sequence < first }
+            if !older.isEmpty { return Array(older) }
+        }
+        return held
+    }
+
+    /// Up to `limit` events after `after` held in memory (SSE streams read only these), and the
+    /// oldest sequence held.
+    public func recent(after: Int64, limit: Int = 256) -> (events: [StoredEvent], first: Int64?) {
         state.withLockedValue { s in
             // Binary search: the events are in sequence order.
             var lo = 0, hi = s.events.count
@@ -55,9 +70,12 @@ public final class EventLog: Sendable {
                 let mid = (lo + hi) / 2
                 if s.events[mid].sequence <= after { lo = mid + 1 } else { hi = mid }
             }
-            return Array(s.events[lo..<min(s.events.count, lo + limit)])
+            return (Array(s.events[lo..<min(s.events.count, lo + limit)]), s.events.first?.sequence)
         }
     }
+
+    /// How many events memory holds now.
+    public var heldCount: Int { state.withLockedValue { $0.events.count } }
 
     /// The sequence of the latest event (0 when there is none).
     public var lastSequence: Int64 { state.withLockedValue { $0.events.last?.sequence ?? 0 } }
@@ -96,9 +114,4 @@ public final class EventLog: Sendable {
 
     /// True once ``endStreams()`` was called.
     public var streamsHaveEnded: Bool { streamsEnded.load(ordering: .acquiring) }
-
-    /// Records that `channel` delivered everything up to `sequence`.
-    public func pin(_ channel: String, at sequence: Int64) {
-        state.withLockedValue { $0.pins[channel] = sequence }
-    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import MeltWatchCore
 import MeltWatchJournal
+import NIOConcurrencyHelpers
 
 /// One stored entry of the outbox (JSON inside a journal `outbox` record).
 struct OutboxEntry: Codable {
@@ -32,15 +33,27 @@ public struct StoredEvent: Sendable {
 /// crash recovery recomputes what the outbox lost and stores it again under the same `event_id`.
 /// A delivery cursor may then be ahead of the outbox's last number: numbering continues above
 /// `sequenceFloor` (the highest cursor) so no new event hides behind one. It
-/// reuses the journal's segment format (CRC-32C frames, torn-tail recovery) in its own directory;
-/// each delivery channel keeps a cursor file beside it.
+/// reuses the journal's segment format (CRC-32C frames, torn-tail recovery) in its own directory,
+/// in small segments (``segmentBytes``); each delivery channel keeps a cursor file beside it.
+///
+/// It is also where a channel behind the events held in memory reads them
+/// (``storedEvents(after:limit:)``, from any thread), and it stays small while the daemon runs:
+/// ``compactIfDue(_:deliveredThrough:at:)`` writes the book and removes the segments every channel
+/// has delivered.
 public final class Outbox {
     public let directory: String
     private let writer: JournalWriter
+    private let fileSystem: any JournalFileSystem
     /// The sequence number the next event gets.
     public private(set) var nextSequence: Int64 = 1
     /// The segment holding the latest snapshot written by this process.
     private var snapshotSegment: UInt64?
+    /// Per segment: the first and last event sequence stored in it (read by other threads).
+    private let index: NIOLockedValueBox<[UInt64: ClosedRange<Int64>]>
+
+    /// The outbox's segment size: a channel behind memory reads one segment per batch from disk,
+    /// and compaction frees space a segment at a time.
+    public static let segmentBytes = 4 << 20
 
     /// What a start found in the outbox.
     public struct Restored: Sendable {
@@ -55,18 +68,21 @@ public final class Outbox {
         public var storedEventIDs: Set<String> = []
     }
 
-    private init(directory: String, writer: JournalWriter, nextSequence: Int64) {
+    private init(directory: String, writer: JournalWriter, fileSystem: any JournalFileSystem, nextSequence: Int64,
+                 index: [UInt64: ClosedRange<Int64>]) {
         self.directory = directory
         self.writer = writer
+        self.fileSystem = fileSystem
         self.nextSequence = nextSequence
+        self.index = NIOLockedValueBox(index)
     }
 
-    /// Opens (or creates) the outbox in `directory` and reads back what it holds. Events are kept in
-    /// memory from the first one a channel has not delivered (after `keepAfter`, the lowest delivery
-    /// cursor), and at least the latest `keepRecent` (for SSE resume).
-    public static func open(directory: String, now: EventTime, settings: AlarmBook.Settings, keepAfter: Int64 = 0,
+    /// Opens (or creates) the outbox in `directory` and reads back what it holds. The latest
+    /// `keepRecent` events come back for memory (delivery and SSE resume); a channel further behind
+    /// reads the rest from disk.
+    public static func open(directory: String, now: EventTime, settings: AlarmBook.Settings,
                             keepRecent: Int = EventLog.defaultRetained, sequenceFloor: Int64 = 0,
-                            options: JournalOptions = JournalOptions(syncOnCommit: false),
+                            options: JournalOptions = JournalOptions(segmentBytes: Outbox.segmentBytes, syncOnCommit: false),
                             fileSystem: any JournalFileSystem = POSIXFileSystem()) throws -> (Outbox, Restored) {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let writer = try JournalWriter(directory: directory, options: options, fileSystem: fileSystem, now: now)
@@ -74,8 +90,9 @@ public final class Outbox {
         var events: [StoredEvent] = []
         var lastSequence: Int64 = 0
         var storedIDs: Set<String> = []
+        var index: [UInt64: ClosedRange<Int64>] = [:]
         let decoder = JSONDecoder()
-        try JournalReader(directory: directory, fileSystem: fileSystem).forEachView { _, view in
+        try JournalReader(directory: directory, fileSystem: fileSystem).forEachView { position, view in
             guard case .outbox(_, let data) = view,
                   let entry = try? decoder.decode(OutboxEntry.self, from: Data(data)) else { return }
             if let snapshot = entry.snapshot { book = AlarmBook(settings: settings, snapshot: snapshot) }
@@ -84,15 +101,17 @@ public final class Outbox {
             if let seq = entry.seq, let body = entry.body, let record = entry.record {
                 lastSequence = max(lastSequence, seq)
                 storedIDs.insert(record.last.eventID)
+                index[position.segment] = index[position.segment].map { min($0.lowerBound, seq)...max($0.upperBound, seq) } ?? seq...seq
                 events.append(StoredEvent(sequence: seq, envelope: AlarmEnvelope(event: record.last, body: body)))
+                if events.count >= 2 * keepRecent { events.removeFirst(events.count - keepRecent) }
             }
         }
-        let firstNeeded = events.firstIndex { $0.sequence > keepAfter } ?? events.count
-        events.removeFirst(min(firstNeeded, max(0, events.count - keepRecent)))
+        events = Array(events.suffix(keepRecent))
         var problem: String?
         if let torn = writer.recovery.tornTail { problem = "torn tail cut at \(torn.path):\(torn.offset) (\(torn.bytes) bytes kept in \(torn.savedTo))" }
         if let p = writer.recovery.problem { problem = "\(p)" }
-        let outbox = Outbox(directory: directory, writer: writer, nextSequence: max(lastSequence, sequenceFloor) + 1)
+        let outbox = Outbox(directory: directory, writer: writer, fileSystem: fileSystem,
+                            nextSequence: max(lastSequence, sequenceFloor) + 1, index: index)
         return (outbox, Restored(snapshot: book.snapshot, events: events, problem: problem, storedEventIDs: storedIDs))
     }
 
@@ -126,6 +145,7 @@ public final class Outbox {
             return ([], error)
         }
         let committed = writer.bytesCommitted
+        let segment = writer.currentSegment  // one commit's frames all go to one segment
         do {
             for frame in frames { try writer.append(.outbox(time: emittedAt, data: frame)) }
             try writer.commit(now: emittedAt)
@@ -133,12 +153,67 @@ public final class Outbox {
             // Durable after all when the commit got past its fdatasync (starting the next segment failed).
             guard writer.bytesCommitted > committed else { return ([], error) }
             nextSequence = next
+            indexStored(stored, in: segment)
             return (stored, error)
         }
         nextSequence = next
+        indexStored(stored, in: segment)
         let now = Monotonic.nanoseconds()
         for i in stored.indices { stored[i].storedNanos = now }
         return (stored, nil)
+    }
+
+    private func indexStored(_ stored: [StoredEvent], in segment: UInt64) {
+        guard let first = stored.first?.sequence, let last = stored.last?.sequence else { return }
+        index.withLockedValue { $0[segment] = $0[segment].map { min($0.lowerBound, first)...max($0.upperBound, last) } ?? first...last }
+    }
+
+    /// Up to `limit` stored events after sequence `after`, oldest first, read from disk: from the
+    /// first segment holding a later one (a channel behind the events memory holds reads one
+    /// segment per call). Any thread. Empty when none is on disk any more.
+    public func storedEvents(after: Int64, limit: Int) -> [StoredEvent] {
+        let candidates = index.withLockedValue { $0.filter { $0.value.upperBound > after }.keys.sorted() }
+        let decoder = JSONDecoder()
+        let reader = JournalReader(directory: directory, fileSystem: fileSystem)
+        var found: [StoredEvent] = []
+        struct Enough: Error {}
+        for segment in candidates {
+            do {
+                try reader.forEachView(segments: segment...segment) { _, view in
+                    guard case .outbox(_, let data) = view,
+                          let entry = try? decoder.decode(OutboxEntry.self, from: Data(data)),
+                          let seq = entry.seq, seq > after, let body = entry.body, let record = entry.record else { return }
+                    found.append(StoredEvent(sequence: seq, envelope: AlarmEnvelope(event: record.last, body: body)))
+                    if found.count >= limit { throw Enough() }
+                }
+            } catch is Enough {
+            } catch {
+                // Removed by compaction since the index was read, or being written: what was read stands.
+            }
+            if !found.isEmpty { break }
+        }
+        return found
+    }
+
+    /// The segments on disk and the events they hold, for `meltwatch_outbox_segments` and tests.
+    public var segmentCount: Int { (try? JournalReader(directory: directory, fileSystem: fileSystem).segments().count) ?? 0 }
+
+    /// Compaction while running (engine thread): when a sealed segment holds only events every
+    /// channel has delivered (`deliveredThrough`, the lowest cursor of the channels still
+    /// delivering), writes the whole book and removes the sealed segments before the first one
+    /// still needed. Returns the removed paths (none when nothing was due).
+    @discardableResult
+    public func compactIfDue(_ snapshot: AlarmBook.Snapshot, deliveredThrough: Int64, at time: EventTime) throws -> [String] {
+        let current = writer.currentSegment
+        let (firstNeeded, anyDone) = index.withLockedValue { idx -> (UInt64, Bool) in
+            let needed = idx.filter { $0.value.upperBound > deliveredThrough }.keys.min() ?? current
+            return (min(needed, current), idx.keys.contains { $0 < min(needed, current) })
+        }
+        guard anyDone else { return [] }
+        try storeSnapshot(snapshot, at: time)
+        let removed = try writer.removeSegments(below: min(firstNeeded, snapshotSegment ?? firstNeeded))
+        index.withLockedValue { idx in for s in idx.keys where s < min(firstNeeded, snapshotSegment ?? firstNeeded) { idx[s] = nil } }
+        return removed
     }
 
     /// Writes the whole book: a later start restores from here without reading what came before.
@@ -156,7 +231,9 @@ public final class Outbox {
     @discardableResult
     public func compact() throws -> [String] {
         guard let keep = snapshotSegment else { return [] }
-        return try writer.removeSegments(below: keep)
+        let removed = try writer.removeSegments(below: keep)
+        index.withLockedValue { idx in for s in idx.keys where s < keep { idx[s] = nil } }
+        return removed
     }
 
     /// The book snapshot as the journal records it at a start (for replay).

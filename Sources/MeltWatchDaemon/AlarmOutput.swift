@@ -19,6 +19,12 @@ final class AlarmOutput: Sendable {
     /// signal what the engine last knew.
     private let signals: NIOLockedValueBox<(catalog: [ConfiguredSignal], snapshot: [SignalSnapshot])>
     private let lastSignalRefresh = NIOLockedValueBox<Int64>(0)
+    /// The sequence every delivering channel has delivered (set once delivery exists), and when the
+    /// outbox was last compacted (monotonic ms).
+    private let deliveryFloor = NIOLockedValueBox<(@Sendable () -> Int64)?>(nil)
+    private let lastCompaction = NIOLockedValueBox<Int64>(0)
+    /// How often (at most) the outbox is compacted while running.
+    static let compactionIntervalMilliseconds: Int64 = 30_000
     /// What the outbox failed to store, oldest first: unnumbered, so not delivered yet; stored ahead
     /// of the next output, or by ``retryUnstored()`` (engine thread).
     private let unstored = NIOLockedValueBox<(output: AlarmBook.Output?, lastTry: Int64, lastLog: Int64)>((nil, 0, 0))
@@ -136,6 +142,33 @@ final class AlarmOutput: Sendable {
     /// The alarm book as of the engine thread's latest change.
     var book: AlarmBook { board.withLockedValue { $0 } }
 
+    /// Tells the outbox how far every delivering channel has got, for compaction while running.
+    func compact(deliveredThrough floor: @escaping @Sendable () -> Int64) {
+        deliveryFloor.withLockedValue { $0 = floor }
+    }
+
+    /// Compacts the outbox at most every ``compactionIntervalMilliseconds`` (engine thread): the
+    /// book is written and the segments every delivering channel has delivered go, so the outbox
+    /// does not grow with time (domain.md "Every queue has a bound"). Not while events wait unstored:
+    /// the book would be ahead of what the outbox holds.
+    private func compactIfDue(now: Int64) {
+        guard let floor = deliveryFloor.withLockedValue({ $0 }),
+              unstored.withLockedValue({ $0.output == nil }) else { return }
+        let due = lastCompaction.withLockedValue { last -> Bool in
+            guard now - last >= Self.compactionIntervalMilliseconds else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        do {
+            for removed in try outbox.compactIfDue(book.snapshot, deliveredThrough: floor(), at: WallClock.now) {
+                logger.info("alarm outbox: removed a segment every channel had delivered (the book kept)", metadata: ["outbox.segment": "\(removed)"])
+            }
+        } catch {
+            logger.error("alarm outbox compaction failed; it is tried again later", metadata: ["outbox.error": "\(error)"])
+        }
+    }
+
     /// Copies the engine's view of every signal, at most once a second (engine thread, on ticks);
     /// retries storing the events the outbox failed to store.
     func refreshSignals(_ engine: Engine) {
@@ -147,6 +180,7 @@ final class AlarmOutput: Sendable {
             return true
         }
         guard due else { return }
+        compactIfDue(now: now)
         let health = engine.healthSummary()
         let states = engine.signals
         var snapshot: [SignalSnapshot] = []

@@ -84,9 +84,10 @@ public enum Daemon {
         let delivered = AlarmDelivery.lowestCursor(channels: channels, cursorDirectory: cursorDirectory)
         do {
             let environment = ProcessInfo.processInfo.environment
-            (outbox, restored) = try Outbox.open(directory: outboxDirectory, now: now, settings: bookSettings, keepAfter: delivered,
+            (outbox, restored) = try Outbox.open(directory: outboxDirectory, now: now, settings: bookSettings,
                                                  sequenceFloor: AlarmDelivery.highestCursor(cursorDirectory: cursorDirectory),
-                                                 options: JournalOptions(syncOnCommit: environment["MELTWATCH_TEST_OUTBOX_SYNC"] == "1"),
+                                                 options: JournalOptions(segmentBytes: Int(environment["MELTWATCH_TEST_OUTBOX_SEGMENT_BYTES"] ?? "") ?? Outbox.segmentBytes,
+                                                                         syncOnCommit: environment["MELTWATCH_TEST_OUTBOX_SYNC"] == "1"),
                                                  fileSystem: SlowSyncFileSystem.fromEnvironment(environment))
         } catch {
             throw DaemonError(description: "cannot open the alarm outbox in \(outboxDirectory): \(error)")
@@ -201,7 +202,8 @@ public enum Daemon {
 
         let latency = LatencyStages()
         let inbox = ActionInbox()
-        let eventLog = EventLog(initial: restored.events)
+        // Memory holds the latest events; a channel behind them reads the outbox on disk.
+        let eventLog = EventLog(initial: restored.events, archive: { after, limit in outbox.storedEvents(after: after, limit: limit) })
         let alarms = AlarmOutput(inbox: inbox, log: eventLog, outbox: outbox, book: stage.book, signals: signals,
                                  counters: counters, logger: logger)
         if !resent.events.isEmpty { alarms.publish(resent, book: stage.book) }
@@ -219,6 +221,7 @@ public enum Daemon {
             systemAlarm: { rule, raise, subject, message in inbox.submit(.system(rule: rule, raise: raise, subject: subject, message: message)) },
             onDelivered: { stored in latency.record(.deliver, from: stored.storedNanos, to: Monotonic.nanoseconds()) }
         )
+        alarms.compact(deliveredThrough: { delivery.deliveredThrough(latest: eventLog.lastSequence) })
 
         let ring = SPSCRing<EngineInput>(capacity: 1 << 16)
         let control = LoopControl()

@@ -9,7 +9,8 @@ import NIOCore
 /// Each event is `id: <sequence>` / `event: alarm` / `data: <contract JSON>`; the browser's
 /// EventSource sends the last id back as `Last-Event-ID` when it reconnects and the stream resumes
 /// right after it, so a console that lost its connection misses nothing the log still holds (the
-/// latest ``EventLog/retained`` events). Without it, the stream starts with the next event. An
+/// latest ``EventLog/retained`` events; older ones, or ones a stalled client fell behind, are
+/// announced as `event: gap` with `missed_before`). Without it, the stream starts with the next event. An
 /// `event: heartbeat` every period lets the client tell a quiet stream from a dead one.
 enum EventStream {
     static func response(log: EventLog, resumeAfter: Int64?, heartbeat: Duration) -> Response {
@@ -22,14 +23,17 @@ enum EventStream {
             defer { log.unsubscribe(bell) }
             var bells = doorbell.makeAsyncIterator()
             var cursor = resumeAfter ?? log.lastSequence
-            if let resumeAfter, let first = log.firstSequence, resumeAfter + 1 < first {
-                // Older events are no longer held: say so, then send what is.
-                try await writer.write(ByteBuffer(string: "event: gap\ndata: {\"missed_before\":\(first)}\n\n"))
-            }
             try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
             var lastWrite = ContinuousClock.now
             while !Task.isCancelled {
-                let batch = log.events(after: cursor)
+                let (batch, first) = log.recent(after: cursor)
+                if let first, cursor + 1 < first {
+                    // This client fell behind what memory holds (a stalled console): memory is not
+                    // held for it. Say what it missed and go on from what is held.
+                    try await writer.write(ByteBuffer(string: "event: gap\ndata: {\"missed_before\":\(first)}\n\n"))
+                    cursor = first - 1
+                    continue
+                }
                 if !batch.isEmpty {
                     var text = ""
                     for s in batch { text += "id: \(s.sequence)\nevent: alarm\ndata: \(s.envelope.body)\n\n" }
