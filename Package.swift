@@ -233,7 +233,7 @@ let package = Package(
         .testTarget(
             name: "MeltWatchDutyTests",
             dependencies: [
-                "MeltWatchDuty", "MeltWatchAlarms", "MeltWatchCore",
+                "MeltWatchDuty", "MeltWatchAlarms", "MeltWatchCore", "MeltWatchTestKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

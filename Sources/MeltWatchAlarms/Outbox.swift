@@ -24,6 +24,13 @@ public struct StoredEvent: Sendable {
     /// When it was stored (`CLOCK_MONOTONIC`, ns; 0 for events read back at start): the delivery
     /// stage's latency counts from here.
     public var storedNanos: UInt64 = 0
+
+    /// A stored event.
+    public init(sequence: Int64, envelope: AlarmEnvelope, storedNanos: UInt64 = 0) {
+        self.sequence = sequence
+        self.envelope = envelope
+        self.storedNanos = storedNanos
+    }
 }
 
 /// The alarm outbox, the delivery queue: every alarm event is stored before anyone may see it, with

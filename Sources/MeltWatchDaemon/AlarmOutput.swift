@@ -2,6 +2,7 @@ import Logging
 import MeltWatchAlarms
 import MeltWatchConfig
 import MeltWatchCore
+import MeltWatchDuty
 import MeltWatchRules
 import Metrics
 import NIOConcurrencyHelpers
@@ -191,44 +192,12 @@ final class AlarmOutput: Sendable {
         signals.withLockedValue { $0.snapshot = snapshot }
     }
 
-    /// `GET /api/signals`: every configured signal with its last value, event time, quality and health.
-    func signalsJSON() -> String {
+    /// Every configured signal with the engine's view of it as last copied (`GET /api/signals`).
+    var signalRows: [DutySignal] {
         let (catalog, snapshot) = signals.withLockedValue { $0 }
-        var w = JSONWriter()
-        w.beginArray()
-        for (i, c) in catalog.enumerated() where i < snapshot.count {
-            let s = snapshot[i]
-            w.beginObject()
-            w.key("plant"); w.string(c.plant)
-            w.key("equipment"); w.string(c.equipment)
-            w.key("role"); w.string(c.role)
-            w.key("topic"); w.string(c.topic)
-            w.key("value")
-            switch s.value {
-            case .number(let d): w.number(d)
-            case .bool(let b): w.bool(b)
-            case nil: w.string(nil)
-            }
-            w.key("quality"); w.string(s.time == nil ? nil : s.quality.name)
-            w.key("event_time"); w.string(s.time?.rfc3339)
-            w.key("health"); w.string(s.health)
-            w.endObject()
+        return zip(catalog, snapshot).map { c, s in
+            DutySignal(plant: c.plant, equipment: c.equipment, role: c.role, topic: c.topic, value: s.value, quality: s.quality,
+                       eventTime: s.time, health: s.health)
         }
-        w.endArray()
-        return w.output
-    }
-}
-
-extension AlarmOutput {
-    /// `GET /api/alarms`: open alarms by priority, then age; `all` adds those recently back to normal.
-    static func alarmsJSON(_ book: AlarmBook, includeClosed: Bool, plantNames: [String: String]) -> String {
-        var records = Array(book.open.values)
-        records.sort { ($0.last.priority, $0.raisedAt, $0.id) < ($1.last.priority, $1.raisedAt, $1.id) }
-        if includeClosed { records += book.closed.reversed() }
-        var w = JSONWriter()
-        w.beginArray()
-        for r in records { r.write(into: &w, maintenance: book.maintenance(of: r), plantName: plantNames[r.last.plant]) }
-        w.endArray()
-        return w.output
     }
 }

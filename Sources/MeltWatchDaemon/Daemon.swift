@@ -253,53 +253,17 @@ public enum Daemon {
             throw DaemonError(description: "duty.tokens_file: \(error)")
         }
         let startedAt = now
-        var api = DutyAPI(
-            alarms: { includeClosed in AlarmOutput.alarmsJSON(alarms.book, includeClosed: includeClosed, plantNames: reloader.live.plantNames) },
-            alarm: { id in
-                let book = alarms.book, names = reloader.live.plantNames
-                return book.record(id).map { $0.json(maintenance: book.maintenance(of: $0), plantName: names[$0.last.plant]) }
-            },
-            render: { record in record.json(maintenance: alarms.book.maintenance(of: record), plantName: reloader.live.plantNames[record.last.plant]) },
-            equipmentExists: { plant, equipment in reloader.live.equipmentKeys.contains("\(plant):\(equipment)") },
-            perform: { action in await inbox.perform(action) },
-            signals: { alarms.signalsJSON() },
-            events: eventLog,
-            status: {
-                let live = reloader.live
-                var w = JSONWriter()
-                w.beginObject()
-                w.key("version"); w.string(MeltWatchVersion.string)
-                w.key("config_hash"); w.string(live.hash)
-                w.key("started_at"); w.string(startedAt.rfc3339)
-                w.key("plants"); w.beginArray()
-                for p in live.plants { w.beginObject(); w.key("id"); w.string(p.id); w.key("name"); w.string(p.name); w.endObject() }
-                w.endArray()
-                w.key("ready"); w.bool(counters.brokerConnected.load(ordering: .relaxed) && counters.journalWritable.load(ordering: .relaxed))
-                w.endObject()
-                return w.output
-            },
-            metrics: { metrics.render() },
-            tokens: tokens,
-            publicURL: config.duty.publicURL,
-            logger: logger
-        )
-        api.maintenance = { Maintenance.listJSON(alarms.book.maintenance) }
+        let backend = DaemonDutyBackend(alarms: alarms, inbox: inbox, reloader: reloader, counters: counters, daemonMetrics: metrics,
+                                        startedAt: startedAt, brokerURL: brokerURL, journalDirectory: config.journal.dir,
+                                        outboxDirectory: outboxDirectory)
         let dutyConnections = DescriptorBudget.reserve(connections: config.duty.maxConnections, logger: logger)
         let duty = DutyServer.application(
-            host: config.duty.listenHost, port: config.duty.listenPort, api: api,
-            readiness: {
-                Readiness(checks: [
-                    ("broker", counters.brokerConnected.load(ordering: .relaxed), brokerURL),
-                    ("subscriptions", counters.subscribed.load(ordering: .relaxed)
-                        && counters.rejectedSubscriptions.load(ordering: .relaxed) == 0, "\(reloader.live.topicCount) topics"),
-                    ("engine", counters.engineRunning.load(ordering: .relaxed), "engine thread"),
-                    ("journal", counters.journalWritable.load(ordering: .relaxed), config.journal.dir),
-                    ("outbox", counters.outboxWritable.load(ordering: .relaxed), outboxDirectory),
-                ])
-            },
-            logger: logger,
-            maxConnections: dutyConnections,
-            idleTimeout: .milliseconds(ProcessInfo.processInfo.environment["MELTWATCH_TEST_IDLE_TIMEOUT_MS"].flatMap { Int64($0) } ?? 60_000),
+            host: config.duty.listenHost, port: config.duty.listenPort, backend: backend,
+            settings: DutySettings(
+                tokens: tokens, publicURL: config.duty.publicURL, maxConnections: dutyConnections,
+                idleTimeout: .milliseconds(ProcessInfo.processInfo.environment["MELTWATCH_TEST_IDLE_TIMEOUT_MS"].flatMap { Int64($0) } ?? 60_000),
+                logger: logger
+            ),
             onListening: { port in
                 logger.info("duty listener ready", metadata: ["duty.listen": "\(config.duty.listenHost):\(port)"])
             }

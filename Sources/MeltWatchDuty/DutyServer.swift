@@ -19,60 +19,6 @@ public struct Readiness: Sendable {
     public var isReady: Bool { checks.allSatisfy(\.ok) }
 }
 
-/// What the duty API serves, supplied by the daemon (which owns the alarm book, the signals and the
-/// event log). Every JSON producer returns finished text: the API only routes, checks and streams.
-public struct DutyAPI: Sendable {
-    /// `GET /api/alarms`: open alarms (`true`: also those recently back to normal).
-    public var alarms: @Sendable (_ includeClosed: Bool) -> String
-    /// One alarm's JSON, nil when unknown.
-    public var alarm: @Sendable (_ id: String) -> String?
-    /// The JSON of an alarm an action returned.
-    public var render: @Sendable (AlarmRecord) -> String
-    /// Whether the config has this equipment (maintenance switches).
-    public var equipmentExists: @Sendable (_ plant: String, _ equipment: String) -> Bool
-    /// `GET /api/equipment?state=out-of-service`: the equipment in maintenance.
-    public var maintenance: @Sendable () -> String = { "[]" }
-    /// Applies an action through the journal and the engine thread; answers once its events are stored.
-    public var perform: @Sendable (AlarmAction) async -> Result<AlarmRecord?, AlarmActionError>
-    /// `GET /api/signals`.
-    public var signals: @Sendable () -> String
-    /// The stored events, for `GET /api/events`.
-    public var events: EventLog
-    /// `GET /api/status`.
-    public var status: @Sendable () -> String
-    /// `GET /metrics`.
-    public var metrics: @Sendable () -> String
-    /// Operator tokens (`duty.tokens_file`, re-read on SIGHUP); without a file, writes are
-    /// anonymous-by-name (loopback listeners only: `check` refuses otherwise).
-    public var tokens: OperatorTokenStore
-    /// `duty.public_url`: the console's address as the duty room reaches it (its origin may write).
-    public var publicURL: String?
-    public var logger: Logger
-    /// SSE heartbeat period: lets the console notice a dead stream.
-    public var streamHeartbeat: Duration = .seconds(15)
-
-    /// Creates the API.
-    public init(alarms: @escaping @Sendable (Bool) -> String, alarm: @escaping @Sendable (String) -> String?,
-                render: @escaping @Sendable (AlarmRecord) -> String,
-                equipmentExists: @escaping @Sendable (String, String) -> Bool,
-                perform: @escaping @Sendable (AlarmAction) async -> Result<AlarmRecord?, AlarmActionError>,
-                signals: @escaping @Sendable () -> String, events: EventLog, status: @escaping @Sendable () -> String,
-                metrics: @escaping @Sendable () -> String, tokens: OperatorTokenStore, publicURL: String? = nil, logger: Logger) {
-        self.alarms = alarms
-        self.alarm = alarm
-        self.render = render
-        self.equipmentExists = equipmentExists
-        self.perform = perform
-        self.signals = signals
-        self.events = events
-        self.status = status
-        self.metrics = metrics
-        self.tokens = tokens
-        self.publicURL = publicURL
-        self.logger = logger
-    }
-}
-
 /// The duty-room HTTP listener on `duty.listen` (contract §5): the console, the alarm API with
 /// acknowledge / shelve / maintenance, Server-Sent Events with resume, signals, metrics, health.
 public enum DutyServer {
@@ -83,10 +29,10 @@ public enum DutyServer {
     /// when that is full) instead of taking descriptors the journal, the broker link and the
     /// webhooks need. A connection with no request in progress closes after `idleTimeout`.
     public static func application(
-        host: String, port: Int, api: DutyAPI, readiness: @escaping @Sendable () -> Readiness, logger: Logger,
-        maxConnections: Int = 256, idleTimeout: Duration = .seconds(60),
+        host: String, port: Int, backend: some DutyBackend, settings: DutySettings,
         onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        let logger = settings.logger
         let router = Router()
         router.add(middleware: SecurityHeaders())
         router.get("/") { _, _ in
@@ -104,7 +50,7 @@ public enum DutyServer {
         }
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
-            let r = readiness()
+            let r = backend.readiness
             var text = r.isReady ? "ready\n" : "not ready\n"
             for c in r.checks { text += "\(c.ok ? "ok  " : "FAIL") \(c.name): \(c.detail)\n" }
             return Response(status: r.isReady ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
@@ -112,25 +58,26 @@ public enum DutyServer {
         }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: api.metrics())))
+                     body: .init(byteBuffer: ByteBuffer(string: backend.metrics)))
         }
-        router.get("api/status") { _, _ in json(api.status()) }
-        router.get("api/signals") { _, _ in json(api.signals()) }
+        router.get("api/status") { _, _ in json(DutyJSON.status(backend.status)) }
+        router.get("api/signals") { _, _ in json(DutyJSON.signals(backend.signals)) }
         router.get("api/alarms") { request, _ -> Response in
             switch request.uri.queryParameters.get("state") ?? "active" {
-            case "active": return json(api.alarms(false))
-            case "all": return json(api.alarms(true))
+            case "active": return json(DutyJSON.alarms(backend.book, includeClosed: false, plantNames: backend.plantNames))
+            case "all": return json(DutyJSON.alarms(backend.book, includeClosed: true, plantNames: backend.plantNames))
             case let other: return problem(.badRequest, "state must be active or all, not \(other)")
             }
         }
         router.get("api/alarms/:id") { _, context -> Response in
             let id = decoded(context.parameters.get("id") ?? "")
-            return api.alarm(id).map { json($0) } ?? problem(.notFound, "no alarm \(id)")
+            let book = backend.book
+            return book.record(id).map { json(DutyJSON.alarm($0, book: book, plantNames: backend.plantNames)) } ?? problem(.notFound, "no alarm \(id)")
         }
         router.post("api/alarms/:id/:verb") { request, context -> Response in
             let id = decoded(context.parameters.get("id") ?? "")
             let verb = context.parameters.get("verb") ?? ""
-            return await write(request, api: api) { body, who in
+            return await write(request, backend: backend, settings: settings) { body, who in
                 switch verb {
                 case "ack": return .acknowledge(alarmID: id, operator: who, note: try body.optionalString("note"))
                 case "shelve":
@@ -143,13 +90,13 @@ public enum DutyServer {
         router.get("api/equipment") { request, _ -> Response in
             let state = request.uri.queryParameters.get("state") ?? "out-of-service"
             guard state == "out-of-service" else { return problem(.badRequest, "state must be out-of-service, not \(state)") }
-            return json(api.maintenance())
+            return json(DutyJSON.maintenance(backend.book.maintenance))
         }
         router.post("api/equipment/:plant/:equipment/:verb") { request, context -> Response in
             let plant = decoded(context.parameters.get("plant") ?? ""), equipment = decoded(context.parameters.get("equipment") ?? "")
             let verb = context.parameters.get("verb") ?? ""
-            guard api.equipmentExists(plant, equipment) else { return problem(.notFound, "no equipment \(plant)/\(equipment) in the config") }
-            return await write(request, api: api) { body, who in
+            guard backend.hasEquipment(plant: plant, equipment: equipment) else { return problem(.notFound, "no equipment \(plant)/\(equipment) in the config") }
+            return await write(request, backend: backend, settings: settings) { body, who in
                 switch verb {
                 case "out-of-service":
                     // Out of service always ends: the hours are required, 1–168 (the book checks the range).
@@ -163,14 +110,15 @@ public enum DutyServer {
         router.get("api/events") { request, _ -> Response in
             let resume = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
                 ?? request.uri.queryParameters.get("last_event_id").flatMap { Int64($0) }
-            return EventStream.response(log: api.events, resumeAfter: resume, heartbeat: api.streamHeartbeat)
+            return EventStream.response(log: backend.events, resumeAfter: resume, heartbeat: settings.streamHeartbeat, clock: settings.clock)
         }
+        let idleTimeout = settings.idleTimeout
         let idle = TimeAmount.nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000 + idleTimeout.components.attoseconds / 1_000_000_000)
         return Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: idle)),
             configuration: .init(address: .hostname(host, port: port), serverName: "meltwatch",
-                                 availableConnectionsDelegate: MaximumAvailableConnections(maxConnections, logger: logger)),
+                                 availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger
         )
@@ -178,11 +126,12 @@ public enum DutyServer {
 
     /// A write request: where it comes from, what it carries, whose token; then the JSON body, the
     /// action through the daemon, the alarm back. `makeAction` gets the body and the operator's name.
-    private static func write(_ request: Request, api: DutyAPI, _ makeAction: (RequestBody, String) throws -> AlarmAction) async -> Response {
-        let tokens = api.tokens.tokens
-        switch WriteGuard.check(request, hasTokens: tokens != nil, publicURL: api.publicURL) {
+    private static func write(_ request: Request, backend: some DutyBackend, settings: DutySettings,
+                              _ makeAction: (RequestBody, String) throws -> AlarmAction) async -> Response {
+        let tokens = settings.tokens.tokens
+        switch WriteGuard.check(request, hasTokens: tokens != nil, publicURL: settings.publicURL) {
         case .refused(let status, let message):
-            api.logger.warning("duty write refused", metadata: ["http.status": "\(status.code)", "http.path": "\(request.uri.path)", "refusal": "\(message)"])
+            settings.logger.warning("duty write refused", metadata: ["http.status": "\(status.code)", "http.path": "\(request.uri.path)", "refusal": "\(message)"])
             return problem(status, message)
         case .allowed: break
         }
@@ -214,10 +163,10 @@ public enum DutyServer {
         } catch {
             return problem(.badRequest, "body must be a JSON object of at most 64 KiB: \(error)")
         }
-        switch await api.perform(action) {
+        switch await backend.perform(action) {
         case .success(let record?):
-            api.logger.notice("operator action", metadata: ["alarm.id": "\(record.id)", "operator": "\(action.operatorName ?? "-")"])
-            return json(api.render(record))
+            settings.logger.notice("operator action", metadata: ["alarm.id": "\(record.id)", "operator": "\(action.operatorName ?? "-")"])
+            return json(DutyJSON.alarm(record, book: backend.book, plantNames: backend.plantNames))
         case .success(nil):
             return json(#"{"ok":true}"#)
         case .failure(let e):
@@ -231,11 +180,7 @@ public enum DutyServer {
     }
 
     private static func problem(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("error"); w.string(message)
-        w.endObject()
-        return json(w.output, status: status)
+        json(DutyJSON.error(message), status: status)
     }
 
     private static func problem(_ e: AlarmActionError) -> Response {

@@ -10,27 +10,27 @@ import Testing
 
 @testable import MeltWatchDuty
 
-/// A duty API whose backend records the actions it is asked to perform and performs none.
-private final class RecordingBackend: Sendable {
+/// A duty backend that records the actions it is asked to perform and performs none.
+final class RecordingBackend: DutyBackend {
     let actions = NIOLockedValueBox<[AlarmAction]>([])
+    let events = EventLog()
 
-    func api(tokens: OperatorTokens?, publicURL: String? = nil) -> DutyAPI {
-        DutyAPI(
-            alarms: { _ in "[]" }, alarm: { _ in nil }, render: { _ in "{}" },
-            equipmentExists: { plant, equipment in plant == "baotou-steel" && equipment == "co-1" },
-            perform: { [actions] action in
-                actions.withLockedValue { $0.append(action) }
-                return .success(nil)
-            },
-            signals: { "[]" }, events: EventLog(), status: { "{}" }, metrics: { "" },
-            tokens: OperatorTokenStore(path: tokens == nil ? nil : "tokens", tokens: tokens), publicURL: publicURL,
-            logger: Logger(label: "duty-test")
-        )
+    var book: AlarmBook { AlarmBook(settings: .init(escalateAfterMilliseconds: 0, configHash: "sha256:test")) }
+    var plantNames: [String: String] { [:] }
+    func hasEquipment(plant: String, equipment: String) -> Bool { plant == "baotou-steel" && equipment == "co-1" }
+    func perform(_ action: AlarmAction) async -> Result<AlarmRecord?, AlarmActionError> {
+        actions.withLockedValue { $0.append(action) }
+        return .success(nil)
     }
+    var signals: [DutySignal] { [] }
+    var status: DutyStatus { DutyStatus(version: "test", configHash: "sha256:test", startedAt: EventTime(milliseconds: 0), plants: [], ready: true) }
+    var readiness: Readiness { Readiness(checks: []) }
+    var metrics: String { "" }
 
     func application(tokens: OperatorTokens?, publicURL: String? = nil) -> some ApplicationProtocol {
-        DutyServer.application(host: "127.0.0.1", port: 0, api: api(tokens: tokens, publicURL: publicURL),
-                               readiness: { Readiness(checks: []) }, logger: Logger(label: "duty-test"))
+        DutyServer.application(host: "127.0.0.1", port: 0, backend: self,
+                               settings: DutySettings(tokens: OperatorTokenStore(path: tokens == nil ? nil : "tokens", tokens: tokens),
+                                                      publicURL: publicURL, logger: Logger(label: "duty-test")))
     }
 }
 
