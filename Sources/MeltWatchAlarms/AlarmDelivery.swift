@@ -29,6 +29,8 @@ public final class AlarmDelivery: Service {
     public let failingAlarmAfter: Duration
     private let systemAlarm: SystemAlarmSink
     private let heartbeat: HeartbeatSource
+    /// What intervals, backoff and heartbeats are measured and waited with.
+    private let clock: any ServiceClock
     private let stopping = Synchronization.Atomic<Bool>(false)
     private let deliveredCount = Synchronization.Atomic<Int>(0)
     /// Told of every event a channel confirmed (the delivery stage of the latency metrics).
@@ -36,15 +38,19 @@ public final class AlarmDelivery: Service {
     private let failedAttempts = Synchronization.Atomic<Int>(0)
     /// Per channel (same index): the last sequence delivered.
     private let positions: NIOLockedValueBox<[Int64]>
+    /// Told (with the channel's index) each time a caught-up channel starts waiting for events: the
+    /// tests' sync point with a manual clock. Set before ``run()``.
+    var onIdle: (@Sendable (Int) -> Void)?
     /// Per channel (same index): disabled by an HTTP 410 (it no longer holds the outbox's events).
     private let disabled: NIOLockedValueBox<[Bool]>
 
     /// Creates the service; nothing is sent until ``run()``. Cursors are read now.
     public init(channels: [any DeliveryChannel], log: EventLog, cursorDirectory: String, policy: RetryPolicy = RetryPolicy(),
                 heartbeat: Duration?, heartbeatEvent: HeartbeatSource, failingAlarmAfter: Duration = .seconds(60),
-                drainTimeout: Duration = .seconds(5), logger: Logger, systemAlarm: @escaping SystemAlarmSink,
-                onDelivered: (@Sendable (StoredEvent) -> Void)? = nil) throws {
+                drainTimeout: Duration = .seconds(5), clock: any ServiceClock = SystemServiceClock(), logger: Logger,
+                systemAlarm: @escaping SystemAlarmSink, onDelivered: (@Sendable (StoredEvent) -> Void)? = nil) throws {
         self.onDelivered = onDelivered
+        self.clock = clock
         self.channels = channels
         self.log = log
         cursors = try CursorStore(directory: cursorDirectory)
@@ -108,7 +114,7 @@ public final class AlarmDelivery: Service {
                 // Wakes every reader of the log once a second: idle channels send their heartbeat on
                 // time and idle SSE streams theirs.
                 while !self.stopping.load(ordering: .acquiring), !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(1))
+                    try? await self.clock.sleep(for: .seconds(1))
                     self.log.ringAll()
                 }
             }
@@ -129,17 +135,17 @@ public final class AlarmDelivery: Service {
         var bells = doorbell.makeAsyncIterator()
         var cursor = positions.withLockedValue { $0[i] }
         var savedCursor = cursor
-        var lastSave = ContinuousClock.now
-        var lastHeartbeat = ContinuousClock.now
-        var failingSince: ContinuousClock.Instant?
+        var lastSave = clock.elapsed
+        var lastHeartbeat = clock.elapsed
+        var failingSince: Duration?
         var failingRaised = false
-        var drainDeadline: ContinuousClock.Instant?
+        var drainDeadline: Duration?
         func save(force: Bool) {
-            guard cursor != savedCursor, force || ContinuousClock.now - lastSave >= .milliseconds(200) else { return }
+            guard cursor != savedCursor, force || clock.elapsed - lastSave >= .milliseconds(200) else { return }
             do {
                 try cursors.store(channel.cursorKey, cursor)
                 savedCursor = cursor
-                lastSave = .now
+                lastSave = clock.elapsed
             } catch {
                 logger.error("cannot save the delivery cursor (events may be delivered twice after a restart)", metadata: [
                     "delivery.channel": "\(channel.name)", "delivery.error": "\(error)",
@@ -156,14 +162,15 @@ public final class AlarmDelivery: Service {
                 // held a cooperative thread. A crash then repeats at most that much (same event_id).
                 save(force: false)
                 if stopping.load(ordering: .acquiring) { return }
-                if let interval = heartbeatInterval, ContinuousClock.now - lastHeartbeat >= interval {
-                    lastHeartbeat = .now
+                if let interval = heartbeatInterval, clock.elapsed - lastHeartbeat >= interval {
+                    lastHeartbeat = clock.elapsed
                     let beat = heartbeat.next()
                     if case .failed(let why) = await channel.deliver(beat) {
                         logger.warning("heartbeat not delivered", metadata: ["delivery.channel": "\(channel.name)", "delivery.error": "\(why)"])
                     }
                     continue
                 }
+                onIdle?(i)
                 guard await bells.next() != nil else { return }
                 continue
             }
@@ -208,7 +215,7 @@ public final class AlarmDelivery: Service {
                                     "报警推送端点已注销 (HTTP 410)，已停止向其推送：\(channel.name) (endpoint gone: \(why); delivery disabled)")
                         return
                     }
-                    let now = ContinuousClock.now
+                    let now = clock.elapsed
                     let since = failingSince ?? now
                     failingSince = since
                     if !failingRaised, now - since >= failingAlarmAfter {
@@ -233,25 +240,25 @@ public final class AlarmDelivery: Service {
                 next += covered
                 cursor = batch[next - 1].sequence
                 positions.withLockedValue { [cursor] in $0[i] = cursor }
-                lastHeartbeat = .now  // any event shows the monitor alive
+                lastHeartbeat = clock.elapsed  // any event shows the monitor alive
                 save(force: false)
             }
         }
     }
 
     /// Sleeps `delay` in short slices; false once shutdown began and its drain deadline passed.
-    private func pause(_ delay: Duration, deadline: inout ContinuousClock.Instant?) async -> Bool {
-        let end = ContinuousClock.now.advanced(by: delay)
+    private func pause(_ delay: Duration, deadline: inout Duration?) async -> Bool {
+        let end = clock.elapsed + delay
         while true {
             if stopping.load(ordering: .acquiring) {
-                let d = deadline ?? ContinuousClock.now.advanced(by: drainTimeout)
+                let d = deadline ?? clock.elapsed + drainTimeout
                 deadline = d
-                if ContinuousClock.now >= d { return false }
+                if clock.elapsed >= d { return false }
             }
             if Task.isCancelled { return false }
-            let now = ContinuousClock.now
+            let now = clock.elapsed
             if now >= end { return true }
-            try? await Task.sleep(for: min(.milliseconds(250), now.duration(to: end)))
+            try? await clock.sleep(for: min(.milliseconds(250), end - now))
         }
     }
 }

@@ -70,12 +70,13 @@ public final class RobotChannel: DeliveryChannel, @unchecked Sendable {
     /// The most events one digest names.
     let digestLimit = 30
     /// When each post of the current window went out.
-    private let sent = NIOLockedValueBox<[ContinuousClock.Instant]>([])
-    private let clock: @Sendable () -> Int64
+    private let sent = NIOLockedValueBox<[Duration]>([])
+    /// The window's time (monotonic) and the signatures' (wall).
+    private let clock: any ServiceClock
 
     /// A robot, the `index`th of its kind in `duty.channels` (1-based: `dingtalk#1`).
     public init(endpoint: RobotEndpoint, index: Int, client: HTTPClient = .shared, requestTimeout: Duration = .seconds(10),
-                window: Duration = .seconds(60), clock: @escaping @Sendable () -> Int64 = WallClock.milliseconds) {
+                window: Duration = .seconds(60), clock: any ServiceClock = SystemServiceClock()) {
         self.endpoint = endpoint
         self.client = client
         self.requestTimeout = requestTimeout
@@ -118,7 +119,7 @@ public final class RobotChannel: DeliveryChannel, @unchecked Sendable {
 
     /// Nil when the window has room for a post now, else how long until it has.
     private func roomIn() -> Duration? {
-        let now = ContinuousClock.now
+        let now = clock.elapsed
         return sent.withLockedValue { s in
             s.removeAll { now - $0 >= window }
             return s.count < endpoint.perMinute ? nil : window - (now - s[0])
@@ -129,10 +130,10 @@ public final class RobotChannel: DeliveryChannel, @unchecked Sendable {
         // The post counts in the window from when its answer came (or the attempt ended): the
         // platform counted it on arrival, which is before that, so our window never runs ahead of
         // the platform's (counted from the send, a post a minute later could still be its 21st).
-        defer { sent.withLockedValue { $0.append(.now) } }
+        defer { sent.withLockedValue { [now = clock.elapsed] in $0.append(now) } }
         var url = endpoint.url
         let body: String
-        let now = clock()
+        let now = clock.wall.milliseconds
         var w = JSONWriter()
         w.beginObject()
         switch endpoint.kind {

@@ -13,6 +13,15 @@ public final class ManualClock: ServiceClock {
         var elapsed: Duration = .zero
         var sleepers: [Int: Sleeper] = [:]
         var next = 0
+        /// Tasks waiting for a number of sleepers.
+        var watchers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+
+        /// The watchers whose count is reached now, removed.
+        mutating func satisfiedWatchers() -> [CheckedContinuation<Void, Never>] {
+            let ready = watchers.filter { $0.count <= sleepers.count }.map(\.continuation)
+            watchers.removeAll { $0.count <= sleepers.count }
+            return ready
+        }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -38,11 +47,12 @@ public final class ManualClock: ServiceClock {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-                let resumeNow = state.withLockedValue { s -> Bool in
-                    if Task.isCancelled { return true }
+                let (resumeNow, watchers) = state.withLockedValue { s -> (Bool, [CheckedContinuation<Void, Never>]) in
+                    if Task.isCancelled { return (true, []) }
                     s.sleepers[id] = Sleeper(deadline: s.elapsed + duration, continuation: c)
-                    return false
+                    return (false, s.satisfiedWatchers())
                 }
+                for w in watchers { w.resume() }
                 if resumeNow { c.resume(throwing: CancellationError()) }
             }
         } onCancel: {
@@ -64,8 +74,16 @@ public final class ManualClock: ServiceClock {
     /// How many tasks are sleeping on this clock now.
     public var sleepers: Int { state.withLockedValue { $0.sleepers.count } }
 
-    /// Waits (yielding, not sleeping) until at least `count` tasks sleep on this clock.
+    /// Waits until at least `count` tasks sleep on this clock (suspended, not spinning: the tasks it
+    /// waits for get the threads).
     public func waitForSleepers(_ count: Int) async {
-        while sleepers < count { await Task.yield() }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLockedValue { s -> Bool in
+                if s.sleepers.count >= count { return true }
+                s.watchers.append((count, c))
+                return false
+            }
+            if now { c.resume() }
+        }
     }
 }
