@@ -49,8 +49,8 @@ swift test --skip-build --parallel --filter "$scenarios"
 # integration suites cover). The end-to-end scenarios play a representative subset
 # (ScenarioEndToEndTests.sanitizerScenarios) two at a time.
 # The clock-step (libfaketime preloaded into the daemon) and network-partition (a 40 s cut between
-# network namespaces) tests are about time and the link, not memory or threads, and mostly wait.
-sanitizer_skip="$scenarios|PlantModelTests|ScenarioEngineTests|EngineHealthScheduleTests|ShardTests|ClockStepTests|PartitionTests"
+# network namespaces) tests are about time and the link, not memory or threads, and mostly wait; the flood soak measures memory and rates over two minutes of real time.
+sanitizer_skip="$scenarios|PlantModelTests|ScenarioEngineTests|EngineHealthScheduleTests|ShardTests|ClockStepTests|PartitionTests|FloodSoakTests"
 sanitized_suite() {
   local sanitizer=$1 name=$2 scratch=$3 reports
   reports=$(mktemp -d /tmp/meltwatch-"$sanitizer".XXXXXX)

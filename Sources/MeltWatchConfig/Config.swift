@@ -88,12 +88,7 @@ public struct MeltWatchConfig: Sendable {
         public var channels: [Channel] = []
 
         /// Whether `listenHost` is this machine's loopback only (then a tokens file is optional).
-        public var listensOnLoopbackOnly: Bool {
-            let h = listenHost.lowercased()
-            if h == "localhost" || h == "::1" { return true }
-            let parts = h.split(separator: ".", omittingEmptySubsequences: false)
-            return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
-        }
+        public var listensOnLoopbackOnly: Bool { Loopback.isLoopback(host: listenHost) }
     }
 
     /// One `duty.channels` entry: a DingTalk, WeCom or Feishu group robot.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import MeltWatchCore
 
 /// Who may send a write to the duty API, before any token is looked at (contract §5, "Who may
 /// write"): a page open in a duty-room browser must not be able to act for the operator.
@@ -76,9 +77,7 @@ enum WriteGuard {
         } else if let colon = name.lastIndex(of: ":") {
             name = String(name[..<colon])
         }
-        if name == "localhost" || name == "::1" { return true }
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+        return Loopback.isLoopback(host: name)
     }
 
     /// The token of `Authorization: Bearer <token>`, nil without one.
