@@ -146,7 +146,7 @@ public struct AlarmBook: Sendable {
         open[r.id] = r
         if let engineID = r.engineAlarmID { aliases[engineID] = r.id }
         if !r.active, r.acknowledgedBy == nil { returned[Self.returnKey(r.last)] = r.id }
-        if r.last.rule == Self.chatterRule, r.active, let rule = r.last.cause {
+        if r.last.rule == AlarmEvent.chatteringRule, r.active, let rule = r.last.cause {
             folding[r.id] = "\(r.last.plant):\(r.last.equipment):\(rule)"
         }
     }
@@ -169,9 +169,6 @@ public struct AlarmBook: Sendable {
     private static func returnKey(_ e: AlarmEvent) -> String {
         "\(e.plant):\(e.equipment):\(e.rule):\(e.signals.joined(separator: ","))"
     }
-
-    /// The engine's rule that reports another rule chattering (its `cause` names that rule).
-    public static let chatterRule = "chattering"
 
     /// True while the rule of `r` is reported chattering on its equipment.
     private func isFolding(_ r: AlarmRecord) -> Bool {
@@ -219,7 +216,7 @@ public struct AlarmBook: Sendable {
             // A clear for an alarm the book no longer holds (closed by a restart) changes nothing.
             guard var r = open[aliases[key] ?? key], r.active else { return }
             r.active = false
-            if e.rule == Self.chatterRule, folding[r.id] != nil {
+            if e.rule == AlarmEvent.chatteringRule, folding[r.id] != nil {
                 // The chattering ended: what was folded is told now, then transitions flow again.
                 let rule = folding.removeValue(forKey: r.id)!
                 emit(&r, .cleared, at: e.eventTime, content: e, into: &out)

@@ -202,7 +202,7 @@ public final class Outbox {
         return found
     }
 
-    /// The segments on disk and the events they hold, for `meltwatch_outbox_segments` and tests.
+    /// How many segments the outbox has on disk (tests watch compaction with it).
     public var segmentCount: Int { (try? JournalReader(directory: directory, fileSystem: fileSystem).segments().count) ?? 0 }
 
     /// Compaction while running (engine thread): when a sealed segment holds only events every
@@ -210,14 +210,14 @@ public final class Outbox {
     /// delivering), writes the whole book and removes the sealed segments before the first one
     /// still needed. Returns the removed paths (none when nothing was due).
     @discardableResult
-    public func compactIfDue(_ snapshot: AlarmBook.Snapshot, deliveredThrough: Int64, at time: EventTime) throws -> [String] {
+    public func compactIfDue(_ snapshot: @autoclosure () -> AlarmBook.Snapshot, deliveredThrough: Int64, at time: EventTime) throws -> [String] {
         let current = writer.currentSegment
         let (firstNeeded, anyDone) = index.withLockedValue { idx -> (UInt64, Bool) in
             let needed = idx.filter { $0.value.upperBound > deliveredThrough }.keys.min() ?? current
             return (min(needed, current), idx.keys.contains { $0 < min(needed, current) })
         }
         guard anyDone else { return [] }
-        try storeSnapshot(snapshot, at: time)
+        try storeSnapshot(snapshot(), at: time)
         let removed = try writer.removeSegments(below: min(firstNeeded, snapshotSegment ?? firstNeeded))
         index.withLockedValue { idx in for s in idx.keys where s < min(firstNeeded, snapshotSegment ?? firstNeeded) { idx[s] = nil } }
         return removed

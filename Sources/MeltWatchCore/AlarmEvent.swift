@@ -138,3 +138,9 @@ extension AlarmEvent {
         return w.output
     }
 }
+
+extension AlarmEvent {
+    /// The rule id of the engine's alarm about another rule chattering (its `cause` names that
+    /// rule): the engine raises it, the alarm book folds the named rule's transitions under it.
+    public static let chatteringRule = "chattering"
+}

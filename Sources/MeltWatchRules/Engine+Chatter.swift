@@ -8,7 +8,7 @@ import MeltWatchCore
 /// rule's transitions on the equipment while the episode lasts (their state stays current; the duty
 /// room hears of them at most once a minute).
 extension EngineCore {
-    static let chatterRule = "chattering"
+    static let chatterRule = AlarmEvent.chatteringRule
 
     /// State of chattering detection for one (equipment, rule).
     struct Chatter: Codable {
