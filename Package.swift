@@ -44,6 +44,8 @@ let package = Package(
         // Sparkplug B payloads. Only the runtime: the generated code is committed (Sources/MeltWatchSparkplug),
         // so no build here compiles protoc's plugin.
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        // The hazard records: SQLite (Debian's libsqlite3) through GRDB, WAL and migrations.
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // libmosquitto, the system C library. Only MeltWatchMQTT imports it.
@@ -120,7 +122,7 @@ let package = Package(
         .target(
             name: "MeltWatchDuty",
             dependencies: [
-                "MeltWatchCore", "MeltWatchAlarms",
+                "MeltWatchCore", "MeltWatchAlarms", "MeltWatchHazards",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -132,9 +134,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Hazard records (隐患, contract §7): the pure desk that opens them from the alarm stream and
+        // takes the duty room's steps, their JSON. No I/O: the daemon and replay run the same desk.
+        .target(name: "MeltWatchHazards", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),
+
+        // The hazard records on disk: SQLite (Debian's libsqlite3) through GRDB, WAL, migrations.
+        .target(
+            name: "MeltWatchHazardStore",
+            dependencies: ["MeltWatchCore", "MeltWatchHazards", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+
         // The audit report (contract section 6): ledger, interlock latency, availability, alarm load,
         // rendered as HTML with inline SVG charts, CSV and JSON. Pure: fed an in-memory AuditInput.
-        .target(name: "MeltWatchReport", dependencies: ["MeltWatchCore"], swiftSettings: swiftSettings),
+        .target(name: "MeltWatchReport", dependencies: ["MeltWatchCore", "MeltWatchHazards"], swiftSettings: swiftSettings),
 
         // Composition root: config -> ingest thread -> ring -> engine thread -> alarms.
         .target(
@@ -142,6 +155,7 @@ let package = Package(
             dependencies: [
                 "CZlib", "MeltWatchCore", "MeltWatchDecode", "MeltWatchRing", "MeltWatchRules", "MeltWatchJournal",
                 "MeltWatchMQTT", "MeltWatchConfig", "MeltWatchAlarms", "MeltWatchDuty", "MeltWatchReport", "MeltWatchSparkplug",
+                "MeltWatchHazards", "MeltWatchHazardStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -157,6 +171,7 @@ let package = Package(
             name: "meltwatch",
             dependencies: [
                 "MeltWatchDaemon", "MeltWatchConfig", "MeltWatchRules", "MeltWatchJournal", "MeltWatchReport",
+                "MeltWatchHazards", "MeltWatchHazardStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -211,6 +226,7 @@ let package = Package(
         .testTarget(name: "MeltWatchRingTests", dependencies: ["MeltWatchRing"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchRulesTests", dependencies: ["MeltWatchRules"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchJournalTests", dependencies: ["MeltWatchJournal", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], swiftSettings: swiftSettings),
+        .testTarget(name: "MeltWatchHazardsTests", dependencies: ["MeltWatchHazards", "MeltWatchHazardStore", "MeltWatchCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MeltWatchConfigTests", dependencies: ["MeltWatchConfig"], swiftSettings: swiftSettings),
         // Includes a headless-Chromium screenshot of the HTML report (skipped when chromium is absent).
         .testTarget(

@@ -3,7 +3,7 @@
 # A step's heading, with the minutes since the script started (CI must finish within 90).
 step() { printf '\n==> [%d min] %s\n' "$((SECONDS / 60))" "$*" >&2; }
 
-# Installs libmosquitto-dev, mosquitto and the tools the scripts use, when missing; extra Debian
+# Installs libmosquitto-dev, zlib, SQLite, mosquitto and the tools the scripts use, when missing; extra Debian
 # package names may be given (the tests add chromium and a CJK font for the report screenshot).
 ensure_packages() {
   local missing=()
@@ -11,6 +11,8 @@ ensure_packages() {
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   dpkg -s libmosquitto-dev >/dev/null 2>&1 || missing+=(libmosquitto-dev)
   dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
+  dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)   # GRDB: the hazard records
+  command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
   command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)

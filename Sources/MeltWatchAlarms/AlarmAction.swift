@@ -22,6 +22,9 @@ public enum AlarmAction: Sendable, Equatable, Codable {
     /// The daemon raises (or clears) an alarm about itself; `subject` tells apart alarms of one rule
     /// (e.g. which webhook is failing).
     case system(rule: String, raise: Bool, subject: String, message: String)
+    /// An operator's step on a hazard record (rectification, submission, closing, a proof test):
+    /// in the same ordered stream, so the hazard records are a function of the journal too.
+    case hazard(HazardAction)
 
     /// Longest shelve an operator may set: a shelved alarm is a hidden hazard.
     public static let maximumShelveMinutes = 24 * 60
@@ -45,6 +48,7 @@ public enum AlarmAction: Sendable, Equatable, Codable {
         switch self {
         case .acknowledge(_, let o, _), .shelve(_, let o, _, _), .unshelve(_, let o, _),
              .outOfService(_, _, let o, _, _), .returnToService(_, _, let o, _): o
+        case .hazard(let h): h.operatorName
         case .system: nil
         }
     }

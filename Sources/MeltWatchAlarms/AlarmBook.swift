@@ -429,6 +429,9 @@ public struct AlarmBook: Sendable {
             return .success(nil)
         case .system(let rule, let raise, let subject, let message):
             return .success(system(rule: rule, raise: raise, subject: subject, message: message, at: time, into: &out))
+        case .hazard:
+            // The stage hands these to the hazard desk; a book alone has no hazards.
+            return .failure(AlarmActionError(.unavailable, "hazard actions are applied by the hazard desk, not the alarm book"))
         }
     }
 

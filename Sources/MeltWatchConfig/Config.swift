@@ -12,6 +12,23 @@ public struct MeltWatchConfig: Sendable {
     public var sparkplugHostID: String? = nil
     /// `shard:` — this instance monitors only its share of the equipment (nil: all of it).
     public var shard: Shard? = nil
+    /// `hazards:` — the hazard records (contract §7); the defaults when the file omits it.
+    public var hazards = Hazards()
+
+    /// `hazards:` (contract §2): the weekly table's campaign start, the 检查单位 of the plant's own
+    /// findings, and the durations after which a bypass or an unhealthy mandated signal is a hazard.
+    public struct Hazards: Sendable, Equatable {
+        /// `campaign_start` (Beijing date): the weekly table counts from here (nil: from the first record).
+        public var campaignStart: BeijingDate? = nil
+        /// `inspector`: 检查单位 in the ledger.
+        public var inspector: String = "安全环保部"
+        /// `bypass_min`.
+        public var bypassMinutes: Int = 10
+        /// `device_min`.
+        public var deviceMinutes: Int = 60
+
+        public init() {}
+    }
 
     /// One instance of several on the same broker (issue #8, scale-out): equipment are dealt to
     /// `count` instances by a stable hash of `plant:equipment`, so every signal of one equipment is

@@ -5,7 +5,7 @@ import Yams
 
 extension Validator {
     mutating func config(_ root: Node) -> MeltWatchConfig? {
-        guard let top = mapping(root, at: "config", allowed: ["broker", "journal", "duty", "plants", "shard", "sparkplug"]) else { return nil }
+        guard let top = mapping(root, at: "config", allowed: ["broker", "journal", "duty", "plants", "shard", "sparkplug", "hazards"]) else { return nil }
         guard let brokerNode = top["broker"] else {
             error(root, "broker is required (broker.url, broker.client_id)")
             return nil
@@ -22,6 +22,7 @@ extension Validator {
         guard let broker, let duty else { return nil }
         var config = MeltWatchConfig(broker: broker, journal: journal, duty: duty, plants: plants)
         config.sparkplugHostID = top["sparkplug"].flatMap { self.sparkplugHost($0) }
+        if let node = top["hazards"], let hazards = self.hazards(node) { config.hazards = hazards }
         // Every instance checks the whole plant list alike, then keeps its share.
         crossChecks(config, plantsNode: plantsNode, dutyNode: top["duty"] ?? root)
         if let shard {
@@ -43,6 +44,29 @@ extension Validator {
             return nil
         }
         return id
+    }
+
+    /// `hazards: { campaign_start, inspector, bypass_min, device_min }`.
+    private mutating func hazards(_ node: Node) -> MeltWatchConfig.Hazards? {
+        guard let m = mapping(node, at: "hazards", allowed: ["campaign_start", "inspector", "bypass_min", "device_min"]) else { return nil }
+        var h = MeltWatchConfig.Hazards()
+        if let n = m["campaign_start"], let text = string(n, at: "hazards.campaign_start") {
+            guard let date = BeijingDate(parsing: text) else {
+                error(n, "hazards.campaign_start '\(text)' must be a date, YYYY-MM-DD (Beijing time)")
+                return nil
+            }
+            h.campaignStart = date
+        }
+        if let n = m["inspector"], let text = string(n, at: "hazards.inspector") {
+            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                error(n, "hazards.inspector must name the 检查单位 (e.g. 安全环保部)")
+                return nil
+            }
+            h.inspector = text
+        }
+        h.bypassMinutes = integer(m["bypass_min"], at: "hazards.bypass_min", default: 10, range: 1...1440, unit: "min")
+        h.deviceMinutes = integer(m["device_min"], at: "hazards.device_min", default: 60, range: 1...1440, unit: "min")
+        return h
     }
 
     /// `shard: { index: 0, count: 2 }`.

@@ -1,18 +1,27 @@
 import MeltWatchAlarms
 import MeltWatchCore
+import MeltWatchHazards
 import MeltWatchRules
 
-/// The rule engine followed by the alarm book: what the engine thread runs for each input, and what
-/// `replay` runs over the journal, so both make the same events.
+/// The rule engine followed by the alarm book and the hazard desk: what the engine thread runs for
+/// each input, and what `replay` runs over the journal, so both make the same events and hazards.
+/// The desk sees the book's events (the alarm ids the duty room sees) and the interlock outcomes in
+/// the order the rules made them; its overdue alarms go into the book at once.
 final class AlarmStage {
     private(set) var engine: Engine
     private(set) var book: AlarmBook
+    private(set) var hazards: HazardDesk
     /// Events and alarm states produced since the caller last took them.
     private var output = AlarmBook.Output()
+    /// How many of `output.events` the hazard desk has seen.
+    private var observed = 0
+    /// Hazard changes produced since the caller last took them.
+    private var hazardOutput = HazardDesk.Output()
 
-    init(engine: Engine, book: AlarmBook) {
+    init(engine: Engine, book: AlarmBook, hazards: HazardDesk = HazardDesk()) {
         self.engine = engine
         self.book = book
+        self.hazards = hazards
     }
 
     /// After a (re)start: the engine continues the alarm numbering, latched alarms stay latched, and
@@ -23,6 +32,7 @@ final class AlarmStage {
                           activations: r.activations, latchedOpen: r.latchedOpen)
         }
         book.restarted(at: time, into: &output)
+        observeBook()
     }
 
     /// A configuration reload at `time` (the daemon clock where it entered the stream): the rules of
@@ -38,26 +48,82 @@ final class AlarmStage {
         }
         book.reloaded(at: time, carried: reload.carried, present: Set(model.equipment.map { "\($0.plant):\($0.id)" }),
                       configHash: model.configHash, into: &output)
+        observeBook()
         return reload
     }
 
     /// A reading or a tick through the engine, its events through the book.
     func process(_ input: EngineInput) {
-        engine.process(input) { event in book.apply(event, into: &output) }
+        engine.process(input, emit: { event in
+            book.apply(event, into: &output)
+            observeBook()
+        }, outcome: { outcome in
+            hazards.observe(outcome, into: &hazardOutput)
+        })
         switch input {
-        case .tick(let now): book.tick(now, into: &output)
+        case .tick(let now):
+            book.tick(now, into: &output)
+            observeBook()
+            hazards.tick(now, into: &hazardOutput)
+            raiseHazardAlarms(at: now)
         case .clockStep(let delta): book.shiftClock(by: delta)
         default: break
         }
         releaseLatches()
     }
 
-    /// An operator's or the daemon's action at `time`.
+    /// An operator's or the daemon's action at `time`. A hazard action goes to the desk; its answer
+    /// carries no alarm (the caller reads the hazard from the store once it is written).
     func perform(_ action: AlarmAction, at time: EventTime) -> Result<AlarmRecord?, AlarmActionError> {
+        if case .hazard(let step) = action {
+            let result = hazards.perform(step, at: time, into: &hazardOutput)
+            raiseHazardAlarms(at: time)
+            switch result {
+            case .success: return .success(nil)
+            case .failure(let refusal):
+                let code: AlarmActionError.Code = switch refusal.code {
+                case .invalid: .invalid
+                case .notFound: .notFound
+                case .conflict: .conflict
+                }
+                return .failure(AlarmActionError(code, refusal.message))
+            }
+        }
         let result = book.perform(action, at: time, into: &output)
+        observeBook()
         releaseLatches()
         return result
     }
+
+    /// Shows the hazard desk the book's events it has not seen.
+    private func observeBook() {
+        guard observed < output.events.count else { return }
+        for i in observed..<output.events.count { hazards.observe(output.events[i], into: &hazardOutput) }
+        observed = output.events.count
+    }
+
+    /// The desk's `hazard-overdue` alarms into the book (the daemon's own alarms, one per hazard).
+    private func raiseHazardAlarms(at time: EventTime) {
+        guard !hazardOutput.systemAlarms.isEmpty else { return }
+        for a in hazardOutput.systemAlarms {
+            _ = book.perform(.system(rule: HazardDesk.SystemAlarm.rule, raise: a.raise, subject: a.hazardID, message: a.message),
+                             at: time, into: &output)
+        }
+        hazardOutput.systemAlarms.removeAll()
+        observeBook()
+    }
+
+    /// Puts a restored desk in place (recovery from a checkpoint; a start seeded from the store).
+    func replaceHazards(_ restored: HazardDesk) { hazards = restored }
+
+    /// Takes the hazard changes produced so far.
+    func takeHazards() -> HazardDesk.Output {
+        defer { hazardOutput = HazardDesk.Output() }
+        return hazardOutput
+    }
+
+    /// True when there are hazard changes for ``takeHazards()``.
+    var hasHazardOutput: Bool { !hazardOutput.changed.isEmpty || !hazardOutput.notices.isEmpty }
 
     /// The book's settings of a configuration that changed while the daemon was down.
     func updateSettings(_ settings: AlarmBook.Settings) { book.settings = settings }
@@ -74,7 +140,11 @@ final class AlarmStage {
 
     /// Takes the events (and alarm states) produced so far.
     func take() -> AlarmBook.Output {
-        defer { output = AlarmBook.Output() }
+        observeBook()
+        defer {
+            output = AlarmBook.Output()
+            observed = 0
+        }
         return output
     }
 

@@ -2,6 +2,7 @@ import CZlib
 import Foundation
 import MeltWatchAlarms
 import MeltWatchCore
+import MeltWatchHazards
 import MeltWatchJournal
 import MeltWatchRules
 import NIOConcurrencyHelpers
@@ -23,6 +24,8 @@ struct StageCheckpoint: Sendable {
     var configText: String
     var engine: EngineCheckpoint
     var book: AlarmBook.Snapshot
+    /// The hazard records not closed and what the desk tracks (nil in checkpoints before hazards).
+    var hazards: HazardDesk.Snapshot?
 
     struct Header: Codable {
         var version: Int
@@ -33,11 +36,13 @@ struct StageCheckpoint: Sendable {
     private struct Body: Encodable {
         var engine: EngineCheckpoint
         var book: AlarmBook.Snapshot
+        var hazards: HazardDesk.Snapshot?
     }
 
     private struct Decoded: Decodable {
         var engine: EngineCheckpoint
         var book: AlarmBook.Snapshot
+        var hazards: HazardDesk.Snapshot?
     }
 
     /// Non-finite numbers (a limit of infinity, a rate not yet known) survive the round trip.
@@ -46,7 +51,7 @@ struct StageCheckpoint: Sendable {
     /// The stage's state now, with the configuration it runs (engine thread, between inputs).
     static func capture(_ stage: AlarmStage, configBytes: [UInt8]) -> StageCheckpoint {
         StageCheckpoint(configHash: stage.engine.model.configHash, configText: String(decoding: configBytes, as: UTF8.self),
-                        engine: stage.engine.checkpoint(), book: stage.book.snapshot)
+                        engine: stage.engine.checkpoint(), book: stage.book.snapshot, hazards: stage.hazards.snapshot)
     }
 
     /// The bytes a `checkpoint` record carries.
@@ -54,7 +59,7 @@ struct StageCheckpoint: Sendable {
         let encoder = JSONEncoder()
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: Self.floats.positive, negativeInfinity: Self.floats.negative, nan: Self.floats.nan)
         let header = Array(try JSONEncoder().encode(Header(version: Self.version, configHash: configHash, configText: configText)))
-        let json = Array(try encoder.encode(Body(engine: engine, book: book)))
+        let json = Array(try encoder.encode(Body(engine: engine, book: book, hazards: hazards)))
         var out = Self.magic
         out.appendLittleEndian(UInt64(header.count), bytes: 4)
         out += header
@@ -100,6 +105,7 @@ struct StageCheckpoint: Sendable {
         let decoded = try decoder.decode(Decoded.self, from: Data(json))
         try stage.engine.restore(decoded.engine)
         stage.replaceBook(AlarmBook(settings: settings, snapshot: decoded.book))
+        if let hazards = decoded.hazards { stage.replaceHazards(HazardDesk(settings: stage.hazards.settings, snapshot: hazards)) }
     }
 }
 

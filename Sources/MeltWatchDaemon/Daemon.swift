@@ -7,6 +7,8 @@ import MeltWatchConfig
 import MeltWatchCore
 import MeltWatchDecode
 import MeltWatchDuty
+import MeltWatchHazardStore
+import MeltWatchHazards
 import MeltWatchJournal
 import MeltWatchMQTT
 import MeltWatchRing
@@ -119,6 +121,13 @@ public enum Daemon {
                 logger.warning("journal: the size bound removed a segment at start", metadata: ["journal.segment": "\(r.path)", "journal.bytes": "\(r.bytes)"])
             }
         }
+        // The hazard records: the journal's projection the forms are filled from.
+        let hazardStore: HazardStore
+        do {
+            hazardStore = try HazardStore(path: config.journal.dir + "/" + HazardStore.fileName)
+        } catch {
+            throw DaemonError(description: "cannot open the hazard database in \(config.journal.dir): \(error)")
+        }
         let stage: AlarmStage
         var resent = AlarmBook.Output()
         do {
@@ -168,12 +177,18 @@ public enum Daemon {
             } else {
                 // Journal the start and the book (replay starts from here), then let the fresh rules
                 // continue numbering and return what they have not seen again.
-                stage = AlarmStage(engine: Engine(model: config.engineModel(configHash: hash)), book: AlarmBook(settings: bookSettings, snapshot: restored.snapshot))
+                // No checkpoint to restore the desk from: its records (and numbering) from the database.
+                var desk = HazardDesk(settings: Replay.hazardSettings(config))
+                desk.adopt(stored: try hazardStore.hazards())
+                stage = AlarmStage(engine: Engine(model: config.engineModel(configHash: hash)), book: AlarmBook(settings: bookSettings, snapshot: restored.snapshot),
+                                   hazards: desk)
                 try journal.append(.config(time: now, hash: hash, text: bytes))
                 try journal.append(.alarmState(time: now, data: Outbox.encode(restored.snapshot)))
                 try journal.commit(now: now)
                 stage.resume(at: now)
             }
+            // The database agrees with the journal: what recovery replayed, and every record not closed.
+            try hazardStore.save(stage.takeHazards().changed + stage.hazards.openHazards)
             try outbox.storeSnapshot(stage.book.snapshot, at: now)
             if delivered >= outbox.nextSequence - 1 {
                 for removed in try outbox.compact() {
@@ -206,6 +221,7 @@ public enum Daemon {
         let eventLog = EventLog(initial: restored.events, archive: { after, limit in outbox.storedEvents(after: after, limit: limit) })
         let alarms = AlarmOutput(inbox: inbox, log: eventLog, outbox: outbox, book: stage.book, signals: signals,
                                  counters: counters, logger: logger)
+        let hazards = HazardOutput(store: hazardStore, logger: logger)
         if !resent.events.isEmpty { alarms.publish(resent, book: stage.book) }
         if stage.hasOutput { alarms.publish(stage.take(), book: stage.book) }
         if let problem = journal.recovery.problem {
@@ -240,7 +256,7 @@ public enum Daemon {
                                         .flatMap { Int64($0) } ?? 3_600_000)
         // Rebirth requests go out on the ingest connection, from the ingest thread.
         handler.publish = { [unowned session] m in session.publish(topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain) }
-        let pipeline = Pipeline(session: session, handler: handler, control: control, ring: ring, stage: stage, alarms: alarms,
+        let pipeline = Pipeline(session: session, handler: handler, control: control, ring: ring, stage: stage, alarms: alarms, hazards: hazards,
                                 reloader: reloader, checkpoints: checkpoints, configBytes: bytes, latency: latency, counters: counters, logger: logger)
 
         let brokerURL = config.broker.url
@@ -255,7 +271,7 @@ public enum Daemon {
         let startedAt = now
         let backend = DaemonDutyBackend(alarms: alarms, inbox: inbox, reloader: reloader, counters: counters, daemonMetrics: metrics,
                                         startedAt: startedAt, brokerURL: brokerURL, journalDirectory: config.journal.dir,
-                                        outboxDirectory: outboxDirectory)
+                                        outboxDirectory: outboxDirectory, hazards: hazards)
         let dutyConnections = DescriptorBudget.reserve(connections: config.duty.maxConnections, logger: logger)
         let duty = DutyServer.application(
             host: config.duty.listenHost, port: config.duty.listenPort, backend: backend,

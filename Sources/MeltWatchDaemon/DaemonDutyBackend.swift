@@ -1,6 +1,7 @@
 import MeltWatchAlarms
 import MeltWatchCore
 import MeltWatchDuty
+import MeltWatchHazards
 
 /// The duty server's view of the running daemon: the book and signals the engine thread published,
 /// the configuration in force, the counters, and operators' actions through the inbox (journaled,
@@ -15,6 +16,7 @@ struct DaemonDutyBackend: DutyBackend {
     let brokerURL: String
     let journalDirectory: String
     let outboxDirectory: String
+    let hazards: HazardOutput
 
     var book: AlarmBook { alarms.book }
     var plantNames: [String: String] { reloader.live.plantNames }
@@ -25,6 +27,9 @@ struct DaemonDutyBackend: DutyBackend {
     func hasEquipment(plant: String, equipment: String) -> Bool {
         reloader.live.equipmentKeys.contains("\(plant):\(equipment)")
     }
+
+    func hazards(status: Hazard.Status?) throws -> [Hazard] { try hazards.store.hazards(status: status) }
+    func hazard(id: String) throws -> Hazard? { try hazards.store.hazard(id) }
 
     func perform(_ action: AlarmAction) async -> Result<AlarmRecord?, AlarmActionError> {
         await inbox.perform(action)
@@ -45,6 +50,7 @@ struct DaemonDutyBackend: DutyBackend {
             ("engine", counters.engineRunning.load(ordering: .relaxed), "engine thread"),
             ("journal", counters.journalWritable.load(ordering: .relaxed), journalDirectory),
             ("outbox", counters.outboxWritable.load(ordering: .relaxed), outboxDirectory),
+            ("hazards", hazards.writable, hazards.store.path),
         ])
     }
 }

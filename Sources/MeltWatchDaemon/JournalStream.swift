@@ -2,6 +2,7 @@ import MeltWatchAlarms
 import MeltWatchConfig
 import MeltWatchCore
 import MeltWatchDecode
+import MeltWatchHazards
 import MeltWatchJournal
 import MeltWatchRules
 
@@ -17,6 +18,8 @@ final class JournalStream {
         var decoder: MessageDecoder
         var model: EngineModel
         var settings: AlarmBook.Settings
+        /// The hazard desk's durations (`hazards:`).
+        var hazards = HazardDesk.Settings()
     }
 
     private(set) var stage: AlarmStage
@@ -53,7 +56,8 @@ final class JournalStream {
 
     /// A fresh stage for `configured` with an empty book.
     static func freshStage(_ configured: Configured, makeEngine: (EngineModel) -> Engine = { Engine(model: $0) }) -> AlarmStage {
-        AlarmStage(engine: makeEngine(configured.model), book: AlarmBook(settings: configured.settings))
+        AlarmStage(engine: makeEngine(configured.model), book: AlarmBook(settings: configured.settings),
+                   hazards: HazardDesk(settings: configured.hazards))
     }
 
     /// Applies one record; its events (and alarm states) are then in ``AlarmStage/take()``.
@@ -72,7 +76,10 @@ final class JournalStream {
         case .config(_, let hash, let text):
             let configured = try configure(String(decoding: hash, as: UTF8.self), Array(text), position, false)
             (decoder, settings, configBytes) = (configured.decoder, configured.settings, Array(text))
-            stage = AlarmStage(engine: makeEngine(configured.model), book: AlarmBook(settings: settings))
+            // The hazard records go on across a start: they are the plant's, not the process's.
+            var hazards = stage.hazards
+            hazards.settings = configured.hazards
+            stage = AlarmStage(engine: makeEngine(configured.model), book: AlarmBook(settings: settings), hazards: hazards)
         case .reload(let time, let hash, let text):
             // The daemon switched to the configuration it recorded, at this point of the stream.
             let configured = try configure(String(decoding: hash, as: UTF8.self), Array(text), position, true)
@@ -84,7 +91,7 @@ final class JournalStream {
             guard let snapshot = Outbox.decodeSnapshot(Array(data)) else {
                 throw DaemonError(description: "\(position): unreadable alarm state record")
             }
-            stage = AlarmStage(engine: makeEngine(stage.engine.model), book: AlarmBook(settings: settings, snapshot: snapshot))
+            stage = AlarmStage(engine: makeEngine(stage.engine.model), book: AlarmBook(settings: settings, snapshot: snapshot), hazards: stage.hazards)
             stage.resume(at: time)
         case .action(let time, let data):
             guard let action = AlarmAction(encoded: Array(data)) else {

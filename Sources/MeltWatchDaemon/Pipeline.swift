@@ -27,6 +27,7 @@ final class Pipeline: Service {
     private let stage: AlarmStage
     private var engine: Engine { stage.engine }
     private let alarms: AlarmOutput
+    private let hazards: HazardOutput
     private let reloader: ConfigReloader
     private let checkpoints: CheckpointDesk
     private let latency: LatencyStages
@@ -46,7 +47,7 @@ final class Pipeline: Service {
     private let stallFile = ProcessInfo.processInfo.environment["MELTWATCH_TEST_ENGINE_STALL_FILE"]
 
     init(session: IngestSession, handler: IngestHandler, control: LoopControl, ring: SPSCRing<EngineInput>, stage: AlarmStage,
-         alarms: AlarmOutput, reloader: ConfigReloader, checkpoints: CheckpointDesk, configBytes: [UInt8], latency: LatencyStages,
+         alarms: AlarmOutput, hazards: HazardOutput, reloader: ConfigReloader, checkpoints: CheckpointDesk, configBytes: [UInt8], latency: LatencyStages,
          counters: IngestCounters, logger: Logger) {
         self.checkpoints = checkpoints
         self.latency = latency
@@ -57,6 +58,7 @@ final class Pipeline: Service {
         self.ring = ring
         self.stage = stage
         self.alarms = alarms
+        self.hazards = hazards
         self.reloader = reloader
         self.counters = counters
         self.logger = logger
@@ -141,6 +143,7 @@ final class Pipeline: Service {
                 message: "日志写入失败，已停止确认消息，守护进程将重启：\(error) (journal write failed; acknowledgements stopped, restarting)"
             ), at: WallClock.now)
             alarms.publish(stage.take(), book: stage.book)
+            hazards.publish(stage.takeHazards())
             failure = failure ?? error
         }
         logger.info("pipeline stopped", metadata: ["engine.events": "\(engine.counters.events)", "engine.readings": "\(engine.counters.readings)"])
@@ -243,8 +246,13 @@ final class Pipeline: Service {
             if let causing, let handed {
                 latency.record(causing.timing, popped: popped, evaluated: causing.evaluated, stored: handed)
             }
+            // The hazard records are written before an operator hears the answer to a step on one.
+            if stage.hasHazardOutput { hazards.publish(stage.takeHazards()) }
             for (reply, result) in replies { reply(result) }
-            if ticked { alarms.refreshSignals(engine) }
+            if ticked {
+                alarms.refreshSignals(engine)
+                hazards.retry()
+            }
         }
     }
 }

@@ -116,7 +116,7 @@ enum Recovery {
                 throw DaemonError(description: "\(position): the recorded configuration does not load: \(error)")
             }
             return .init(decoder: try Daemon.decoder(for: config), model: config.engineModel(configHash: hash),
-                         settings: Replay.bookSettings(config, hash: hash))
+                         settings: Replay.bookSettings(config, hash: hash), hazards: Replay.hazardSettings(config))
         }
         let stream: JournalStream
         let description: String

@@ -5,6 +5,7 @@ import MeltWatchAlarms
 import MeltWatchConfig
 import MeltWatchCore
 import MeltWatchDecode
+import MeltWatchHazards
 import MeltWatchJournal
 import MeltWatchRules
 
@@ -94,7 +95,8 @@ public enum Replay {
         let outcomes = observer.interlockOutcome
         let setpointChanges = observer.setpointChange
         let settings = bookSettings(config, hash: hash)
-        let started = JournalStream.Configured(decoder: startDecoder, model: startModel, settings: settings)
+        let started = JournalStream.Configured(decoder: startDecoder, model: startModel, settings: settings,
+                                               hazards: hazardSettings(config))
         let makeEngine = { (model: EngineModel) -> Engine in
             let e = Engine(model: model)
             if let outcomes { e.onInterlockOutcome = { if recordInWindow { outcomes($0) } } }
@@ -116,7 +118,8 @@ public enum Replay {
                 } catch {
                     throw DaemonError(description: "\(position): the reloaded configuration does not load: \(error)")
                 }
-                return .init(decoder: try Daemon.decoder(for: reloaded), model: reloaded.engineModel(configHash: recordedHash), settings: settings)
+                return .init(decoder: try Daemon.decoder(for: reloaded), model: reloaded.engineModel(configHash: recordedHash), settings: settings,
+                             hazards: hazardSettings(reloaded))
             },
             makeEngine: makeEngine
         )
@@ -158,5 +161,10 @@ public enum Replay {
         var settings = AlarmBook.Settings(escalateAfterMilliseconds: Int64(config.duty.escalateAfterSeconds) * 1000, configHash: hash)
         settings.systemEquipment = config.systemEquipment
         return settings
+    }
+
+    /// The hazard desk's durations of a configuration (`hazards:`).
+    static func hazardSettings(_ config: MeltWatchConfig) -> HazardDesk.Settings {
+        HazardDesk.Settings(bypassMinutes: config.hazards.bypassMinutes, deviceMinutes: config.hazards.deviceMinutes)
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import MeltWatchAlarms
 import MeltWatchCore
+import MeltWatchHazards
 
 /// What the duty server needs from the daemon, as values: the alarm book, the signals, the status,
 /// the event log, and the one write — an action through the journal and the engine thread. The
@@ -27,6 +28,10 @@ public protocol DutyBackend: Sendable {
     var metrics: String { get }
     /// The stored alarm events (`GET /api/events`).
     var events: EventLog { get }
+    /// The hazard records as stored (nil: every status), oldest found first.
+    func hazards(status: Hazard.Status?) throws -> [Hazard]
+    /// One hazard record as stored.
+    func hazard(id: String) throws -> Hazard?
 }
 
 /// One configured signal as the duty room's overview shows it.

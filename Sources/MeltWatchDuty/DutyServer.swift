@@ -6,6 +6,7 @@ import HummingbirdCore
 import Logging
 import MeltWatchAlarms
 import MeltWatchCore
+import MeltWatchHazards
 import NIOCore
 
 /// What `/readyz` reports: each check by name, and whether it passes.
@@ -77,7 +78,7 @@ public enum DutyServer {
         router.post("api/alarms/:id/:verb") { request, context -> Response in
             let id = decoded(context.parameters.get("id") ?? "")
             let verb = context.parameters.get("verb") ?? ""
-            return await write(request, backend: backend, settings: settings) { body, who in
+            return await write(request, backend: backend, settings: settings) { body, who, _ in
                 switch verb {
                 case "ack": return .acknowledge(alarmID: id, operator: who, note: try body.optionalString("note"))
                 case "shelve":
@@ -96,14 +97,76 @@ public enum DutyServer {
             let plant = decoded(context.parameters.get("plant") ?? ""), equipment = decoded(context.parameters.get("equipment") ?? "")
             let verb = context.parameters.get("verb") ?? ""
             guard backend.hasEquipment(plant: plant, equipment: equipment) else { return problem(.notFound, "no equipment \(plant)/\(equipment) in the config") }
-            return await write(request, backend: backend, settings: settings) { body, who in
+            return await write(request, backend: backend, settings: settings) { body, who, _ in
                 switch verb {
+                case "proof-test":
+                    return .hazard(.proofTest(plant: plant, equipment: equipment, operator: who, minutes: try body.integer("minutes")))
                 case "out-of-service":
                     // Out of service always ends: the hours are required, 1–168 (the book checks the range).
                     return .outOfService(plant: plant, equipment: equipment, operator: who, reason: try body.string("reason"),
                                          hours: try body.integer("hours"))
                 case "in-service": return .returnToService(plant: plant, equipment: equipment, operator: who, note: try body.optionalString("note"))
-                default: throw AlarmActionError(.notFound, "unknown action \(verb) (out-of-service, in-service)")
+                default: throw AlarmActionError(.notFound, "unknown action \(verb) (out-of-service, in-service, proof-test)")
+                }
+            }
+        }
+        router.get("api/hazards") { request, _ -> Response in
+            let text = request.uri.queryParameters.get("status") ?? "all"
+            let status: Hazard.Status?
+            if text == "all" {
+                status = nil
+            } else if let s = Hazard.Status(rawValue: text) {
+                status = s
+            } else {
+                return problem(.badRequest, "status must be open, rectifying, awaiting-verification, closed or all, not \(text)")
+            }
+            do {
+                return json(HazardJSON.list(try backend.hazards(status: status)))
+            } catch {
+                return problem(.serviceUnavailable, "the hazard records cannot be read now: \(error)")
+            }
+        }
+        router.get("api/hazards/:id") { _, context -> Response in
+            let id = decoded(context.parameters.get("id") ?? "")
+            do {
+                return try backend.hazard(id: id).map { json(HazardJSON.hazard($0)) } ?? problem(.notFound, "no hazard \(id)")
+            } catch {
+                return problem(.serviceUnavailable, "the hazard records cannot be read now: \(error)")
+            }
+        }
+        router.post("api/hazards/:id/:verb") { request, context -> Response in
+            let id = decoded(context.parameters.get("id") ?? "")
+            let verb = context.parameters.get("verb") ?? ""
+            let existing: Hazard?
+            do {
+                existing = try backend.hazard(id: id)
+            } catch {
+                return problem(.serviceUnavailable, "the hazard records cannot be read now: \(error)")
+            }
+            guard let existing else { return problem(.notFound, "no hazard \(id)") }
+            guard existing.status != .closed else {
+                return problem(.conflict, "hazard \(id) was closed (已销号) at \(existing.closedAt?.rfc3339 ?? "?") by \(existing.closedBy ?? "?"): a closed record does not change")
+            }
+            return await write(request, backend: backend, settings: settings, hazardID: id) { body, who, role in
+                switch verb {
+                case "rectification":
+                    let text = try body.string("deadline")
+                    guard let deadline = HazardDeadline.parse(text) else {
+                        throw AlarmActionError(.invalid, "\"deadline\" must be a date (YYYY-MM-DD, due by 24:00 Beijing time) or RFC 3339, not \(text)")
+                    }
+                    return .hazard(.rectify(hazardID: id, operator: who, responsible: try body.string("responsible"), measures: try body.text("measures"),
+                                            funds: try body.string("funds"), deadline: deadline, plan: try body.text("plan")))
+                case "submit": return .hazard(.submit(hazardID: id, operator: who, note: try body.optionalString("note")))
+                case "close":
+                    let reason = try body.optionalString("override_reason")
+                    if reason != nil, role != .manager {
+                        throw AlarmActionError(.invalid, role == nil
+                            ? "override needs a manager's token (duty.tokens_file role manager): 无数据验证的销号须由负责人批准"
+                            : "only a manager may close a hazard without evidence from the data (无数据验证的销号须由负责人批准)")
+                            .forbidden
+                    }
+                    return .hazard(.close(hazardID: id, operator: who, note: try body.optionalString("note"), overrideReason: reason))
+                default: throw AlarmActionError(.notFound, "unknown action \(verb) (rectification, submit, close)")
                 }
             }
         }
@@ -126,8 +189,9 @@ public enum DutyServer {
 
     /// A write request: where it comes from, what it carries, whose token; then the JSON body, the
     /// action through the daemon, the alarm back. `makeAction` gets the body and the operator's name.
-    private static func write(_ request: Request, backend: some DutyBackend, settings: DutySettings,
-                              _ makeAction: (RequestBody, String) throws -> AlarmAction) async -> Response {
+    /// `hazardID`: the write is a step on that hazard, answered with the record as stored after it.
+    private static func write(_ request: Request, backend: some DutyBackend, settings: DutySettings, hazardID: String? = nil,
+                              _ makeAction: (RequestBody, String, DutyOperator.Role?) throws -> AlarmAction) async -> Response {
         let tokens = settings.tokens.tokens
         switch WriteGuard.check(request, hasTokens: tokens != nil, publicURL: settings.publicURL) {
         case .refused(let status, let message):
@@ -157,7 +221,9 @@ public enum DutyServer {
             } else {
                 name = try body.string("operator")
             }
-            action = try makeAction(body, name)
+            action = try makeAction(body, name, holder?.role)
+        } catch let e as Forbidden {
+            return problem(.forbidden, e.message)
         } catch let e as AlarmActionError {
             return problem(e)
         } catch {
@@ -168,6 +234,10 @@ public enum DutyServer {
             settings.logger.notice("operator action", metadata: ["alarm.id": "\(record.id)", "operator": "\(action.operatorName ?? "-")"])
             return json(DutyJSON.alarm(record, book: backend.book, plantNames: backend.plantNames))
         case .success(nil):
+            if let hazardID {
+                settings.logger.notice("operator action on a hazard", metadata: ["hazard.id": "\(hazardID)", "operator": "\(action.operatorName ?? "-")"])
+                return (try? backend.hazard(id: hazardID)).flatMap { $0.map { json(HazardJSON.hazard($0)) } } ?? json(#"{"ok":true}"#)
+            }
             return json(#"{"ok":true}"#)
         case .failure(let e):
             return problem(e)
@@ -197,6 +267,25 @@ public enum DutyServer {
     private static func decoded(_ s: String) -> String { s.removingPercentEncoding ?? s }
 }
 
+/// A write refused for who the operator is (403), not for what was sent.
+struct Forbidden: Error {
+    var message: String
+}
+
+extension AlarmActionError {
+    /// The same refusal as a 403.
+    var forbidden: Forbidden { Forbidden(message: message) }
+}
+
+/// A rectification's 时限 as the duty room types it.
+public enum HazardDeadline {
+    /// `YYYY-MM-DD` (due by 24:00 Beijing time that day) or an RFC 3339 time.
+    public static func parse(_ text: String) -> EventTime? {
+        if let day = BeijingDate(parsing: text) { return day.end }
+        return EventTime(parsing: text)
+    }
+}
+
 /// A JSON request body with typed field access and errors that name the field.
 struct RequestBody {
     private let object: [String: Any]
@@ -213,6 +302,15 @@ struct RequestBody {
             throw AlarmActionError(.invalid, "\"\(key)\" is required and must be a non-empty string")
         }
         guard s.count <= 200 else { throw AlarmActionError(.invalid, "\"\(key)\" is longer than 200 characters") }
+        return s
+    }
+
+    /// A required text that may be long (measures, plans): at most 2000 characters.
+    func text(_ key: String) throws -> String {
+        guard let s = object[key] as? String, !s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw AlarmActionError(.invalid, "\"\(key)\" is required and must be a non-empty string")
+        }
+        guard s.count <= 2000 else { throw AlarmActionError(.invalid, "\"\(key)\" is longer than 2000 characters") }
         return s
     }
 

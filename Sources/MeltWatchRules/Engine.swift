@@ -200,13 +200,26 @@ public final class Engine {
         if !core.notices.isEmpty { deliver(emit: emit) }
     }
 
+    /// Processes one input; its alarm events go to `emit` and its interlock outcomes to `outcome`
+    /// (then to ``onInterlockOutcome``), interleaved in the order the rules made them.
+    public func process(_ input: EngineInput, emit: (AlarmEvent) -> Void, outcome: (InterlockOutcome) -> Void) {
+        core.process(input)
+        if !core.notices.isEmpty { deliver(emit: emit, outcome: outcome) }
+    }
+
     private func deliver(emit: (AlarmEvent) -> Void) {
+        deliver(emit: emit, outcome: { _ in })
+    }
+
+    private func deliver(emit: (AlarmEvent) -> Void, outcome: (InterlockOutcome) -> Void) {
         let notices = core.notices
         core.notices.removeAll()
         for notice in notices {
             switch notice {
             case .event(let event): emit(event)
-            case .outcome(let outcome): onInterlockOutcome?(outcome)
+            case .outcome(let o):
+                outcome(o)
+                onInterlockOutcome?(o)
             case .setpoint(let change): onSetpointChange?(change)
             }
         }

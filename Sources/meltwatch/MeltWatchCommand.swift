@@ -12,7 +12,7 @@ struct MeltWatchCommand: AsyncParsableCommand {
         commandName: "meltwatch",
         abstract: "Monitors steel, aluminium and dust plants for major accident hazards (令10 2023) and alerts the 24-hour duty room.",
         version: meltwatchVersion,
-        subcommands: [Run.self, Check.self, ReplayCommand.self, ReportCommand.self, JournalCommand.self, Templates.self]
+        subcommands: [Run.self, Check.self, ReplayCommand.self, ReportCommand.self, HazardsCommand.self, JournalCommand.self, Templates.self]
     )
 }
 

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import MeltWatchAlarms
 import MeltWatchCore
+import MeltWatchHazards
 import MeltWatchTestKit
 import NIOConcurrencyHelpers
 import NIOCore
@@ -20,9 +21,11 @@ private func raised(_ rule: String, eq: String, at s: Int64, priority: AlarmEven
                message: "一氧化碳 80 ppm ≥ 24 ppm", eventTime: t(s), configHash: "sha256:rules")
 }
 
-/// A backend holding a real alarm book; actions go through the book as the engine thread would.
+/// A backend holding a real alarm book and hazard desk; actions go through them as the engine thread
+/// would, and the desk's changes into a dictionary as into the store.
 private final class BookBackend: DutyBackend {
     private let state: NIOLockedValueBox<AlarmBook>
+    private let desk: NIOLockedValueBox<(desk: HazardDesk, stored: [String: Hazard])>
     let events = EventLog()
 
     init() {
@@ -33,13 +36,35 @@ private final class BookBackend: DutyBackend {
         book.apply(raised("co-level-2", eq: "co-2", at: 2, priority: .emergency), into: &out)
         _ = book.perform(.outOfService(plant: "baotou-steel", equipment: "co-3", operator: "张三", reason: "标定", hours: 2), at: t(3), into: &out)
         state = NIOLockedValueBox(book)
+        var hazards = HazardDesk()
+        var changes = HazardDesk.Output()
+        hazards.observe(AlarmEvent(kind: .raised, state: .activeUnacked, alarmClass: .interlock, rule: "interlock-failed", priority: .emergency,
+                                   plant: "baotou-steel", equipment: "co-1", activation: 1, ordinal: 1, signals: ["fan_running"],
+                                   basis: "令10 第四条(六)", message: "排风机未启动", eventTime: t(1), configHash: "sha256:rules"), into: &changes)
+        desk = NIOLockedValueBox((hazards, Dictionary(changes.changed.map { ($0.id, $0) }) { _, b in b }))
     }
+
+    func hazards(status: Hazard.Status?) throws -> [Hazard] {
+        desk.withLockedValue { d in d.stored.values.filter { status == nil || $0.status == status }.sorted { $0.id < $1.id } }
+    }
+    func hazard(id: String) throws -> Hazard? { desk.withLockedValue { $0.stored[id] } }
 
     var book: AlarmBook { state.withLockedValue { $0 } }
     var plantNames: [String: String] { ["baotou-steel": "包头钢铁 一炼钢"] }
     func hasEquipment(plant: String, equipment: String) -> Bool { plant == "baotou-steel" && equipment.hasPrefix("co-") }
     func perform(_ action: AlarmAction) async -> Result<AlarmRecord?, AlarmActionError> {
-        state.withLockedValue { book in
+        if case .hazard(let step) = action {
+            return desk.withLockedValue { d in
+                var out = HazardDesk.Output()
+                let result = d.desk.perform(step, at: t(10), into: &out)
+                for h in out.changed { d.stored[h.id] = h }
+                switch result {
+                case .success: return .success(nil)
+                case .failure(let f): return .failure(AlarmActionError(f.code == .conflict ? .conflict : f.code == .notFound ? .notFound : .invalid, f.message))
+                }
+            }
+        }
+        return state.withLockedValue { book in
             var out = AlarmBook.Output()
             return book.perform(action, at: t(10), into: &out)
         }
@@ -120,6 +145,44 @@ struct DutyRouterTests {
             #expect(String(buffer: metrics.body) == "meltwatch_readings_total 7\n")
             let ready = try await client.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .serviceUnavailable && String(buffer: ready.body).contains("FAIL broker"))
+        }
+    }
+
+    @Test("hazards: listed and shown; a rectification, a submission, then a close without evidence refused (409); steps on a closed record refused")
+    func hazardLifecycle() async throws {
+        let backend = BookBackend()
+        let json: HTTPFields = [.contentType: "application/json"]
+        try await backend.application().test(.live) { client in
+            let list = try array(try await client.execute(uri: "/api/hazards?status=open", method: .get).body)
+            #expect(list.count == 1 && list[0]["class"] as? String == "major" && list[0]["rule"] as? String == "interlock-failed")
+            let id = try #require(list[0]["id"] as? String)
+            #expect(id == "HZ-baotou-steel-2025-001")  // t(1) lies in November 2025
+            #expect(try await client.execute(uri: "/api/hazards?status=fixed", method: .get).status == .badRequest)
+            #expect(try await client.execute(uri: "/api/hazards/HZ-none", method: .get).status == .notFound)
+
+            let base = "/api/hazards/\(id)"
+            let badDeadline = try await client.execute(uri: base + "/rectification", method: .post, headers: json, body: ByteBuffer(string:
+                #"{"operator":"王五","responsible":"王五","measures":"更换风机接触器","funds":"5000元","deadline":"next week","plan":"停机检修"}"#))
+            #expect(badDeadline.status == .badRequest)
+            let rectified = try await client.execute(uri: base + "/rectification", method: .post, headers: json, body: ByteBuffer(string:
+                #"{"operator":"王五","responsible":"王五","measures":"更换风机接触器","funds":"5000元","deadline":"2026-12-10","plan":"停机检修"}"#))
+            let r = try object(rectified.body)
+            #expect(rectified.status == .ok && r["status"] as? String == "rectifying")
+            let rect = try #require(r["rectification"] as? [String: Any])
+            #expect(rect["deadline"] as? String == "2026-12-10T16:00:00.000Z")  // 24:00 Beijing
+            let submitted = try await client.execute(uri: base + "/submit", method: .post, headers: json, body: ByteBuffer(string: #"{"operator":"王五"}"#))
+            #expect(try object(submitted.body)["status"] as? String == "awaiting-verification")
+            let refused = try await client.execute(uri: base + "/close", method: .post, headers: json, body: ByteBuffer(string: #"{"operator":"王五"}"#))
+            #expect(refused.status == .conflict)
+            #expect((try object(refused.body)["error"] as? String)?.contains("no evidence from the data") == true)
+            // Without tokens nobody is known as a manager: no override.
+            let override = try await client.execute(uri: base + "/close", method: .post, headers: json,
+                                                    body: ByteBuffer(string: #"{"operator":"王五","override_reason":"已更换"}"#))
+            #expect(override.status == .forbidden)
+            #expect(try await client.execute(uri: base + "/approve", method: .post, headers: json, body: ByteBuffer(string: #"{"operator":"王五"}"#)).status == .notFound)
+            let shown = try object(try await client.execute(uri: base, method: .get).body)
+            #expect((shown["history"] as? [Any])?.count == 3)
+            #expect(shown["evidence_needed"] as? [String] == ["trip-ok", "proof-test"])
         }
     }
 }

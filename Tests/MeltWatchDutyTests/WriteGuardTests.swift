@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import MeltWatchAlarms
 import MeltWatchCore
+import MeltWatchHazards
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
@@ -26,6 +27,12 @@ final class RecordingBackend: DutyBackend {
     var status: DutyStatus { DutyStatus(version: "test", configHash: "sha256:test", startedAt: EventTime(milliseconds: 0), plants: [], ready: true) }
     var readiness: Readiness { Readiness(checks: []) }
     var metrics: String { "" }
+    /// One open hazard, so that steps on it reach `perform`.
+    func hazards(status: Hazard.Status?) throws -> [Hazard] { [Self.hazard].filter { status == nil || $0.status == status } }
+    func hazard(id: String) throws -> Hazard? { id == Self.hazard.id ? Self.hazard : nil }
+    static let hazard = Hazard(id: "HZ-baotou-steel-2026-001", plant: "baotou-steel", equipment: "co-1", cause: "device:co", rule: "stale",
+                               hazardClass: .major, description: "监测信号失效", basis: "令10 第十四条", foundAt: EventTime(milliseconds: 0),
+                               alarmIDs: [], evidenceFrom: EventTime(milliseconds: 0), evidenceTo: EventTime(milliseconds: 0))
 
     func application(tokens: OperatorTokens?, publicURL: String? = nil) -> some ApplicationProtocol {
         DutyServer.application(host: "127.0.0.1", port: 0, backend: self,
@@ -184,6 +191,23 @@ struct WriteGuardTests {
         #expect(WriteGuard.isLoopback(authority: "127.1.2.3") && WriteGuard.isLoopback(authority: "localhost:80"))
         #expect(!WriteGuard.isLoopback(authority: "127.0.0.1.evil.example") && !WriteGuard.isLoopback(authority: "128.0.0.1:80"))
     }
+    @Test("only a manager's token closes a hazard without evidence; the operator's token is refused (403)")
+    func overrideNeedsAManager() async throws {
+        let backend = RecordingBackend()
+        try await backend.application(tokens: tokens).test(.live) { client in
+            let uri = "/api/hazards/HZ-baotou-steel-2026-001/close"
+            let body = #"{"override_reason":"整体更换后试车合格"}"#
+            let byOperator = try await client.execute(uri: uri, method: .post, headers: headers([("Content-Type", "application/json"),
+                                                      ("Authorization", "Bearer zs-0123456789abcdef")]), body: ByteBuffer(string: body))
+            #expect(byOperator.status == .forbidden)
+            #expect(backend.actions.withLockedValue { $0 }.isEmpty)
+            let byManager = try await client.execute(uri: uri, method: .post, headers: headers([("Content-Type", "application/json"),
+                                                     ("Authorization", "Bearer ww-0123456789abcdef")]), body: ByteBuffer(string: body))
+            #expect(byManager.status == .ok)
+            #expect(backend.actions.withLockedValue { $0 } == [.hazard(.close(hazardID: "HZ-baotou-steel-2026-001", operator: "王五", note: nil,
+                                                                               overrideReason: "整体更换后试车合格"))])
+        }
+    }
 }
 
 extension WriteGuard.Verdict {
@@ -191,4 +215,5 @@ extension WriteGuard.Verdict {
         if case .refused(let s, _) = self { return s == status }
         return false
     }
+
 }
