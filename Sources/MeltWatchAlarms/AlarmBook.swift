@@ -52,6 +52,9 @@ public struct AlarmBook: Sendable {
         public var maintenance: [String: Maintenance]?
         /// An alarm changed without an event (a folded transition): the book is worth showing again.
         public var changedSilently = false
+        /// Hazard records' events (the stage adds them after the alarm events): stored and delivered
+        /// on the same channels.
+        public var hazardNotices: [HazardNotice] = []
 
         /// An empty output.
         public init() {}

@@ -208,7 +208,7 @@ public final class AlarmDelivery: Service {
                     failedAttempts.add(1, ordering: .relaxed)
                     if case .gone(let why) = result {
                         logger.critical("endpoint gone (HTTP 410): delivery to it is disabled until restart", metadata: [
-                            "delivery.channel": "\(channel.name)", "alarm.event_id": "\(stored.envelope.event.eventID)",
+                            "delivery.channel": "\(channel.name)", "alarm.event_id": "\(stored.envelope.eventID)",
                         ])
                         disabled.withLockedValue { $0[i] = true }
                         systemAlarm("webhook-disabled", true, channel.name,
@@ -226,7 +226,7 @@ public final class AlarmDelivery: Service {
                     let delay = policy.delay(attempt: attempt)
                     if case .failed(let why) = result {
                         logger.warning("delivery failed; will retry", metadata: [
-                            "delivery.channel": "\(channel.name)", "alarm.event_id": "\(stored.envelope.event.eventID)",
+                            "delivery.channel": "\(channel.name)", "alarm.event_id": "\(stored.envelope.eventID)",
                             "delivery.error": "\(why)", "delivery.attempt": "\(attempt)", "delivery.retry_ms": "\(delay.milliseconds)",
                         ])
                     }

@@ -5,6 +5,16 @@ import NIOConcurrencyHelpers
 
 /// One stored entry of the outbox (JSON inside a journal `outbox` record).
 struct OutboxEntry: Codable {
+    init(seq: Int64? = nil, body: String? = nil, record: AlarmRecord? = nil, maintenance: [String: Maintenance]? = nil,
+         snapshot: AlarmBook.Snapshot? = nil, hazard: HazardNotice? = nil) {
+        self.seq = seq
+        self.body = body
+        self.record = record
+        self.maintenance = maintenance
+        self.snapshot = snapshot
+        self.hazard = hazard
+    }
+
     /// The event's place in the daemon's event sequence (SSE `id:`, delivery cursors).
     var seq: Int64?
     /// The contract JSON exactly as delivered, `emitted_at` included (retries send the same bytes).
@@ -15,6 +25,16 @@ struct OutboxEntry: Codable {
     var maintenance: [String: Maintenance]?
     /// The whole book, written at every start: restoring begins at the last one.
     var snapshot: AlarmBook.Snapshot?
+    /// A hazard record's event (with `seq`; its body is the notice's).
+    var hazard: HazardNotice?
+
+    /// The stored event this entry carries, if any.
+    var storedEvent: StoredEvent? {
+        guard let seq else { return nil }
+        if let hazard { return StoredEvent(sequence: seq, envelope: AlarmEnvelope(hazard: hazard)) }
+        guard let body, let record else { return nil }
+        return StoredEvent(sequence: seq, envelope: AlarmEnvelope(event: record.last, body: body))
+    }
 }
 
 /// A stored alarm event, numbered in the daemon's event sequence.
@@ -105,11 +125,12 @@ public final class Outbox {
             if let snapshot = entry.snapshot { book = AlarmBook(settings: settings, snapshot: snapshot) }
             if let table = entry.maintenance { book.restore(maintenance: table) }
             if let record = entry.record { book.restore(record) }
-            if let seq = entry.seq, let body = entry.body, let record = entry.record {
+            if let stored = entry.storedEvent {
+                let seq = stored.sequence
                 lastSequence = max(lastSequence, seq)
-                storedIDs.insert(record.last.eventID)
+                storedIDs.insert(stored.envelope.eventID)
                 index[position.segment] = index[position.segment].map { min($0.lowerBound, seq)...max($0.upperBound, seq) } ?? seq...seq
-                events.append(StoredEvent(sequence: seq, envelope: AlarmEnvelope(event: record.last, body: body)))
+                events.append(stored)
                 if events.count >= 2 * keepRecent { events.removeFirst(events.count - keepRecent) }
             }
         }
@@ -132,7 +153,7 @@ public final class Outbox {
     /// next segment failed, they come back numbered with `error` set.) A maintenance-only change
     /// stores no event: there an `error` means it was not stored.
     public func store(_ output: AlarmBook.Output, emittedAt: EventTime) -> (events: [StoredEvent], error: (any Error)?) {
-        guard !output.events.isEmpty || output.maintenance != nil else { return ([], nil) }
+        guard !output.events.isEmpty || output.maintenance != nil || !output.hazardNotices.isEmpty else { return ([], nil) }
         var stored: [StoredEvent] = []
         var frames: [[UInt8]] = []
         var next = nextSequence
@@ -144,6 +165,11 @@ public final class Outbox {
                 let envelope = AlarmEnvelope(event: event, emittedAt: emittedAt)
                 frames.append(Array(try encoder.encode(OutboxEntry(seq: next, body: envelope.body, record: record))))
                 stored.append(StoredEvent(sequence: next, envelope: envelope))
+                next += 1
+            }
+            for notice in output.hazardNotices {
+                frames.append(Array(try encoder.encode(OutboxEntry(seq: next, hazard: notice))))
+                stored.append(StoredEvent(sequence: next, envelope: AlarmEnvelope(hazard: notice)))
                 next += 1
             }
             // A store that failed left the writer unusable: go on from a clean file, on a new descriptor.
@@ -189,8 +215,8 @@ public final class Outbox {
                 try reader.forEachView(segments: segment...segment) { _, view in
                     guard case .outbox(_, let data) = view,
                           let entry = try? decoder.decode(OutboxEntry.self, from: Data(data)),
-                          let seq = entry.seq, seq > after, let body = entry.body, let record = entry.record else { return }
-                    found.append(StoredEvent(sequence: seq, envelope: AlarmEnvelope(event: record.last, body: body)))
+                          let stored = entry.storedEvent, stored.sequence > after else { return }
+                    found.append(stored)
                     if found.count >= limit { throw Enough() }
                 }
             } catch is Enough {

@@ -93,7 +93,7 @@ public final class RobotChannel: DeliveryChannel, @unchecked Sendable {
 
     public func deliver(_ envelope: AlarmEnvelope) async -> DeliveryResult {
         guard wants(envelope.event) else { return .delivered }
-        return await post(text: Self.card(envelope.event, consoleURL: endpoint.consoleURL), title: Self.title(envelope.event))
+        return await post(text: Self.card(envelope, consoleURL: endpoint.consoleURL), title: Self.title(envelope.event))
     }
 
     public func deliver(batch: ArraySlice<StoredEvent>) async -> (covered: Int, result: DeliveryResult) {
@@ -105,7 +105,7 @@ public final class RobotChannel: DeliveryChannel, @unchecked Sendable {
         if let wait = roomIn() { return (0, .wait(wait)) }
         let left = endpoint.perMinute - sent.withLockedValue { $0.count }
         if left > 1 || wanted.count == 1 {
-            return (1, await post(text: Self.card(first.envelope.event, consoleURL: endpoint.consoleURL), title: Self.title(first.envelope.event)))
+            return (1, await post(text: Self.card(first.envelope, consoleURL: endpoint.consoleURL), title: Self.title(first.envelope.event)))
         }
         // The window's last post: everything waiting, as one digest. It covers the batch up to the
         // last event it names (events passed over in between go with it).
@@ -236,7 +236,8 @@ public final class RobotChannel: DeliveryChannel, @unchecked Sendable {
     ]
 
     static func title(_ e: AlarmEvent) -> String {
-        "【\(priorityNames[e.priority] ?? e.priority.rawValue)】\(kindNames[e.kind] ?? e.kind.rawValue) \(e.plant)/\(e.equipment)"
+        if e.rule == HazardNotice.rule, e.alarmClass == .system { return "【隐患】\(e.plant)/\(e.equipment)" }
+        return "【\(priorityNames[e.priority] ?? e.priority.rawValue)】\(kindNames[e.kind] ?? e.kind.rawValue) \(e.plant)/\(e.equipment)"
     }
 
     /// The event time in Beijing time (UTC+8), as the duty room reads it.
@@ -251,6 +252,22 @@ public final class RobotChannel: DeliveryChannel, @unchecked Sendable {
 
     /// One event as a markdown card: priority, what happened, plant and equipment, the message, the
     /// legal basis, the time, who acted, a link to the console.
+    /// An envelope's card: a hazard event's own, else the alarm's.
+    static func card(_ envelope: AlarmEnvelope, consoleURL: String?) -> String {
+        guard let h = envelope.hazard else { return card(envelope.event, consoleURL: consoleURL) }
+        var lines = [
+            "### 【\(h.className)】\(h.kindName) \(h.plant)/\(h.equipment)",
+            "- 隐患编号：\(h.hazardID)",
+            "- 隐患描述：\(h.description)",
+            "- 判定依据：\(h.basis)",
+            "- 状态：**\(h.statusName)**",
+            "- 时间：\(beijing(h.eventTime))",
+        ]
+        if h.by != "meltwatch" { lines.append("- 操作人：\(h.by)") }
+        if let consoleURL { lines.append("\n[打开值班台 (duty console)](\(consoleURL))") }
+        return lines.joined(separator: "\n")
+    }
+
     static func card(_ e: AlarmEvent, consoleURL: String?) -> String {
         var lines = [
             "### \(title(e))",

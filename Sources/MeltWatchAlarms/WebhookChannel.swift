@@ -117,7 +117,7 @@ public struct WebhookChannel: DeliveryChannel {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "meltwatch")
-        request.headers.add(name: "Idempotency-Key", value: envelope.event.eventID)
+        request.headers.add(name: "Idempotency-Key", value: envelope.eventID)
         let body = Array(envelope.body.utf8)
         if let secret = endpoint.secret {
             request.headers.add(name: "X-MeltWatch-Signature", value: WebhookSignature.header(body: body, secret: secret, timestamp: WallClock.milliseconds() / 1000))

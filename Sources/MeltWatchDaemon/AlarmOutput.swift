@@ -95,9 +95,10 @@ final class AlarmOutput: Sendable {
             waiting.events += output.events
             waiting.records += output.records
             waiting.maintenance = output.maintenance ?? waiting.maintenance
+            waiting.hazardNotices += output.hazardNotices
             return waiting
         }
-        guard !batch.events.isEmpty || batch.maintenance != nil else { return nil }
+        guard !batch.events.isEmpty || batch.maintenance != nil || !batch.hazardNotices.isEmpty else { return nil }
         let (stored, error) = outbox.store(batch, emittedAt: WallClock.now)
         if let error {
             // No event back: nothing of the batch was stored; it waits. Events back: stored, and only
@@ -129,6 +130,7 @@ final class AlarmOutput: Sendable {
         log.append(stored)  // delivery and SSE first; the log lines and counters after
         let handed = stored.isEmpty ? nil : Monotonic.nanoseconds()
         for s in stored {
+            if s.envelope.hazard != nil { continue }  // the hazard output logs its own
             let e = s.envelope.event
             logger.notice("alarm \(e.kind.rawValue)", metadata: [
                 "alarm.id": "\(e.alarmID)", "alarm.rule": "\(e.rule)", "alarm.priority": "\(e.priority.rawValue)",

@@ -54,6 +54,7 @@ final class AlarmStage {
 
     /// A reading or a tick through the engine, its events through the book.
     func process(_ input: EngineInput) {
+        if case .reading(let r) = input { hazards.advance(to: r.time) }
         engine.process(input, emit: { event in
             book.apply(event, into: &output)
             observeBook()
@@ -123,7 +124,15 @@ final class AlarmStage {
     }
 
     /// True when there are hazard changes for ``takeHazards()``.
-    var hasHazardOutput: Bool { !hazardOutput.changed.isEmpty || !hazardOutput.notices.isEmpty }
+    var hasHazardOutput: Bool { !hazardOutput.changed.isEmpty }
+
+    /// A desk's notice as the duty room's event (`meltwatch.hazard/1`).
+    static func notice(_ n: HazardDesk.Notice) -> HazardNotice {
+        HazardNotice(eventID: "\(n.hazard.id):\(n.hazard.history.count)", hazardID: n.hazard.id, kind: n.kind.rawValue,
+                     hazardClass: n.hazard.hazardClass.rawValue, status: n.hazard.status.rawValue, plant: n.hazard.plant,
+                     equipment: n.hazard.equipment, description: n.hazard.description, basis: n.hazard.basis, eventTime: n.at,
+                     by: n.by, body: HazardJSON.event(n))
+    }
 
     /// The book's settings of a configuration that changed while the daemon was down.
     func updateSettings(_ settings: AlarmBook.Settings) { book.settings = settings }
@@ -136,11 +145,16 @@ final class AlarmStage {
 
     /// True when there is output for ``take()``.
     /// (A folded transition changed an alarm without an event: the duty board is shown again.)
-    var hasOutput: Bool { !output.events.isEmpty || output.maintenance != nil || output.changedSilently }
+    var hasOutput: Bool {
+        !output.events.isEmpty || output.maintenance != nil || output.changedSilently || !hazardOutput.notices.isEmpty
+    }
 
     /// Takes the events (and alarm states) produced so far.
     func take() -> AlarmBook.Output {
         observeBook()
+        // The hazard records' events go with the alarm events, after them: stored, then delivered.
+        output.hazardNotices += hazardOutput.notices.map(Self.notice)
+        hazardOutput.notices.removeAll()
         defer {
             output = AlarmBook.Output()
             observed = 0

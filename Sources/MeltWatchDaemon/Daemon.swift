@@ -140,6 +140,7 @@ public enum Daemon {
                     resent.records.append(record)
                 }
                 resent.maintenance = recovered.output.maintenance
+                resent.hazardNotices = recovered.output.hazardNotices.filter { !restored.storedEventIDs.contains($0.eventID) }
                 for problem in recovered.skipped {
                     logger.warning("checkpoint unusable; recovery fell back to an earlier one", metadata: ["checkpoint.problem": "\(problem)"])
                 }

@@ -165,6 +165,7 @@ enum Recovery {
                     let taken = stream.stage.take()
                     output.events += taken.events
                     output.records += taken.records
+                    output.hazardNotices += taken.hazardNotices
                     if let table = taken.maintenance { output.maintenance = table }
                 }
             }

@@ -23,6 +23,10 @@ public enum Replay {
         public var records = 0
         public var messages = 0
         public var events = 0
+        /// The hazard records opened by records in the window, in order (ids).
+        public var hazardsOpened: [String] = []
+        /// Hazard events (`meltwatch.hazard/1`) caused in the window.
+        public var hazardEvents = 0
         /// Daemon starts found in the journal whose config differs from `--config`.
         public var configMismatches: [String] = []
     }
@@ -36,6 +40,16 @@ public enum Replay {
                 observer: Observer(event: { event, time in write(event.jsonBody(emittedAt: time)) }))
     }
 
+    /// Replays like ``run(configPath:journalDirectory:from:to:progress:write:)`` and writes the hazard
+    /// records' events (`meltwatch.hazard/1`, one JSON line each) instead of the alarm events: the
+    /// hazards the daemon opened, and their steps, in that period.
+    public static func hazards(configPath: String, journalDirectory: String, from: EventTime?, to: EventTime?,
+                               progress: ((Int) -> Void)? = nil, write: @escaping (String) -> Void) throws -> Summary {
+        var observer = Observer(event: { _, _ in })
+        observer.hazard = { notice, _ in write(notice.body) }
+        return try run(configPath: configPath, journalDirectory: journalDirectory, from: from, to: to, progress: progress, observer: observer)
+    }
+
     /// What a replay reports besides the summary: events (with the time of the record that caused
     /// them), interlock outcomes and readings, for the audit report.
     public struct Observer {
@@ -46,6 +60,8 @@ public enum Replay {
         public var reading: ((Reading, EngineModel) -> Void)?
         /// The time of every record replayed (for the period a report covers).
         public var record: ((EventTime) -> Void)?
+        /// Every hazard record's event (`meltwatch.hazard/1`), with the time of the record that caused it.
+        public var hazard: ((HazardNotice, EventTime) -> Void)?
 
         public init(event: @escaping (AlarmEvent, EventTime) -> Void, interlockOutcome: ((InterlockOutcome) -> Void)? = nil,
                     setpointChange: ((SetpointChange) -> Void)? = nil,
@@ -146,10 +162,15 @@ public enum Replay {
             if case .message = record { summary.messages += 1 }
             try stream.apply(record, at: position)
             if stream.stage.hasOutput {
-                let events = stream.stage.take().events
+                let taken = stream.stage.take()
                 if inWindow {
-                    summary.events += events.count
-                    for event in events { observer.event(event, t) }
+                    summary.events += taken.events.count
+                    for event in taken.events { observer.event(event, t) }
+                    summary.hazardEvents += taken.hazardNotices.count
+                    for n in taken.hazardNotices {
+                        if n.kind == "opened" { summary.hazardsOpened.append(n.hazardID) }
+                        observer.hazard?(n, t)
+                    }
                 }
             }
         }

@@ -47,7 +47,7 @@ enum EventStream {
             }
             if !batch.isEmpty {
                 var text = ""
-                for s in batch { text += "id: \(s.sequence)\nevent: alarm\ndata: \(s.envelope.body)\n\n" }
+                for s in batch { text += "id: \(s.sequence)\nevent: \(s.envelope.hazard == nil ? "alarm" : "hazard")\ndata: \(s.envelope.body)\n\n" }
                 try await write(text)
                 cursor = batch.last!.sequence
                 lastWrite = clock.elapsed

@@ -105,6 +105,8 @@ public struct HazardDesk: Sendable {
         var lateTrips: [String: [EventTime]] = [:]
         var failedChecks: [String: String] = [:]
         var proofTests: [String: EventTime] = [:]
+        /// The latest event time of the readings seen: how far the data has got.
+        var watermark: EventTime?
     }
 
     public var settings: Settings
@@ -154,6 +156,22 @@ public struct HazardDesk: Sendable {
 
     // MARK: What the data shows
 
+    /// A reading of `time` was processed: durations judged on the data advance to it.
+    @inline(__always)
+    public mutating func advance(to time: EventTime) {
+        if let w = state.watermark, w >= time { return }
+        state.watermark = time
+    }
+
+    /// The clock durations of reading-based conditions are judged by: the daemon clock, but never
+    /// ahead of the data (a gateway republishing hours of buffered readings must not make a short
+    /// bypass look long while its end is still on the way). `stale` is the daemon clock's own
+    /// judgement: the data stopped.
+    private func clock(for rule: String, now: EventTime) -> EventTime {
+        guard rule != "stale", let w = state.watermark else { return now }
+        return min(now, w)
+    }
+
     /// An alarm event, as the alarm book emitted it.
     public mutating func observe(_ event: AlarmEvent, into out: inout Output) {
         guard let opening = HazardCause.opening(rule: event.rule, alarmClass: event.alarmClass) else { return }
@@ -182,9 +200,16 @@ public struct HazardDesk: Sendable {
                 }
             }
         case .cleared:
-            state.pending.removeValue(forKey: alarmKey)
-            if let id = byKey[key], var c = state.conditions[id], c.active.remove(alarmKey) != nil {
-                if c.active.isEmpty { c.clearSince = t }
+            // Buffered data: the whole episode may arrive between two ticks; its own times decide.
+            if let p = state.pending.removeValue(forKey: alarmKey) {
+                let limit = p.event.rule == "interlock-bypassed" ? settings.bypassMilliseconds : settings.deviceMilliseconds
+                if t.milliseconds(since: p.raisedAt) >= limit {
+                    witness(key, p.event, class: .major, at: p.raisedAt.adding(milliseconds: limit), from: p.raisedAt, into: &out)
+                }
+            }
+            if let id = byKey[key], var c = state.conditions[id] {
+                let wasActive = c.active.remove(alarmKey) != nil
+                if c.active.isEmpty, wasActive || c.clearSince == nil { c.clearSince = t }
                 state.conditions[id] = c
             }
         default:
@@ -227,7 +252,7 @@ public struct HazardDesk: Sendable {
             guard let p = state.pending[alarmKey] else { continue }
             let bypass = p.event.rule == "interlock-bypassed"
             let limit = bypass ? settings.bypassMilliseconds : settings.deviceMilliseconds
-            guard now.milliseconds(since: p.raisedAt) >= limit else { continue }
+            guard clock(for: p.event.rule, now: now).milliseconds(since: p.raisedAt) >= limit else { continue }
             state.pending.removeValue(forKey: alarmKey)
             let key = Self.key(p.event.plant, p.event.equipment, HazardCause.key(rule: p.event.rule, signals: p.event.signals, cause: p.event.cause))
             witness(key, p.event, class: .major, at: p.raisedAt.adding(milliseconds: limit), from: p.raisedAt, into: &out)
@@ -240,7 +265,7 @@ public struct HazardDesk: Sendable {
             guard var h = state.hazards[id] else { continue }
             if h.evidence == nil, let since = state.conditions[id]?.clearSince,
                let kind = h.evidenceNeeded.first(where: { $0 == .healthy24h || $0 == .bypassOff24h }),
-               now.milliseconds(since: since) >= settings.verifyMilliseconds {
+               clock(for: h.rule, now: now).milliseconds(since: since) >= settings.verifyMilliseconds {
                 let at = since.adding(milliseconds: settings.verifyMilliseconds)
                 let hours = settings.verifyMilliseconds / 3_600_000
                 let detail = kind == .bypassOff24h

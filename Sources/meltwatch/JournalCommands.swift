@@ -49,7 +49,7 @@ final class LineSink {
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Re-evaluate a recorded journal with the same engine; print the alarm events as JSON Lines."
+        abstract: "Re-evaluate a recorded journal with the same engine; print the alarm events (or, with --hazards, the hazard records' events) as JSON Lines."
     )
 
     @Option(name: .long, help: "The YAML configuration the journal was recorded with.")
@@ -62,17 +62,18 @@ struct ReplayCommand: ParsableCommand {
     var to: TimeArgument?
     @Option(name: .long, help: "Write the events here instead of standard output.")
     var output: String?
+    @Flag(name: .long, help: "Print the hazard records' events (meltwatch.hazard/1) instead of the alarm events.")
+    var hazards = false
 
     func run() throws {
         let sink = try LineSink(path: output)
         let terminal = isatty(STDERR_FILENO) == 1
         let started = Date()
         do {
-            let summary = try Replay.run(
-                configPath: config, journalDirectory: journal, from: from?.time, to: to?.time,
-                progress: terminal ? { n in FileHandle.standardError.write(Data("\r  replayed \(n) records".utf8)) } : nil,
-                write: sink.write
-            )
+            let progress: ((Int) -> Void)? = terminal ? { n in FileHandle.standardError.write(Data("\r  replayed \(n) records".utf8)) } : nil
+            let summary = hazards
+                ? try Replay.hazards(configPath: config, journalDirectory: journal, from: from?.time, to: to?.time, progress: progress, write: sink.write)
+                : try Replay.run(configPath: config, journalDirectory: journal, from: from?.time, to: to?.time, progress: progress, write: sink.write)
             sink.flush()
             if terminal { FileHandle.standardError.write(Data("\r".utf8)) }
             for m in summary.configMismatches {
@@ -80,7 +81,8 @@ struct ReplayCommand: ParsableCommand {
             }
             let seconds = Date().timeIntervalSince(started)
             FileHandle.standardError.write(Data(("replayed \(summary.records) records (\(summary.messages) messages), "
-                + "\(summary.events) alarm events in \(String(format: "%.2f", seconds)) s\n").utf8))
+                + "\(summary.events) alarm events, \(summary.hazardEvents) hazard events in \(String(format: "%.2f", seconds)) s; "
+                + "hazards opened: \(summary.hazardsOpened.isEmpty ? "none" : summary.hazardsOpened.joined(separator: " "))\n").utf8))
         } catch {
             sink.flush()
             FileHandle.standardError.write(Data("meltwatch replay: \(error)\n".utf8))

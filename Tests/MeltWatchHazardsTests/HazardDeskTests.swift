@@ -302,3 +302,37 @@ struct BeijingDateTests {
         #expect(BeijingDate(parsing: "2026-2-3") == nil)
     }
 }
+
+@Suite("Hazard desk: durations on the data's clock")
+struct HazardDeskClockTests {
+    @Test("buffered data: a short bypass whose end is still on the way is not a hazard, a long one is, at its own times")
+    func bufferedData() throws {
+        var b = Bench()
+        b.desk.advance(to: t(0))
+        b.see(alarm(.raised, "interlock-bypassed", at: 0, signals: ["interlock_bypassed"]))
+        b.desk.advance(to: t(60))
+        b.tick(7200)  // the daemon clock is hours ahead of the republished readings
+        #expect(b.opened.isEmpty)
+        b.see(alarm(.cleared, "interlock-bypassed", at: 300, signals: ["interlock_bypassed"]))
+        b.tick(7300)
+        #expect(b.opened.isEmpty)
+        // A long one arriving whole between two ticks.
+        b.see(alarm(.raised, "interlock-bypassed", at: 1000, n: 2, signals: ["interlock_bypassed"]))
+        b.see(alarm(.cleared, "interlock-bypassed", at: 2000, n: 2, signals: ["interlock_bypassed"]))
+        let h = try #require(b.opened.first)
+        #expect(h.foundAt == t(1600))
+        // Its quiet day counts from its end, on the data's clock.
+        b.desk.advance(to: t(2000 + 86_400))
+        b.tick(2000 + 90_000)
+        #expect(b.desk.hazard(h.id)?.evidence?.at == t(2000 + 86_400))
+    }
+
+    @Test("stale is judged on the daemon clock: a silent gateway's detector becomes a hazard without any reading")
+    func staleOnTheDaemonClock() throws {
+        var b = Bench()
+        b.desk.advance(to: t(0))
+        b.see(alarm(.raised, "stale", at: 30, cls: .device, signals: ["co"]))
+        b.tick(30 + 3600)
+        #expect(b.opened.first?.cause == "device:co")
+    }
+}

@@ -9,6 +9,15 @@ const STATE_LABEL = {
 };
 const HEALTH = ["ok", "stale", "frozen", "bad", "unknown"];
 const HEALTH_LABEL = { ok: "正常", stale: "过时", frozen: "冻结", bad: "坏值", unknown: "未知" };
+const HAZARD_CLASS_LABEL = { major: ["重大事故隐患", "major"], general: ["一般隐患", "general"] };
+const HAZARD_STATUS_LABEL = {
+  open: ["未整改", "open"], rectifying: ["整改中", "rectifying"], "awaiting-verification": ["待验收", "awaiting verification"],
+  closed: ["已销号", "closed"],
+};
+const EVIDENCE_LABEL = { "trip-ok": "联锁按时动作", "healthy-24h": "信号正常24小时", "bypass-off-24h": "旁路解除24小时",
+  "proof-test": "验证性试验", override: "负责人批准" };
+const BEIJING_OFFSET_MS = 8 * 3600000;   // hazard dates follow the regulator's calendar: UTC+8, no daylight saving
+const PROOF_TEST_MAX_MINUTES = 240;
 const STALE_AFTER_MS = 40000;   // heartbeat is every 15 s; two missed plus slack means the stream is dead
 const RECONNECT_AFTER_MS = 45000;
 
@@ -22,6 +31,8 @@ const st = {
   clockOffset: 0,      // server time − browser time, from heartbeats: ages must not depend on the wall PC's clock
   pendingRetry: null,  // the POST to repeat once a token has been entered
   audio: null, beeped: new Set(),
+  hazards: [], hazardsLoaded: false,
+  hazardHistory: new Set(),   // hazard ids whose history is expanded: kept across re-renders
 };
 
 // Build DOM with textContent only: alarm messages come from plant data and must never be parsed as HTML.
@@ -101,6 +112,7 @@ function connect() {
     st.lastMessageAt = mono();
     updateBanner();
     fetchAlarms();   // we may have missed events while disconnected; the list is the source of truth
+    fetchHazards();
   };
   es.onerror = () => {
     st.streamOpen = es.readyState === EventSource.OPEN;
@@ -109,7 +121,7 @@ function connect() {
     // (e.g. a proxy answered with an error page), so we must start again ourselves.
     if (es.readyState === EventSource.CLOSED && st.es === es) setTimeout(() => { if (st.es === es) connect(); }, 5000);
   };
-  const seen = () => { st.lastMessageAt = mono(); if (!st.streamOpen) { st.streamOpen = true; fetchAlarms(); } updateBanner(); };
+  const seen = () => { st.lastMessageAt = mono(); if (!st.streamOpen) { st.streamOpen = true; fetchAlarms(); fetchHazards(); } updateBanner(); };
   es.addEventListener("heartbeat", (e) => {
     try {
       const t = Date.parse(JSON.parse(e.data).time);
@@ -128,6 +140,8 @@ function connect() {
       try { alertSound(); } catch (err) { setStatus(`报警声失败 alarm sound failed: ${err.message}`, "err"); }
     }
   });
+  // A hazard opened, repeated, changed status, went overdue or got its data evidence: the list is the source of truth.
+  es.addEventListener("hazard", () => { seen(); scheduleHazardFetch(); });
   es.onmessage = seen;
 }
 
@@ -250,7 +264,8 @@ function operatorName() {
   return name;
 }
 
-async function post(path, body, button) {
+// `refresh`: what to re-fetch once the write went through (default: the alarm list).
+async function post(path, body, button, refresh) {
   const headers = { "Content-Type": "application/json" };
   const token = localStorage.getItem("meltwatch.token");
   if (token) headers["Authorization"] = "Bearer " + token;
@@ -262,7 +277,7 @@ async function post(path, body, button) {
     if (r.status === 401) {
       $("token-label").hidden = false;
       ui.token.focus();
-      st.pendingRetry = () => post(path, body, button);
+      st.pendingRetry = () => post(path, body, button, refresh);
       setStatus("需要值班令牌，请输入后按回车 operator token required — enter it and press Enter", "err");
       return null;
     }
@@ -270,7 +285,7 @@ async function post(path, body, button) {
       setStatus(`失败 failed (${r.status}): ${(data && data.error) || r.statusText}`, "err");
       return null;
     }
-    scheduleFetch();
+    (refresh || scheduleFetch)();
     return data || {};
   } catch (err) {
     setStatus(`请求失败 request failed: ${err.message}`, "err");
@@ -312,6 +327,343 @@ async function unshelve(id) {
   if (!operator) return;
   const a = await post(alarmPath(id, "unshelve"), { operator }, buttonFor(id, ".unshelve"));
   if (a) setStatus(`已取消搁置 unshelved: ${a.message || id}`, "ok");
+}
+
+// ---------- hazards ----------
+// 隐患 records the data opened (contract §5): the duty room records the rectification, asks for
+// verification and closes them only when the data shows the fix (or a manager approves without it).
+// Their times are read in Beijing time whatever zone the PC is set to: a 时限 is a Beijing day.
+function beijing(ms) {
+  const d = new Date(ms + BEIJING_OFFSET_MS);
+  return { y: d.getUTCFullYear(), mo: d.getUTCMonth() + 1, d: d.getUTCDate(), h: d.getUTCHours(), mi: d.getUTCMinutes(), s: d.getUTCSeconds() };
+}
+const beijingDay = (p) => `${p.y}-${pad(p.mo)}-${pad(p.d)}`;
+// As formatTime shows alarm times (time only today, else month/day), in Beijing time; records live
+// for weeks, so the year too when it is not this one.
+function formatBeijing(iso) {
+  if (!iso) return "—";
+  const t = Date.parse(iso);
+  if (isNaN(t)) return iso;
+  const p = beijing(t), today = beijing(now());
+  const hms = `${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}`;
+  if (p.y !== today.y) return `${p.y}/${p.mo}/${p.d} ${hms}`;
+  return p.mo === today.mo && p.d === today.d ? hms : `${p.mo}/${p.d} ${hms}`;
+}
+// A 时限 typed as a day is due by 24:00 Beijing of that day, which the API gives as the next day's 00:00.
+function formatDeadline(iso) {
+  const t = Date.parse(iso);
+  if (isNaN(t)) return iso || "—";
+  const p = beijing(t);
+  if (p.h === 0 && p.mi === 0 && p.s === 0) return `${beijingDay(beijing(t - 1))} 24:00`;
+  return `${beijingDay(p)} ${pad(p.h)}:${pad(p.mi)}`;
+}
+const deadlineDay = (iso) => { const t = Date.parse(iso); return isNaN(t) ? null : beijingDay(beijing(t - 1)); };
+
+let hazardTimer = null;
+function scheduleHazardFetch() { clearTimeout(hazardTimer); hazardTimer = setTimeout(fetchHazards, 150); }
+
+let hazardSeq = 0;
+async function fetchHazards() {
+  const seq = ++hazardSeq;
+  try {
+    const list = await getJSON("api/hazards?status=all");
+    if (seq !== hazardSeq) return;   // an older, slower answer must not overwrite a newer one
+    st.hazards = Array.isArray(list) ? list : [];
+    st.hazardsLoaded = true;
+    $("hazard-error").textContent = "";
+    $("hazards").classList.remove("stale");
+    renderHazards();
+  } catch (err) {
+    if (seq !== hazardSeq) return;
+    $("hazard-error").textContent = `— 获取失败 cannot load (${err.message})`;
+    $("hazards").classList.add("stale");
+  }
+}
+
+// Overdue first, then major before general, oldest found first; closed ones (when shown) last.
+function sortHazards(list) {
+  const rank = (h) => (h.status === "closed" ? 4 : 0) + (h.overdue ? 0 : 2) + (h.class === "major" ? 0 : 1);
+  return [...list].sort((a, b) => rank(a) - rank(b) || (Date.parse(a.found_at) || 0) - (Date.parse(b.found_at) || 0) ||
+    String(a.id).localeCompare(String(b.id)));
+}
+// What the API accepts in each status (a closed record does not change).
+const canRectify = (h) => ["open", "rectifying", "awaiting-verification"].includes(h.status);
+const canSubmit = (h) => h.status === "rectifying";
+const canClose = (h) => h.status === "awaiting-verification";
+
+function evidenceCell(h) {
+  // Closed: the evidence it was closed on. Otherwise: what the data shows already, or what it still has to show.
+  const v = h.status === "closed" ? h.verification : h.verification_available;
+  if (v) {
+    return el("td", { class: "evidence " + (v.kind === "override" ? "ev-override" : "ev-ok"), "data-label": "数据验证 evidence" },
+      v.detail || v.kind, el("small", null, ` (${EVIDENCE_LABEL[v.kind] || v.kind} ${formatBeijing(v.at)})`));
+  }
+  if (h.status === "closed") return el("td", { class: "evidence", "data-label": "数据验证 evidence" }, "—");
+  const needed = Array.isArray(h.evidence_needed) ? h.evidence_needed : [];
+  const zh = needed.map((k) => EVIDENCE_LABEL[k]).filter(Boolean);
+  return el("td", { class: "evidence ev-pending", "data-label": "数据验证 evidence" },
+    "待数据验证: " + needed.join(", "), zh.length ? el("small", null, ` (${zh.join(" 或 ")})`) : null);
+}
+
+function buildHazardRow(h) {
+  const cls = ["hazard", "hs-" + h.status, h.class === "major" ? "major" : "general", h.overdue ? "overdue" : null].filter(Boolean).join(" ");
+  const statusCell = el("td", { class: "hstatus", "data-label": "状态 status" },
+    el("span", { class: "state" }, zhEn(HAZARD_STATUS_LABEL[h.status] || [h.status || "?", ""])));
+  if (h.overdue) statusCell.append(el("span", { class: "badge overdue" }, "已超期 overdue"));
+  if (h.status === "closed") statusCell.append(el("span", { class: "who" }, `销号 ${h.closed_by || "?"} ${formatBeijing(h.closed_at)}`));
+
+  const r = h.rectification;
+  const rectCell = el("td", { class: "rectification", "data-label": "整改 rectification" });
+  if (r) rectCell.append(el("div", { class: "responsible" }, "责任人 ", r.responsible),
+    el("div", { class: h.overdue ? "deadline late" : "deadline" }, "时限 ", formatDeadline(r.deadline)));
+  else rectCell.append("—");
+
+  const actions = el("td", { class: "actions", "data-label": "操作 actions" });
+  const button = (c, zh, en, onclick) => el("button", { class: c, type: "button", onclick }, zh + " ", el("span", { class: "en" }, en));
+  if (canRectify(h)) actions.append(button("hz-rectify", "整改措施", "rectification", () => toggleHazardForm(h.id, "rectify")));
+  if (canSubmit(h)) actions.append(button("hz-submit", "申请验收", "submit", (e) => submitHazard(h.id, e.currentTarget)));
+  if (canClose(h)) actions.append(button("hz-close", "销号", "close", (e) => closeHazard(h.id, e.currentTarget)));
+  // Without data evidence only a manager's token closes it (the API answers 403 otherwise).
+  if (canRectify(h)) actions.append(button("hz-override", "负责人批准销号", "manager override", () => toggleHazardForm(h.id, "override")));
+  const n = Array.isArray(h.history) ? h.history.length : 0;
+  const history = button("hz-history", `历史 (${n})`, "history", () => toggleHazardHistory(h.id));
+  history.setAttribute("aria-expanded", st.hazardHistory.has(h.id) ? "true" : "false");
+  actions.append(history);
+
+  return el("tr", { class: cls, "data-hazard-id": h.id, "data-status": h.status, "data-class": h.class, "data-overdue": h.overdue ? "true" : "false" },
+    el("td", { class: "hid", "data-label": "编号 等级 id, class" }, el("span", { class: "hid-text" }, h.id),
+      el("span", { class: "hclass " + (h.class === "major" ? "major" : "general") }, zhEn(HAZARD_CLASS_LABEL[h.class] || [h.class || "?", ""]))),
+    statusCell,
+    el("td", { class: "plant", "data-label": "企业 设备 plant, equipment" }, st.plants[h.plant] || h.plant, el("div", { class: "equipment" }, h.equipment || "—")),
+    el("td", { class: "found", "data-label": "发现 found" }, formatBeijing(h.found_at),
+      h.occurrences > 1 ? el("small", { class: "who" }, `共 ${h.occurrences} 次 occurrences`) : null),
+    el("td", { class: "description", "data-label": "隐患描述 description" }, h.description || "—"),
+    el("td", { class: "basis", "data-label": "判定依据 basis" }, h.basis || "—"),
+    rectCell,
+    evidenceCell(h),
+    actions);
+}
+
+function buildHazardHistory(h) {
+  const entries = (Array.isArray(h.history) ? h.history : []).map((c) => el("li", null,
+    el("span", { class: "at" }, formatBeijing(c.at)), " ", el("span", { class: "by" }, c.by), " ", el("span", { class: "what" }, c.what), " ",
+    el("small", { class: "hs" }, (HAZARD_STATUS_LABEL[c.status] || [c.status])[0])));
+  const ev = h.evidence || {};
+  const alarms = Array.isArray(ev.alarm_ids) && ev.alarm_ids.length
+    ? el("div", { class: "who" }, `关联报警 alarms (${formatBeijing(ev.from)} – ${formatBeijing(ev.to)}): ${ev.alarm_ids.join(", ")}`) : null;
+  return el("tr", { class: "hazard-history" }, el("td", { colspan: 9 },
+    entries.length ? el("ol", null, entries) : el("div", null, "无记录 no history"), alarms));
+}
+
+const hazardGroup = (id) => [...$("hazard-list").tBodies].find((b) => b.dataset.group === id);
+
+// As the alarms: each record is its own <tbody> (row, optional history, optional form), rebuilt only
+// when its data changed, so the 15 s refresh does not wipe a half-typed rectification.
+function renderHazards() {
+  const table = $("hazard-list");
+  const showClosed = $("hazard-show-closed").checked;
+  const shown = sortHazards(st.hazards.filter((h) => showClosed || h.status !== "closed"));
+  const groups = new Map([...table.querySelectorAll("tbody[data-group]")].map((g) => [g.dataset.group, g]));
+  let anchor = table.tHead;
+  for (const h of shown) {
+    const sig = JSON.stringify(h) + (st.plants[h.plant] || "") + st.hazardHistory.has(h.id);
+    let g = groups.get(h.id);
+    groups.delete(h.id);
+    if (!g) g = el("tbody", { "data-group": h.id });
+    if (g.dataset.sig !== sig) {
+      const row = buildHazardRow(h);
+      const old = g.querySelector("tr.hazard");
+      if (old) old.replaceWith(row); else g.prepend(row);
+      g.dataset.sig = sig;
+      const history = g.querySelector("tr.hazard-history");
+      if (st.hazardHistory.has(h.id)) {
+        const fresh = buildHazardHistory(h);
+        if (history) history.replaceWith(fresh); else row.after(fresh);
+      } else if (history) history.remove();
+      // A form whose action the new status no longer offers goes (e.g. closed meanwhile elsewhere).
+      for (const f of g.querySelectorAll("tr.hazard-form")) if (!row.querySelector(".hz-" + f.dataset.form)) f.remove();
+    }
+    if (anchor.nextElementSibling !== g) anchor.after(g);   // move only when the order changed (keeps focus)
+    anchor = g;
+  }
+  for (const g of groups.values()) g.remove();
+  $("hazard-empty").hidden = !st.hazardsLoaded || shown.length > 0;
+
+  const open = st.hazards.filter((h) => h.status !== "closed");
+  const major = open.filter((h) => h.class === "major").length, overdue = open.filter((h) => h.overdue).length;
+  const closed = st.hazards.length - open.length;
+  $("hazard-count").textContent = !st.hazardsLoaded ? "" : `— 未销号 ${open.length} 条` + (major ? `，重大 ${major} 条` : "") +
+    (overdue ? `，已超期 ${overdue} 条` : "") + (closed ? `；已销号 ${closed} 条` : "");
+  $("hazard-count").classList.toggle("late", overdue > 0);
+  renderProofTests(open);
+}
+
+function toggleHazardHistory(id) {
+  if (st.hazardHistory.has(id)) st.hazardHistory.delete(id); else st.hazardHistory.add(id);
+  renderHazards();
+}
+
+function toggleHazardForm(id, kind) {
+  const g = hazardGroup(id);
+  const h = st.hazards.find((x) => x.id === id);
+  if (!g || !h) return;
+  const existing = g.querySelector("tr.hazard-form");
+  if (existing) {
+    existing.remove();
+    if (existing.dataset.form === kind) return;
+  }
+  const form = kind === "rectify" ? rectificationForm(h) : overrideForm(h);
+  g.append(el("tr", { class: "hazard-form", "data-form": kind }, el("td", { colspan: 9 }, form)));
+  form.querySelector("input, textarea").focus();
+}
+
+// 整改措施: the five things the regulator's form asks for (责任、措施、资金、时限、预案); filled in from
+// the current rectification when there is one (e.g. to extend the 时限).
+function rectificationForm(h) {
+  const r = h.rectification || {};
+  const input = (name, attrs) => el("input", { name, autocomplete: "off", placeholder: "必填 required", value: r[name] || null, ...attrs });
+  const text = (name) => el("textarea", { name, rows: 2, placeholder: "必填 required" }, r[name] || "");
+  const fields = {
+    responsible: input("responsible"), measures: text("measures"), funds: input("funds"),
+    deadline: input("deadline", { type: "date", placeholder: "YYYY-MM-DD", value: r.deadline ? deadlineDay(r.deadline) : null }),
+    plan: text("plan"),
+  };
+  const submit = el("button", { type: "submit", class: "rectify-submit" }, "记录整改措施 ", el("span", { class: "en" }, "record"));
+  const labels = [["responsible", "责任人"], ["measures", "措施"], ["funds", "资金"], ["deadline", "时限"], ["plan", "预案"]];
+  const form = el("form", { class: "rectify", onsubmit: (e) => { e.preventDefault(); rectify(h.id, fields, submit); } },
+    labels.map(([k, zh]) => el("label", { class: "f-" + k }, zh + " ", el("span", { class: "en" }, (k === "deadline" ? "deadline, by 24:00 Beijing" : k) + " "), fields[k])),
+    el("div", { class: "form-buttons" }, submit, " ",
+      el("button", { type: "button", onclick: () => form.closest("tr").remove() }, "取消 ", el("span", { class: "en" }, "cancel"))));
+  return form;
+}
+
+function overrideForm(h) {
+  const reason = el("input", { name: "override_reason", autocomplete: "off", placeholder: "必填 required" });
+  const submit = el("button", { type: "submit", class: "override-submit" }, "批准销号 ", el("span", { class: "en" }, "close without data evidence"));
+  const form = el("form", { class: "override", onsubmit: (e) => { e.preventDefault(); overrideClose(h.id, reason, submit); } },
+    el("label", null, "理由 ", el("span", { class: "en" }, "reason "), reason),
+    submit, " ",
+    el("button", { type: "button", onclick: () => form.closest("tr").remove() }, "取消 ", el("span", { class: "en" }, "cancel")),
+    el("div", { class: "who" }, "无数据验证的销号须由负责人批准（负责人令牌） closing without data evidence needs a manager's token"));
+  return form;
+}
+
+const hazardPath = (id, verb) => `api/hazards/${encodeURIComponent(id)}/${verb}`;
+// A refused write (409: no evidence from the data yet, or closed meanwhile) often means the list on
+// screen is behind: it is re-fetched either way.
+async function hazardWrite(path, body, button) {
+  const h = await post(path, body, button, scheduleHazardFetch);
+  if (!h) scheduleHazardFetch();
+  return h;
+}
+function withNote(body) {
+  const note = ui.note.value.trim();
+  if (note) body.note = note;
+  return body;
+}
+
+async function rectify(id, fields, button) {
+  const operator = operatorName();
+  if (!operator) return;
+  const body = { operator };
+  for (const [k, zh] of [["responsible", "责任人"], ["measures", "措施"], ["funds", "资金"], ["deadline", "时限"], ["plan", "预案"]]) {
+    const value = fields[k].value.trim();
+    if (!value) { fields[k].focus(); setStatus(`请填写${zh} ${k} is required`, "err"); return; }
+    body[k] = value;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(body.deadline)) {
+    fields.deadline.focus();
+    setStatus("时限须为日期 YYYY-MM-DD deadline must be a date", "err");
+    return;
+  }
+  const h = await hazardWrite(hazardPath(id, "rectification"), body, button);
+  if (h) {
+    button.closest("tr")?.remove();
+    setStatus(`已记录整改措施 rectification recorded: ${id}`, "ok");
+  }
+}
+
+async function submitHazard(id, button) {
+  const operator = operatorName();
+  if (!operator) return;
+  const h = await hazardWrite(hazardPath(id, "submit"), withNote({ operator }), button);
+  if (h) {
+    ui.note.value = "";   // a note belongs to one step, not to the next one
+    setStatus(`已申请验收 submitted for verification: ${id}`, "ok");
+  }
+}
+
+async function closeHazard(id, button) {
+  const operator = operatorName();
+  if (!operator) return;
+  const h = await hazardWrite(hazardPath(id, "close"), withNote({ operator }), button);
+  if (h) {
+    ui.note.value = "";
+    setStatus(`已销号 closed: ${id}`, "ok");
+  }
+}
+
+async function overrideClose(id, reasonInput, button) {
+  const operator = operatorName();
+  if (!operator) return;
+  const reason = reasonInput.value.trim();
+  if (!reason) { reasonInput.focus(); setStatus("负责人批准销号必须填写理由 a reason is required to close without data evidence", "err"); return; }
+  const body = withNote({ operator });
+  body.override_reason = reason;
+  const h = await hazardWrite(hazardPath(id, "close"), body, button);
+  if (h) {
+    ui.note.value = "";
+    reasonInput.closest("tr")?.remove();
+    setStatus(`已批准销号 closed by manager override: ${id}`, "ok");
+  }
+}
+
+// 验证性试验: one control per equipment with a hazard not closed. Trips of its interlock during the
+// test count as the test's, so a test trip that acts in time becomes the data evidence.
+function renderProofTests(open) {
+  const equipment = new Map();
+  for (const h of open) {
+    const key = JSON.stringify([h.plant, h.equipment]);
+    if (!equipment.has(key)) equipment.set(key, h);
+  }
+  const list = $("proof-test-list");
+  const forms = new Map([...list.children].map((f) => [f.dataset.key, f]));
+  let prev = null;
+  for (const key of [...equipment.keys()].sort()) {
+    const h = equipment.get(key);
+    let f = forms.get(key);
+    forms.delete(key);
+    if (!f) f = buildProofTest(h.plant, h.equipment, key);
+    f.querySelector(".where").textContent = `${st.plants[h.plant] || h.plant} / ${h.equipment}`;   // names may arrive later
+    const expected = prev ? prev.nextElementSibling : list.firstElementChild;
+    if (expected !== f) { if (prev) prev.after(f); else list.prepend(f); }   // move only when needed (keeps focus)
+    prev = f;
+  }
+  for (const f of forms.values()) f.remove();
+  $("proof-tests").hidden = equipment.size === 0;
+}
+
+function buildProofTest(plant, equipment, key) {
+  const minutes = el("input", { name: "minutes", type: "number", min: 1, max: PROOF_TEST_MAX_MINUTES, step: 1, value: 30, inputmode: "numeric" });
+  const submit = el("button", { type: "submit", class: "proof-test-submit" }, "开始试验 ", el("span", { class: "en" }, "start test"));
+  return el("form", { class: "proof-test", "data-key": key, "data-plant": plant, "data-equipment": equipment,
+    onsubmit: (e) => { e.preventDefault(); proofTest(plant, equipment, minutes, submit); } },
+    el("span", { class: "where" }), " ",
+    el("label", null, "时长 ", el("span", { class: "en" }, "minutes "), minutes, " 分钟"), " ", submit);
+}
+
+async function proofTest(plant, equipment, minutesInput, button) {
+  const operator = operatorName();
+  if (!operator) return;
+  const minutes = Number(minutesInput.value);
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > PROOF_TEST_MAX_MINUTES) {
+    minutesInput.focus();
+    setStatus(`试验时长须为 1–${PROOF_TEST_MAX_MINUTES} 分钟 minutes must be 1–${PROOF_TEST_MAX_MINUTES}`, "err");
+    return;
+  }
+  const path = `api/equipment/${encodeURIComponent(plant)}/${encodeURIComponent(equipment)}/proof-test`;
+  const r = await hazardWrite(path, { operator, minutes }, button);
+  if (r) setStatus(`验证性试验已开始 ${minutes} 分钟 proof test started: ${st.plants[plant] || plant} / ${equipment}`, "ok");
 }
 
 // ---------- sound ----------
@@ -413,6 +765,7 @@ async function fetchStatus() {
     $("plants").textContent = (s.plants || []).map((p) => p.name || p.id).join(" · ") || "—";
     $("plants").title = `MeltWatch ${s.version || ""} ${s.config_hash || ""}`;
     renderAlarms();
+    renderHazards();
   } catch (_) {
     setTimeout(fetchStatus, 10000);   // names are cosmetic; ids are shown meanwhile
   }
@@ -441,12 +794,15 @@ ui.token.addEventListener("keydown", (e) => {
   st.pendingRetry = null;
   if (retry) retry().then((a) => { if (a) setStatus("已完成 done", "ok"); });
 });
+$("hazard-show-closed").addEventListener("change", renderHazards);
 soundButtonState();
 fetchStatus();
 fetchAlarms();
 fetchSignals();
 fetchMaintenance();
+fetchHazards();
 setInterval(fetchSignals, 10000);
+setInterval(fetchHazards, 15000);   // as for alarms: a lost hazard event must not leave a wrong list for long
 setInterval(fetchAlarms, 30000);   // safety net: a lost event must not leave a wrong list on the wall for long
 setInterval(tick, 1000);
 tick();
