@@ -237,7 +237,7 @@ let package = Package(
         // Every scenario through the decoder and the engine, no broker: fast and exact to the millisecond.
         .testTarget(
             name: "MeltWatchScenariosTests",
-            dependencies: ["MeltWatchScenarios", "MeltWatchConfig", "MeltWatchDecode", "MeltWatchRules", "MeltWatchAlarms", "MeltWatchCore"],
+            dependencies: ["MeltWatchScenarios", "MeltWatchConfig", "MeltWatchDecode", "MeltWatchRules", "MeltWatchAlarms", "MeltWatchHazards", "MeltWatchCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

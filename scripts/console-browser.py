@@ -18,6 +18,11 @@ script; after the acknowledgement the relay drops every connection and refuses n
 banner must clear. The summary gains "banner_shown" and "banner_cleared". (Chromium's offline
 emulation is no use here: it does not cut an event stream that is already open.)
 
+With --hazard-id ID (instead of --alarm-id and --operator) it only looks: open the console, wait
+for the hazards view's row [data-hazard-id=ID] to be visible with a non-empty description, scroll
+it into view, screenshot (console-hazards.png) and print {"hazard_id", "row_text", "screenshot"}.
+The row must be one the view shows by default (a hazard that is not closed).
+
 Exit status: 0 all checks passed, 1 a check failed (stderr says what was not seen),
 2 chromium or chromedriver is missing or cannot start.
 """
@@ -168,6 +173,21 @@ return {title: document.title, url: location.href,
         rows: [...document.querySelectorAll('tr[data-alarm-id]')].map(r => r.dataset.alarmId + ' ' + r.dataset.state),
         banner: b && !b.hidden ? b.innerText : null,
         status: (document.getElementById('status') || {}).innerText || null};
+"""
+
+# One hazard row by id (found without building a CSS selector from the id, as for alarms).
+HAZARD_ROW = """
+const row = [...document.querySelectorAll('tr[data-hazard-id]')].find(r => r.dataset.hazardId === arguments[0]);
+if (!row) return null;
+const d = row.querySelector('td.description');
+return {status: row.dataset.status, visible: row.getClientRects().length > 0 && getComputedStyle(row).visibility !== 'hidden',
+        description: d ? d.innerText.trim() : '', text: row.innerText.replace(/\\s+/g, ' ').trim()};
+"""
+
+HAZARD_PAGE_STATE = """
+const e = (id) => { const x = document.getElementById(id); return x ? x.innerText.trim() : null; };
+return {url: location.href, count: e('hazard-count'), error: e('hazard-error'), status: e('status'),
+        rows: [...document.querySelectorAll('tr[data-hazard-id]')].map(r => r.dataset.hazardId + ' ' + r.dataset.status)};
 """
 
 BANNER_SHOWN = """
@@ -436,6 +456,29 @@ def duty_room(wd, args, summary):
     wd.screenshot(os.path.join(args.screenshot_dir, "console-duty-room.png"))
 
 
+def hazards(wd, args, summary):
+    """The hazards view: the row for --hazard-id shows, with its description, and is screenshot."""
+    wd.s("POST", "/url", {"url": args.url})
+
+    def shown():
+        row = wd.script(HAZARD_ROW, args.hazard_id)
+        return row if row and row["visible"] and row["description"] not in ("", "—") else None
+    try:
+        row = wait_for(f'a visible row [data-hazard-id="{args.hazard_id}"] with a description in the hazards view', shown, args.timeout)
+    except CheckFailed as e:
+        seen = wd.script(HAZARD_PAGE_STATE)
+        raise CheckFailed(f"{e}; page: {json.dumps(seen, ensure_ascii=False)}") from None
+    wd.script("""
+        const row = [...document.querySelectorAll('tr[data-hazard-id]')].find(r => r.dataset.hazardId === arguments[0]);
+        if (row) row.scrollIntoView({block: 'center'});""", args.hazard_id)
+    time.sleep(1.0)   # status, names and fonts settle; the scroll is done
+    row = wd.script(HAZARD_ROW, args.hazard_id) or row
+    summary["row_text"] = row["text"]
+    path = os.path.join(args.screenshot_dir, "console-hazards.png")
+    wd.screenshot(path)
+    summary["screenshot"] = path
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", required=True)
@@ -452,9 +495,16 @@ def main():
     ap.add_argument("--oos", metavar="PLANT/EQUIPMENT")
     ap.add_argument("--oos-operator")
     ap.add_argument("--oos-reason")
+    ap.add_argument("--hazard-id", help="instead of acknowledging an alarm: screenshot the hazards view's row for this hazard "
+                                        "(console-hazards.png in --screenshot-dir)")
     args = ap.parse_args()
-    if not args.screenshot_only and not (args.alarm_id and args.operator and args.screenshot_dir):
-        ap.error("--alarm-id, --operator and --screenshot-dir are required (unless --screenshot-only)")
+    if args.hazard_id:
+        if args.screenshot_only or args.token or args.check_banner:
+            ap.error("--hazard-id does not combine with --screenshot-only, --token or --check-banner")
+        if not args.screenshot_dir:
+            ap.error("--screenshot-dir is required with --hazard-id")
+    elif not args.screenshot_only and not (args.alarm_id and args.operator and args.screenshot_dir):
+        ap.error("--alarm-id, --operator and --screenshot-dir are required (unless --screenshot-only or --hazard-id)")
     if args.screenshot_only:
         args.screenshot_dir = os.path.dirname(os.path.abspath(args.screenshot_only))
 
@@ -471,7 +521,10 @@ def main():
         print(f"console-browser: {missing} not found (apt-get install -y chromium chromium-driver)", file=sys.stderr)
         return 2
 
-    summary = {"found": False, "state_before": None, "state_after": None, "row_text": None}
+    if args.hazard_id:
+        summary = {"hazard_id": args.hazard_id, "row_text": None, "screenshot": None}
+    else:
+        summary = {"found": False, "state_before": None, "state_after": None, "row_text": None}
     profile = tempfile.mkdtemp(prefix="meltwatch-console-")
     port = free_port()
     log = open(os.path.join(profile, "chromedriver.log"), "wb")
@@ -485,7 +538,9 @@ def main():
             relay = Relay(urllib.parse.urlparse(args.url).port or 80)
         wd.wait_ready(proc)
         wd.start(chromium, os.path.join(profile, "profile"))
-        if args.token:
+        if args.hazard_id:
+            hazards(wd, args, summary)
+        elif args.token:
             duty_room(wd, args, summary)
         else:
             run(wd, args, summary, relay)

@@ -1,6 +1,6 @@
 import MeltWatchCore
 
-/// The alarms a scenario must cause, as a document other tools can check a monitor against
+/// The alarms a scenario must cause and the hazard records it must open, as a document other tools can check a monitor against
 /// (`meltwatch-sim --ground-truth FILE` for a run, `--list-scenarios --json` for all of them).
 ///
 /// One entry per alarm event and rig equipment, in event-time order: what ``ScenarioVerdict``
@@ -53,6 +53,22 @@ public enum GroundTruth {
                 w.beginArray()
                 for c in x.causeContains { w.string(c) }
                 w.endArray()
+                w.endObject()
+            }
+        }
+        w.endArray()
+        // The hazard records it must open (domain.md "Hazards"): one per equipment and cause.
+        w.key("hazards")
+        w.beginArray()
+        for x in scenario.expectedHazards(rate: rate) {
+            for eq in scenario.rig.equipment where eq.template == x.template && (x.equipment ?? eq.id) == eq.id {
+                w.beginObject()
+                w.key("equipment"); w.string(eq.id)
+                w.key("template"); w.string(x.template)
+                w.key("rule"); w.string(x.rule)
+                w.key("class"); w.string(x.hazardClass)
+                w.key("found_t_ms"); w.integer(x.foundAt.milliseconds)
+                if let origin { w.key("found_at"); w.string(EventTime(milliseconds: origin + x.foundAt.milliseconds).rfc3339) }
                 w.endObject()
             }
         }

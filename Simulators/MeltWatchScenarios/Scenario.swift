@@ -37,6 +37,11 @@ public struct Scenario: Sendable {
     public var baseline: Baseline = .steady
     /// How the gateways publish unless the simulator is told otherwise.
     public var publish: PublishMode = .auto
+    /// The hazard records it must open; nil: those its expected alarms open at once
+    /// (``ExpectedHazard/immediate(from:)``).
+    public var hazards: (@Sendable (_ run: ScenarioRun) -> [ExpectedHazard])?
+    /// Scans per second end to end when the scenario is too long for the usual 10 (hours of plant).
+    public var preferredRate: Double?
 
     /// Where a scenario's readings come from before its fault edits them.
     public enum Baseline: Sendable, Equatable {
@@ -74,7 +79,7 @@ public struct Scenario: Sendable {
     }
 
     /// Every scenario, in listing order. New templates' scenarios are appended here.
-    public static let all: [Scenario] = waterCooled + co + sensorHealth + blastFurnace + aluminium + dust + plants + commissioning
+    public static let all: [Scenario] = waterCooled + co + sensorHealth + blastFurnace + aluminium + dust + plants + commissioning + hazardScenarios
 
     /// The scenario of that name.
     public static func named(_ name: String) -> Scenario? { all.first { $0.name == name } }

@@ -3,6 +3,7 @@ import MeltWatchAlarms
 import MeltWatchConfig
 import MeltWatchCore
 import MeltWatchDecode
+import MeltWatchHazards
 import MeltWatchRules
 import MeltWatchScenarios
 import Testing
@@ -22,6 +23,14 @@ func runThroughEngine(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, orig
 /// daemon writes it) and replaced by a new engine restored from it, as a restart would.
 func scenarioEvents(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin: Int64 = 1_763_884_800_000,
                     settleSeconds: Double = 2, publish: PublishMode? = nil, restoreEvery: Int? = nil) throws -> [AlarmEvent] {
+    try scenarioRun(scenario, rate: rate, seed: seed, origin: origin, settleSeconds: settleSeconds, publish: publish,
+                    restoreEvery: restoreEvery).events
+}
+
+/// ``scenarioEvents(_:rate:seed:origin:settleSeconds:publish:restoreEvery:)`` with the hazard desk
+/// behind the book, as the daemon's stage runs it: the events and the hazard records opened.
+func scenarioRun(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin: Int64 = 1_763_884_800_000,
+                 settleSeconds: Double = 2, publish: PublishMode? = nil, restoreEvery: Int? = nil) throws -> (events: [AlarmEvent], hazards: [Hazard]) {
     let config = try scenarioConfig(scenario)
     var topics = TopicTable()
     for s in config.signals { if let topic = s.topic { try topics.addSignal(topic: topic, signal: s.id) } }
@@ -31,10 +40,20 @@ func scenarioEvents(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin
     var observed: [AlarmEvent] = []
     var book = AlarmBook(settings: .init(escalateAfterMilliseconds: 0, configHash: "sha256:scenario"))
     var out = AlarmBook.Output()
-    let collect: (AlarmEvent) -> Void = { book.apply($0, into: &out) }
+    var desk = HazardDesk()
+    var hazardOut = HazardDesk.Output()
+    var shown = 0  // book events the desk has seen
+    let collect: (AlarmEvent) -> Void = { e in
+        book.apply(e, into: &out)
+        for i in shown..<out.events.count { desk.observe(out.events[i], into: &hazardOut) }
+        shown = out.events.count
+    }
+    let outcome: (InterlockOutcome) -> Void = { desk.observe($0, into: &hazardOut) }
     func drain() {
+        for i in shown..<out.events.count { desk.observe(out.events[i], into: &hazardOut) }
         observed += out.events.filter { $0.kind == .raised || $0.kind == .cleared || $0.kind == .updated }
         out = AlarmBook.Output()
+        shown = 0
     }
     var scans = 0
 
@@ -43,9 +62,10 @@ func scenarioEvents(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin
     var clock = origin - 500  // the daemon started half a second before the gateway's first scan
     func tick(until t: Int64) {
         while clock <= t {
-            engine.process(.tick(EventTime(milliseconds: clock)), emit: collect)
+            engine.process(.tick(EventTime(milliseconds: clock)), emit: collect, outcome: outcome)
             book.tick(EventTime(milliseconds: clock), into: &out)
             drain()
+            desk.tick(EventTime(milliseconds: clock), into: &hazardOut)
             clock += 100
         }
     }
@@ -60,7 +80,10 @@ func scenarioEvents(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin
                 decoder.decode(topic: m.topic, payload: $0, now: EventTime(milliseconds: now), into: &readings)
             }
             if case .failure(let e) = result { Issue.record("decoder rejected \(m.topic) \(m.payload): \(e)") }
-            for r in readings { engine.process(.reading(r), emit: collect) }
+            for r in readings {
+                desk.advance(to: r.time)
+                engine.process(.reading(r), emit: collect, outcome: outcome)
+            }
             drain()
         }
         last = now
@@ -68,7 +91,7 @@ func scenarioEvents(_ scenario: Scenario, rate: Double, seed: UInt64 = 7, origin
         if let every = restoreEvery, scans % every == 0 { engine = try restarted(engine) }
     }
     tick(until: last + SimTime(seconds: settleSeconds).milliseconds)
-    return observed
+    return (observed, hazardOut.notices.filter { $0.kind == .opened }.map(\.hazard))
 }
 
 /// A new engine restored from `engine`'s checkpoint, through the JSON the daemon writes.
@@ -105,11 +128,13 @@ func scenarioConfig(_ scenario: Scenario) throws -> MeltWatchConfig {
 struct ScenarioEngineTests {
     static let rates: [Double] = [1, 2, 10]
 
-    @Test("every scenario causes exactly its expected alarms, to the millisecond", arguments: Scenario.all.map(\.name), rates)
+    @Test("every scenario causes exactly its expected alarms, and opens exactly its expected hazard records, to the millisecond",
+          arguments: Scenario.all.map(\.name), rates)
     func expectedAlarms(name: String, rate: Double) throws {
         let scenario = try #require(Scenario.named(name))
         let origin: Int64 = 1_763_884_800_000
-        let observed = try runThroughEngine(scenario, rate: rate, origin: origin)
+        let run = try scenarioRun(scenario, rate: rate, origin: origin)
+        let observed = run.events.map(ObservedAlarm.init)
         let verdict = ScenarioVerdict(scenario: scenario, rate: rate, observed: observed, origin: origin, toleranceMilliseconds: 0)
         let shown = observed.map { o -> String in
             var o = o
@@ -117,6 +142,12 @@ struct ScenarioEngineTests {
             return "  \(o)"
         }
         #expect(verdict.isEmpty, "\(name) at \(rate)/s:\n\(verdict)\nreceived:\n\(shown.joined(separator: "\n"))")
+        let opened = run.hazards.map {
+            ObservedHazard(rule: $0.rule, plant: $0.plant, equipment: $0.equipment, hazardClass: $0.hazardClass.rawValue, foundAt: $0.foundAt.milliseconds)
+        }
+        let hazards = scenario.hazardVerdict(rate: rate, observed: opened, origin: origin)
+        #expect(hazards.missing.isEmpty && hazards.unexpected.isEmpty,
+                "\(name) at \(rate)/s: hazards missing \(hazards.missing), unexpected \(hazards.unexpected); expected \(scenario.expectedHazards(rate: rate))")
     }
 
     /// Checkpoints hold the whole state: an engine restored from one every few scans (pending

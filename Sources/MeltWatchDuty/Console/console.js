@@ -406,16 +406,17 @@ function evidenceCell(h) {
 }
 
 function buildHazardRow(h) {
-  const cls = ["hazard", "hs-" + h.status, h.class === "major" ? "major" : "general", h.overdue ? "overdue" : null].filter(Boolean).join(" ");
+  const late = h.overdue && h.status !== "closed";   // a closed record is never overdue, whatever a stale flag says
+  const cls = ["hazard", "hs-" + h.status, h.class === "major" ? "major" : "general", late ? "overdue" : null].filter(Boolean).join(" ");
   const statusCell = el("td", { class: "hstatus", "data-label": "状态 status" },
     el("span", { class: "state" }, zhEn(HAZARD_STATUS_LABEL[h.status] || [h.status || "?", ""])));
-  if (h.overdue) statusCell.append(el("span", { class: "badge overdue" }, "已超期 overdue"));
+  if (late) statusCell.append(el("span", { class: "badge overdue" }, "已超期 overdue"));
   if (h.status === "closed") statusCell.append(el("span", { class: "who" }, `销号 ${h.closed_by || "?"} ${formatBeijing(h.closed_at)}`));
 
   const r = h.rectification;
   const rectCell = el("td", { class: "rectification", "data-label": "整改 rectification" });
   if (r) rectCell.append(el("div", { class: "responsible" }, "责任人 ", r.responsible),
-    el("div", { class: h.overdue ? "deadline late" : "deadline" }, "时限 ", formatDeadline(r.deadline)));
+    el("div", { class: late ? "deadline late" : "deadline" }, "时限 ", formatDeadline(r.deadline)));
   else rectCell.append("—");
 
   const actions = el("td", { class: "actions", "data-label": "操作 actions" });
@@ -430,7 +431,7 @@ function buildHazardRow(h) {
   history.setAttribute("aria-expanded", st.hazardHistory.has(h.id) ? "true" : "false");
   actions.append(history);
 
-  return el("tr", { class: cls, "data-hazard-id": h.id, "data-status": h.status, "data-class": h.class, "data-overdue": h.overdue ? "true" : "false" },
+  return el("tr", { class: cls, "data-hazard-id": h.id, "data-status": h.status, "data-class": h.class, "data-overdue": late ? "true" : "false" },
     el("td", { class: "hid", "data-label": "编号 等级 id, class" }, el("span", { class: "hid-text" }, h.id),
       el("span", { class: "hclass " + (h.class === "major" ? "major" : "general") }, zhEn(HAZARD_CLASS_LABEL[h.class] || [h.class || "?", ""]))),
     statusCell,
@@ -646,7 +647,8 @@ function renderProofTests(open) {
 function buildProofTest(plant, equipment, key) {
   const minutes = el("input", { name: "minutes", type: "number", min: 1, max: PROOF_TEST_MAX_MINUTES, step: 1, value: 30, inputmode: "numeric" });
   const submit = el("button", { type: "submit", class: "proof-test-submit" }, "开始试验 ", el("span", { class: "en" }, "start test"));
-  return el("form", { class: "proof-test", "data-key": key, "data-plant": plant, "data-equipment": equipment,
+  // novalidate: the range is checked in proofTest, so the refusal shows in the status line, in words.
+  return el("form", { class: "proof-test", "data-key": key, "data-plant": plant, "data-equipment": equipment, novalidate: "",
     onsubmit: (e) => { e.preventDefault(); proofTest(plant, equipment, minutes, submit); } },
     el("span", { class: "where" }), " ",
     el("label", null, "时长 ", el("span", { class: "en" }, "minutes "), minutes, " 分钟"), " ", submit);
