@@ -130,7 +130,13 @@ final class AlarmOutput: Sendable {
         log.append(stored)  // delivery and SSE first; the log lines and counters after
         let handed = stored.isEmpty ? nil : Monotonic.nanoseconds()
         for s in stored {
-            if s.envelope.hazard != nil { continue }  // the hazard output logs its own
+            if let n = s.envelope.hazard {
+                logger.notice("hazard \(n.kind)", metadata: [
+                    "hazard.id": "\(n.hazardID)", "hazard.class": "\(n.hazardClass)", "hazard.status": "\(n.status)",
+                    "hazard.event_time": "\(n.eventTime.rfc3339)", "hazard.by": "\(n.by)", "hazard.description": "\(n.description)",
+                ])
+                continue
+            }
             let e = s.envelope.event
             logger.notice("alarm \(e.kind.rawValue)", metadata: [
                 "alarm.id": "\(e.alarmID)", "alarm.rule": "\(e.rule)", "alarm.priority": "\(e.priority.rawValue)",

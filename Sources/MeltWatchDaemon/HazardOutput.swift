@@ -5,7 +5,7 @@ import MeltWatchHazardStore
 import NIOConcurrencyHelpers
 
 /// Where the engine thread's hazard changes go: the database (written before an operator's request
-/// is answered, so the answer and `meltwatch hazards` show the step), and the log.
+/// is answered, so the answer and `meltwatch hazards` show the step).
 ///
 /// The journal is the record and the desk's state rides in every checkpoint, so a write that fails
 /// loses nothing: the changes wait here and are written again on the next tick (once a second at
@@ -24,15 +24,9 @@ final class HazardOutput: Sendable {
     /// Whether the last write succeeded.
     var writable: Bool { !waiting.withLockedValue { $0.failing } }
 
-    /// Writes the changes (and what waits) and logs what the duty room should hear of (engine thread).
+    /// Writes the changed records (and what waits) (engine thread). Their events went with the alarm
+    /// events through the outbox (``AlarmStage/take()``), which logs them.
     func publish(_ output: HazardDesk.Output) {
-        for n in output.notices {
-            logger.notice("hazard \(n.kind.rawValue)", metadata: [
-                "hazard.id": "\(n.hazard.id)", "hazard.class": "\(n.hazard.hazardClass.rawValue)", "hazard.status": "\(n.hazard.status.rawValue)",
-                "hazard.plant": "\(n.hazard.plant)", "hazard.equipment": "\(n.hazard.equipment)", "hazard.by": "\(n.by)",
-                "hazard.description": "\(n.hazard.description)",
-            ])
-        }
         write(output.changed)
     }
 

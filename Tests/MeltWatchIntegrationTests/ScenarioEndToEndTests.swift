@@ -76,11 +76,12 @@ struct ScenarioEndToEndTests {
         // Scenario time 0 at (now − duration − 1 s): every timestamp is in the past when published,
         // and the test knows each expected event's exact event time.
         let speed = Self.speed(scenario)
+        let rate = scenario.preferredRate ?? Self.rate
         let origin = nowMilliseconds() - Int64(scenario.duration * 1000) - 1000
         var sims: [(Rig.Format, ProductProcess)] = []
         for format in formats {
             sims.append((format, try ProductProcess("meltwatch-sim", arguments: [
-                "--broker", h.broker.url, "--config", h.configPath, "--scenario", name, "--rate", "\(Self.rate)",
+                "--broker", h.broker.url, "--config", h.configPath, "--scenario", name, "--rate", "\(rate)",
                 "--speed", "\(speed)", "--seed", "7", "--start-ms", "\(origin)",
                 "--plant", Self.plant(scenario.rig, format), "--format", format.rawValue,
             ], logFile: h.directory.appendingPathComponent("sim-\(format.rawValue).log"))))
@@ -103,7 +104,7 @@ struct ScenarioEndToEndTests {
         let formatPlants = Set(formats.map { Self.plant(scenario.rig, $0) })
         func verdict(_ deliveries: [WebhookReceiver.Delivery], _ format: Rig.Format) -> ScenarioVerdict {
             let plant = Self.plant(scenario.rig, format)
-            let observed = deliveries.filter { !endOfRun($0) }.map { ObservedAlarm(json: $0.json) }.compactMap { o -> ObservedAlarm? in
+            let observed = deliveries.filter { !$0.isHazard && !endOfRun($0) }.map { ObservedAlarm(json: $0.json) }.compactMap { o -> ObservedAlarm? in
                 var o = o
                 if o.plant == plant {
                     o.plant = scenario.rig.plant
@@ -111,10 +112,21 @@ struct ScenarioEndToEndTests {
                 }
                 return format == .native && !formatPlants.contains(o.plant) ? o : nil
             }
-            return ScenarioVerdict(scenario: scenario, rate: Self.rate, observed: observed, origin: origin, toleranceMilliseconds: Self.tolerance)
+            return ScenarioVerdict(scenario: scenario, rate: rate, observed: observed, origin: origin, toleranceMilliseconds: Self.tolerance)
+        }
+        // The hazard records each format's plant opened (its `opened` events), against the ground truth.
+        func hazardVerdict(_ deliveries: [WebhookReceiver.Delivery], _ format: Rig.Format) -> (missing: [String], unexpected: [String]) {
+            let plant = Self.plant(scenario.rig, format)
+            let opened = deliveries.filter(\.isHazard).map(\.json).filter { $0["event"] as? String == "opened" }.compactMap { j -> ObservedHazard? in
+                guard let h = j["hazard"] as? [String: Any], h["plant"] as? String == plant else { return nil }
+                return ObservedHazard(rule: h["rule"] as? String ?? "?", plant: scenario.rig.plant, equipment: h["equipment"] as? String ?? "?",
+                                      hazardClass: h["class"] as? String ?? "?",
+                                      foundAt: (h["found_at"] as? String).flatMap { EventTime(parsing: $0)?.milliseconds } ?? 0)
+            }
+            return scenario.hazardVerdict(rate: rate, observed: opened, origin: origin)
         }
         func complete(_ deliveries: [WebhookReceiver.Delivery]) -> Bool {
-            formats.allSatisfy { verdict(deliveries, $0).missing.isEmpty }
+            formats.allSatisfy { verdict(deliveries, $0).missing.isEmpty && hazardVerdict(deliveries, $0).missing.isEmpty }
         }
         // Everything expected (stale needs stale_after_s of real time after the gateway's last scan) …
         _ = await h.receiver.waitFor(timeoutSeconds: 30) { complete($0) }
@@ -135,13 +147,18 @@ struct ScenarioEndToEndTests {
         }
         for format in formats {
             let result = verdict(received, format)
+            let hazards = hazardVerdict(received, format)
+            #expect(hazards.missing.isEmpty && hazards.unexpected.isEmpty, """
+                scenario \(name) in \(format.rawValue): hazard records missing \(hazards.missing), unexpected \(hazards.unexpected)
+                expected: \(scenario.expectedHazards(rate: rate))
+                """)
             print("scenario \(name) (\(format.rawValue)): \(result.matched) expected events received, largest event_time error \(result.largestTimeError) ms, "
                 + "\(result.unexpected.count) unexpected; \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
             #expect(result.isEmpty, """
-                scenario \(name) in \(format.rawValue) as plant \(Self.plant(scenario.rig, format)) (--rate \(Self.rate), time origin \(origin)):
+                scenario \(name) in \(format.rawValue) as plant \(Self.plant(scenario.rig, format)) (--rate \(rate), time origin \(origin)):
                 \(result)
                 expected:
-                \(scenario.expectedAlarms(rate: Self.rate).map { "  \($0)" }.joined(separator: "\n"))
+                \(scenario.expectedAlarms(rate: rate).map { "  \($0)" }.joined(separator: "\n"))
                 received \(received.count):
                 \(shown.joined(separator: "\n"))
                 daemon log (alarms):
@@ -158,9 +175,18 @@ struct ScenarioEndToEndTests {
         ], logFile: h.directory.appendingPathComponent("replay.log"))
         #expect(await replay.exited(timeoutSeconds: 60) == 0, "replay: \(replay.output)")
         let replayed = (try? String(contentsOfFile: h.directory.path + "/replay.jsonl", encoding: .utf8)) ?? ""
-        let live = h.receiver.accepted.map { String(decoding: $0.body, as: UTF8.self) }
+        let live = h.receiver.alarms.map(\.text)
         #expect(replayed.split(separator: "\n").map { withoutEmittedAt(String($0)) } == live.map(withoutEmittedAt),
                 "replay differs from live:\n\(replayed)\nlive:\n\(live.joined(separator: "\n"))")
+
+        // And the same hazard records' events, byte for byte (they carry no emission time).
+        let hazardReplay = try ProductProcess("meltwatch", arguments: [
+            "replay", "--hazards", "--config", h.configPath, "--journal", h.directory.path + "/journal",
+            "--output", h.directory.path + "/hazards.jsonl",
+        ], logFile: h.directory.appendingPathComponent("replay-hazards.log"))
+        #expect(await hazardReplay.exited(timeoutSeconds: 60) == 0, "replay --hazards: \(hazardReplay.output)")
+        let replayedHazards = ((try? String(contentsOfFile: h.directory.path + "/hazards.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        #expect(replayedHazards == h.receiver.hazards.map(\.text), "replay --hazards differs from live")
     }
 
     @Test("the scenarios run under a sanitizer exist")

@@ -23,7 +23,14 @@ public final class WebhookReceiver: Sendable {
         public var json: [String: Any] {
             (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
         }
+        /// A hazard record's event (`meltwatch.hazard/1`), not an alarm event.
+        public var isHazard: Bool { text.hasPrefix(#"{"schema":"meltwatch.hazard/1""#) }
     }
+
+    /// The accepted alarm events (contract §4), without the hazard records' events.
+    public var alarms: [Delivery] { accepted.filter { !$0.isHazard } }
+    /// The accepted hazard records' events (contract §7).
+    public var hazards: [Delivery] { accepted.filter(\.isHazard) }
 
     private let deliveries = NIOLockedValueBox<[Delivery]>([])
     private let remainingFailures: Synchronization.Atomic<Int>
