@@ -231,7 +231,7 @@ let package = Package(
         // Includes a headless-Chromium screenshot of the HTML report (skipped when chromium is absent).
         .testTarget(
             name: "MeltWatchReportTests",
-            dependencies: ["MeltWatchReport", "MeltWatchCore"],
+            dependencies: ["MeltWatchReport", "MeltWatchHazards", "MeltWatchCore"],
             swiftSettings: swiftSettings
         ),
         // Every scenario through the decoder and the engine, no broker: fast and exact to the millisecond.

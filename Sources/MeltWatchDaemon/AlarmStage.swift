@@ -117,10 +117,12 @@ final class AlarmStage {
     /// Puts a restored desk in place (recovery from a checkpoint; a start seeded from the store).
     func replaceHazards(_ restored: HazardDesk) { hazards = restored }
 
-    /// Takes the hazard changes produced so far.
+    /// Takes the hazard records changed so far (for the store; their events go with ``take()``).
     func takeHazards() -> HazardDesk.Output {
-        defer { hazardOutput = HazardDesk.Output() }
-        return hazardOutput
+        var changed = HazardDesk.Output()
+        changed.changed = hazardOutput.changed
+        hazardOutput.changed.removeAll()
+        return changed
     }
 
     /// True when there are hazard changes for ``takeHazards()``.

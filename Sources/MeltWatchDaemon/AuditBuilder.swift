@@ -1,5 +1,6 @@
 import MeltWatchConfig
 import MeltWatchCore
+import MeltWatchHazards
 import MeltWatchReport
 import MeltWatchRules
 
@@ -22,8 +23,9 @@ public enum AuditBuilder {
         var events: [AlarmEvent] = []
         var outcomes: [InterlockOutcome] = []
         var setpointChanges: [SetpointChange] = []
+        var hazards: [String: Hazard] = [:]
         var first: EventTime?, last: EventTime?
-        _ = try Replay.run(configPath: configPath, journalDirectory: journalDirectory, from: from, to: to, observer: .init(
+        var observer = Replay.Observer(
             event: { e, _ in if e.plant == plant.id { events.append(e) } },
             interlockOutcome: { o in if o.plant == plant.id { outcomes.append(o) } },
             setpointChange: { c in if c.plant == plant.id { setpointChanges.append(c) } },
@@ -36,9 +38,13 @@ public enum AuditBuilder {
                 first = min(first ?? t, t)
                 last = max(last ?? t, t)
             }
-        ))
+        )
+        observer.hazardRecord = { h in if h.plant == plant.id { hazards[h.id] = h } }
+        _ = try Replay.run(configPath: configPath, journalDirectory: journalDirectory, from: from, to: to, observer: observer)
         let periodFrom = from ?? first ?? generatedAt
         let periodTo = to ?? last ?? generatedAt
+        // The ledger: the hazards found in the period, as the journal last shows them.
+        let found = hazards.values.filter { $0.foundAt >= periodFrom && $0.foundAt <= periodTo }
 
         // Evidence windows per signal: around every alarm that names it.
         var windows: [SignalKey: [ClosedRange<Int64>]] = [:]
@@ -113,7 +119,7 @@ public enum AuditBuilder {
             plantID: plant.id, plantName: plant.name, from: periodFrom, to: periodTo, generatedAt: generatedAt,
             configHash: Daemon.configHash(bytes), events: events, interlockOutcomes: outcomes, samples: samples,
             availability: availability, setpointChanges: setpointChanges
-        )
+        ).withHazards(found)
     }
 
     /// The total length covered by possibly overlapping ranges.
@@ -130,5 +136,14 @@ public enum AuditBuilder {
         }
         if let c = current { total += c.upperBound - c.lowerBound }
         return total
+    }
+}
+
+extension AuditInput {
+    /// This input with its ledger's hazard records.
+    func withHazards(_ hazards: [Hazard]) -> AuditInput {
+        var input = self
+        input.hazards = hazards
+        return input
     }
 }

@@ -121,13 +121,10 @@ public enum Daemon {
                 logger.warning("journal: the size bound removed a segment at start", metadata: ["journal.segment": "\(r.path)", "journal.bytes": "\(r.bytes)"])
             }
         }
-        // The hazard records: the journal's projection the forms are filled from.
-        let hazardStore: HazardStore
-        do {
-            hazardStore = try HazardStore(path: config.journal.dir + "/" + HazardStore.fileName)
-        } catch {
-            throw DaemonError(description: "cannot open the hazard database in \(config.journal.dir): \(error)")
-        }
+        // The hazard records: the journal's projection the forms are filled from. A database that
+        // cannot be opened does not keep the monitor from starting (HazardOutput).
+        let inbox = ActionInbox()
+        let hazards = HazardOutput(path: config.journal.dir + "/" + HazardStore.fileName, logger: logger, inbox: inbox)
         let stage: AlarmStage
         var resent = AlarmBook.Output()
         do {
@@ -180,7 +177,11 @@ public enum Daemon {
                 // continue numbering and return what they have not seen again.
                 // No checkpoint to restore the desk from: its records (and numbering) from the database.
                 var desk = HazardDesk(settings: Replay.hazardSettings(config))
-                desk.adopt(stored: try hazardStore.hazards())
+                do {
+                    desk.adopt(stored: try hazards.store?.hazards() ?? [])
+                } catch {
+                    logger.critical("the hazard database cannot be read: new hazard ids may repeat stored ones", metadata: ["hazards.error": "\(error)"])
+                }
                 stage = AlarmStage(engine: Engine(model: config.engineModel(configHash: hash)), book: AlarmBook(settings: bookSettings, snapshot: restored.snapshot),
                                    hazards: desk)
                 try journal.append(.config(time: now, hash: hash, text: bytes))
@@ -189,7 +190,12 @@ public enum Daemon {
                 stage.resume(at: now)
             }
             // The database agrees with the journal: what recovery replayed, and every record not closed.
-            try hazardStore.save(stage.takeHazards().changed + stage.hazards.openHazards)
+            hazards.write(stage.takeHazards().changed + stage.hazards.openHazards)
+            // A database failure an earlier run told the duty room of is over once this one writes.
+            if hazards.writable, stage.book.open.values.contains(where: { $0.active && $0.last.rule == HazardOutput.rule }) {
+                inbox.submit(.system(rule: HazardOutput.rule, raise: false, subject: "hazards",
+                                     message: "隐患数据库恢复写入 (hazard database writes again)"))
+            }
             try outbox.storeSnapshot(stage.book.snapshot, at: now)
             if delivered >= outbox.nextSequence - 1 {
                 for removed in try outbox.compact() {
@@ -217,12 +223,10 @@ public enum Daemon {
         }
 
         let latency = LatencyStages()
-        let inbox = ActionInbox()
         // Memory holds the latest events; a channel behind them reads the outbox on disk.
         let eventLog = EventLog(initial: restored.events, archive: { after, limit in outbox.storedEvents(after: after, limit: limit) })
         let alarms = AlarmOutput(inbox: inbox, log: eventLog, outbox: outbox, book: stage.book, signals: signals,
                                  counters: counters, logger: logger)
-        let hazards = HazardOutput(store: hazardStore, logger: logger)
         if !resent.events.isEmpty { alarms.publish(resent, book: stage.book) }
         if stage.hasOutput { alarms.publish(stage.take(), book: stage.book) }
         if let problem = journal.recovery.problem {

@@ -1,6 +1,7 @@
 import MeltWatchAlarms
 import MeltWatchCore
 import MeltWatchDuty
+import MeltWatchHazardStore
 import MeltWatchHazards
 
 /// The duty server's view of the running daemon: the book and signals the engine thread published,
@@ -28,8 +29,13 @@ struct DaemonDutyBackend: DutyBackend {
         reloader.live.equipmentKeys.contains("\(plant):\(equipment)")
     }
 
-    func hazards(status: Hazard.Status?) throws -> [Hazard] { try hazards.store.hazards(status: status) }
-    func hazard(id: String) throws -> Hazard? { try hazards.store.hazard(id) }
+    func hazards(status: Hazard.Status?) throws -> [Hazard] { try store().hazards(status: status) }
+    func hazard(id: String) throws -> Hazard? { try store().hazard(id) }
+
+    private func store() throws -> HazardStore {
+        guard let store = hazards.store else { throw HazardStoreError(description: "the hazard database is not open (\(hazards.path))") }
+        return store
+    }
 
     func perform(_ action: AlarmAction) async -> Result<AlarmRecord?, AlarmActionError> {
         await inbox.perform(action)
@@ -50,7 +56,6 @@ struct DaemonDutyBackend: DutyBackend {
             ("engine", counters.engineRunning.load(ordering: .relaxed), "engine thread"),
             ("journal", counters.journalWritable.load(ordering: .relaxed), journalDirectory),
             ("outbox", counters.outboxWritable.load(ordering: .relaxed), outboxDirectory),
-            ("hazards", hazards.writable, hazards.store.path),
         ])
     }
 }

@@ -62,6 +62,8 @@ public enum Replay {
         public var record: ((EventTime) -> Void)?
         /// Every hazard record's event (`meltwatch.hazard/1`), with the time of the record that caused it.
         public var hazard: ((HazardNotice, EventTime) -> Void)?
+        /// Every hazard record as it stands after each change, whatever the window (the last wins).
+        public var hazardRecord: ((Hazard) -> Void)?
 
         public init(event: @escaping (AlarmEvent, EventTime) -> Void, interlockOutcome: ((InterlockOutcome) -> Void)? = nil,
                     setpointChange: ((SetpointChange) -> Void)? = nil,
@@ -161,6 +163,10 @@ public enum Replay {
             if inWindow { observer.record?(t) }
             if case .message = record { summary.messages += 1 }
             try stream.apply(record, at: position)
+            if stream.stage.hasHazardOutput {
+                let changed = stream.stage.takeHazards().changed
+                if let hazardRecord = observer.hazardRecord { for h in changed { hazardRecord(h) } }
+            }
             if stream.stage.hasOutput {
                 let taken = stream.stage.take()
                 if inWindow {

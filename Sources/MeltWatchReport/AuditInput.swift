@@ -1,4 +1,5 @@
 import MeltWatchCore
+import MeltWatchHazards
 
 /// Everything the audit report (contract section 6) is computed from, for one plant and period.
 ///
@@ -32,6 +33,9 @@ public struct AuditInput: Sendable {
     public var availability: [SignalAvailability]
     /// Every change of an audited PLC setpoint in the period, in event order (domain.md "Setpoint audit").
     public var setpointChanges: [SetpointChange] = []
+    /// The hazard records found in the period (domain.md "Hazards"), as the journal last shows them:
+    /// the report's ledger. Alarms are the evidence, not the hazards.
+    public var hazards: [Hazard] = []
 
     /// Creates an input; see each property for its meaning.
     public init(

@@ -30,7 +30,7 @@ extension AuditReport {
         h += "<title>\(HTML.escape("审计报告 (Audit report) — \(plantName) — \(ReportFormat.chinaRange(from, to))"))</title>\n"
         h += "<style>\n\(Self.css)</style>\n</head>\n<body>\n"
         h += header()
-        h += section(1, ledgerTable, intro: "每条报警即一条隐患记录；判定依据为《工贸企业重大事故隐患判定标准》（应急管理部令 2023 年第 10 号）条款或地方通知原文。 (One row per alarm; the basis is quoted verbatim.)", rowClass: ledgerRowClass)
+        h += section(1, ledgerTable, intro: "在线监测数据认定的隐患（重大事故隐患、一般隐患），每条一行；判定依据为《工贸企业重大事故隐患判定标准》（应急管理部令 2023 年第 10 号）条款或地方通知原文。工艺报警是证据而非隐患，见第 5 节。 (One row per hazard record the data witnessed; the basis is quoted verbatim. Process alarms are evidence, not hazards: section 5.)", rowClass: ledgerRowClass)
         h += section(2, interlockTable, intro: "联锁响应时间：自触发（越限开始，而非报警延时结束）至最后一个预期反馈到位 (ms)。中位数与 P95 采用最近秩法（nearest rank），均为实测值；失效次数计入动作次数，但无响应时间。 (Latency from the trip — the start of the excursion, not the end of the alarm's on-delay — to the last expected feedback; nearest-rank percentiles over ok and late trips; failed trips are counted but have no latency.)", rowClass: { row in
             if case .integer(let failed) = row[5], failed > 0 { return "bad" }
             if case .integer(let late) = row[4], late > 0 { return "warn" }
@@ -73,7 +73,7 @@ extension AuditReport {
 
     private func ledgerRowClass(_ row: [ReportTable.Cell]) -> String? {
         guard case .text(let status) = row[8] else { return nil }
-        return status.hasPrefix("未确认") ? "bad" : nil
+        return status.contains("已超期") ? "bad" : nil
     }
 
     private func loadSection() -> String {

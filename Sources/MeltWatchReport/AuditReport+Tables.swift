@@ -1,4 +1,5 @@
 import MeltWatchCore
+import MeltWatchHazards
 
 extension AuditReport {
     /// Every table of the report in document order; HTML, CSV and JSON all render exactly these rows.
@@ -20,12 +21,16 @@ extension AuditReport {
             [.text("期内报警触发次数 (raises in period)"), .integer(Int64(load.totalRaised))],
             [.text("联锁动作次数 (interlock trips)"), .integer(Int64(interlocks.reduce(0) { $0 + $1.count }))],
             [.text("联锁失效次数 (failed interlocks)"), .integer(Int64(interlocks.reduce(0) { $0 + $1.failed }))],
+            [.text("发现重大事故隐患 (major hazards found)"), .integer(Int64(hazards.filter { $0.hazardClass == .major }.count))],
+            [.text("发现一般隐患 (general hazards found)"), .integer(Int64(hazards.filter { $0.hazardClass == .general }.count))],
         ]
         return ReportTable(id: "summary", title: "报告概况", english: "Summary",
                            columns: [.init("item", "项目", "Item"), .init("value", "内容", "Value")], rows: rows)
     }
 
-    /// 隐患台账: the regulator's nine columns, one row per alarm.
+    /// 隐患台账: the regulator's nine columns, one row per hazard record found in the period (domain.md
+    /// "Hazards": what Order No. 10 names, witnessed in the data). A process alarm is not a hazard:
+    /// it stays in the report as evidence (the alarm evidence and timelines).
     public var ledgerTable: ReportTable {
         let columns: [ReportTable.Column] = [
             .init("index", "序号", "No."), .init("plant", "企业", "Plant"), .init("equipment", "设备", "Equipment"),
@@ -33,11 +38,30 @@ extension AuditReport {
             .init("basis", "判定依据", "Basis"), .init("hazard_type", "隐患类型", "Type"),
             .init("found_at", "发现时间", "Found (UTC+8)"), .init("status", "处置情况", "Handling"),
         ]
-        let rows = ledger.map { r -> [ReportTable.Cell] in
-            [.integer(Int64(r.index)), .text(r.plant), .text(r.equipment), .text(r.description), .orEmpty(r.evidence),
-             .text(r.basis), .text(r.hazardType.rawValue), .text(r.foundAtText), .text(r.status)]
+        let rows = hazards.enumerated().map { i, h -> [ReportTable.Cell] in
+            [.integer(Int64(i + 1)), .text(plantName), .text(h.equipment), .text("\(h.description)（\(h.id)）"), .text(Self.evidence(h, alarms: alarms)),
+             .text(h.basis), .text(h.hazardClass.chinese), .text(ReportFormat.chinaTime(h.foundAt)), .text(Self.handling(h))]
         }
         return ReportTable(id: "ledger", title: "隐患台账", english: "Hazard ledger", columns: columns, rows: rows)
+    }
+
+    /// 现场证据 of a hazard: its alarms (with their number in the alarm evidence section when the
+    /// report has them) and the data window.
+    static func evidence(_ h: Hazard, alarms: [AlarmRecord]) -> String {
+        let named = h.alarmIDs.map { id in alarms.firstIndex { $0.alarmID == id }.map { "\(id)（报警证据 \($0 + 1)）" } ?? id }
+        return "报警 \(named.joined(separator: "、"))；数据时段 \(ReportFormat.chinaRange(h.evidenceFrom, h.evidenceTo))"
+    }
+
+    /// 处置情况 of a hazard: its status, the rectification's 责任人 and 时限, how it was closed.
+    static func handling(_ h: Hazard) -> String {
+        var parts = [h.status.chinese + (h.overdue ? "（已超期）" : "")]
+        if let r = h.rectification { parts.append("责任人 \(r.responsible)，时限 \(ReportFormat.chinaTime(r.deadline))") }
+        if let v = h.verification, let at = h.closedAt {
+            parts.append("\(ReportFormat.chinaTime(at)) 由\(h.closedBy ?? "?")销号（\(v.kind.rawValue)：\(v.detail)）")
+        } else if let e = h.evidence {
+            parts.append("已有数据验证（\(e.kind.rawValue)：\(e.detail)）")
+        }
+        return parts.joined(separator: "；")
     }
 
     /// 联锁响应统计: count, outcomes and latency figures per (equipment, trigger).

@@ -1,4 +1,5 @@
 import MeltWatchCore
+import MeltWatchHazards
 
 /// The audit report of one plant and period (contract section 6), computed from an ``AuditInput``.
 ///
@@ -28,8 +29,10 @@ public struct AuditReport: Sendable {
     public var options: Options
     /// Every alarm of the plant with its timeline, ordered by raise time (first seen), then alarm id.
     public var alarms: [AlarmRecord]
-    /// One row per alarm, in the order of ``alarms``.
+    /// One evidence row per alarm, in the order of ``alarms`` (the alarm evidence section).
     public var ledger: [HazardLedgerRow]
+    /// The hazard records found in the period, in found order: the ledger table.
+    public var hazards: [Hazard]
     /// Per (equipment, trigger), sorted.
     public var interlocks: [InterlockStatistics]
     /// Per signal, sorted.
@@ -56,6 +59,7 @@ public struct AuditReport: Sendable {
         AlarmRecord.attachTrips(&alarms, outcomes: outcomes)
         self.alarms = alarms
         ledger = alarms.enumerated().map { HazardLedgerRow(index: $0 + 1, plantName: input.plantName, alarm: $1) }
+        hazards = input.hazards.filter { $0.plant == input.plantID }.sorted { ($0.foundAt, $0.id) < ($1.foundAt, $1.id) }
         interlocks = InterlockStatistics.compute(outcomes)
         setpointChanges = input.setpointChanges.filter { $0.plant == input.plantID }
         availability = SensorAvailability.compute(input.availability)

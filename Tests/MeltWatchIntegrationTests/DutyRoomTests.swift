@@ -311,10 +311,10 @@ extension DutyRoomTests {
     }
 }
 
-private let browserTools = ["/usr/bin/chromium", "/usr/bin/chromedriver"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+let browserTools = ["/usr/bin/chromium", "/usr/bin/chromedriver"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
 
 /// A file of the repository, found from this source file upwards.
-private func repositoryFile(_ relative: String) -> String? {
+func repositoryFile(_ relative: String) -> String? {
     var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     while dir.path != "/" {
         let candidate = dir.appendingPathComponent(relative).path

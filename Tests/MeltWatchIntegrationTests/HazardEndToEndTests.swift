@@ -87,6 +87,21 @@ struct HazardEndToEndTests {
         #expect((restored["history"] as? [Any])?.count == 3)
         #expect((restored["rectification"] as? [String: Any])?["funds"] as? String == "3.5万元")
 
+        // The console's hazards page shows the record, in a real browser.
+        if browserTools {
+            let shots = ProcessInfo.processInfo.environment["MELTWATCH_CONSOLE_SCREENSHOT_DIR"]
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent("meltwatch-console-screenshot").path
+            try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+            let script = try #require(repositoryFile("scripts/console-browser.py"))
+            let browser = try SpawnedProcess(executable: "/usr/bin/python3", arguments: [
+                script, "--url", h.api + "/", "--hazard-id", id, "--screenshot-dir", shots,
+            ], output: h.directory.path + "/browser.log")
+            let status = browser.waitForExit(timeoutSeconds: 120)
+            let log = (try? String(contentsOfFile: h.directory.path + "/browser.log", encoding: .utf8)) ?? ""
+            #expect(status == 0 && log.contains(#""hazard_id""#) && log.contains("待验收"), "console-browser.py: \(log)")
+            #expect(FileManager.default.fileExists(atPath: shots + "/console-hazards.png"))
+        }
+
         // A later leak, and this time the interlock acts in time: the data verifies the rectification.
         _ = try await play(h, "lance-leak")
         let verified = try await waitForHazards(h) { ($0.first?["verification_available"] as? [String: Any])?["kind"] as? String == "trip-ok" }

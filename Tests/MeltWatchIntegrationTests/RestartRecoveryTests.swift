@@ -231,7 +231,7 @@ private func expectUninterruptedRun(_ h: Harness, sourceLocation: SourceLocation
         }
         return m
     }
-    let received = h.receiver.accepted.map(\.text)
+    let received = h.receiver.alarms.map(\.text)
     let expected = byID(replayed), got = byID(received)
     #expect(!expected.isEmpty, sourceLocation: sourceLocation)
     #expect(got == expected, """
@@ -239,4 +239,13 @@ private func expectUninterruptedRun(_ h: Harness, sourceLocation: SourceLocation
         replayed but not received: \(expected.filter { got[$0.key] != $0.value }.map(\.value))
         """, sourceLocation: sourceLocation)
     #expect(!received.contains { $0.contains(#""cause":"restart""#) }, "a restart reached the duty room", sourceLocation: sourceLocation)
+
+    // The hazard records' events too: each once (by event_id), as an uninterrupted run makes them.
+    let hazardOutput = h.directory.path + "/hazards.jsonl"
+    let hazardReplay = try ProductProcess("meltwatch", arguments: [
+        "replay", "--hazards", "--config", h.configPath, "--journal", h.directory.path + "/journal", "--output", hazardOutput,
+    ], logFile: h.directory.appendingPathComponent("replay-hazards.log"))
+    #expect(await hazardReplay.exited(timeoutSeconds: 60) == 0, "replay --hazards: \(hazardReplay.output)", sourceLocation: sourceLocation)
+    let replayedHazards = ((try? String(contentsOfFile: hazardOutput, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    #expect(byID(h.receiver.hazards.map(\.text)) == byID(replayedHazards), sourceLocation: sourceLocation)
 }

@@ -1,4 +1,5 @@
 import MeltWatchCore
+import MeltWatchHazards
 
 @testable import MeltWatchReport
 
@@ -200,9 +201,22 @@ enum Fixture {
     }
 
     static var input: AuditInput {
-        AuditInput(plantID: plantID, plantName: plantName, from: from, to: to, generatedAt: at("17:05:00"),
-                   configHash: configHash, events: events, interlockOutcomes: outcomes, samples: samples,
-                   availability: availability)
+        var input = AuditInput(plantID: plantID, plantName: plantName, from: from, to: to, generatedAt: at("17:05:00"),
+                               configHash: configHash, events: events, interlockOutcomes: outcomes, samples: samples,
+                               availability: availability)
+        input.hazards = hazards
+        return input
+    }
+
+    /// The hazard records the hour's alarms open, through the daemon's own desk: the casting
+    /// station's failed interlock (the process alarms open none).
+    static var hazards: [Hazard] {
+        var desk = HazardDesk()
+        var out = HazardDesk.Output()
+        for e in events { desk.observe(e, into: &out) }
+        var latest: [String: Hazard] = [:]
+        for h in out.changed { latest[h.id] = h }
+        return latest.values.sorted { $0.id < $1.id }
     }
 
     static var report: AuditReport { AuditReport(input) }

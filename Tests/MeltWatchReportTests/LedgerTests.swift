@@ -22,15 +22,20 @@ struct LedgerTests {
         #expect(row.status == "已确认解除（李四）")
     }
 
-    @Test func ledgerTableCarriesTheRegulatorsNineColumns() {
+    @Test("the ledger lists hazard records, not alarms: the failed interlock is a 重大事故隐患, the cooling-flow alarm evidence only")
+    func ledgerTableCarriesTheRegulatorsNineColumns() {
         let table = report.ledgerTable
         #expect(table.columns.map(\.title) == ["序号", "企业", "设备", "隐患描述", "现场证据", "判定依据", "隐患类型", "发现时间", "处置情况"])
-        #expect(table.rows.count == 7)
+        #expect(report.alarms.count == 7)
+        #expect(table.rows.count == 1)
         #expect(table.rows[0] == [
-            .integer(1), .text(Fixture.plantName), .text("dc1-station"), .text(Fixture.coolingMessage),
-            .text("测量值 82.5 m3/h，限值 100 m3/h"), .text("令10 第五条(六)"), .text("工艺参数超限"),
-            .text("2026-11-23 16:00:02"), .text("已恢复，已确认（李四）"),
+            .integer(1), .text(Fixture.plantName), .text("dc1-station"),
+            .text("联锁未按要求动作：联锁未在 5 s 内动作：platform_stopped 未动作 (no feedback by deadline 5 s) (interlock failed)（HZ-demo-works-2026-001）"),
+            .text("报警 demo-works:dc1-station:interlock-failed:1（报警证据 2）；数据时段 2026-11-23 16:00:07 至 16:00:07"),
+            .text("忻应急发〔2024〕216号: 各联锁动作是否与铸造平台停止下降联锁"), .text("重大事故隐患"),
+            .text("2026-11-23 16:00:07"), .text("未整改"),
         ])
+        #expect(report.summaryTable.rows.contains([.text("发现重大事故隐患 (major hazards found)"), .integer(1)]))
     }
 
     @Test("现场证据: value vs limit with unit, latency, cause", arguments: [
