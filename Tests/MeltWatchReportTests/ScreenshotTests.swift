@@ -67,4 +67,37 @@ struct ScreenshotTests {
         #expect(be32(16) == 1400)
         #expect(be32(20) == 3000)
     }
+
+    @Test("the ledger (附件2) and the checklist (附件5) render on A4 pages with their Chinese text",
+          .enabled(if: chromium != nil, "chromium is not installed (apt-get install -y chromium fonts-noto-cjk): screenshot skipped"),
+          .timeLimit(.minutes(3)))
+    func hazardFormsRenderToScreenshots() throws {
+        let script = try #require(Self.script, "scripts/report-screenshot.sh not found above \(#filePath)")
+        let env = ProcessInfo.processInfo.environment
+        let dir = URL(fileURLWithPath: env["MELTWATCH_REPORT_SCREENSHOT_DIR"]
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("meltwatch-report-screenshot").path)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (form, size) in [(HazardForms.Form.ledger, (1600, 900)), (.checklist, (1000, 900))] {
+            let forms = FormsFixture.forms(form, week: 49)
+            let html = dir.appendingPathComponent("hazard-\(form.rawValue).html")
+            let png = dir.appendingPathComponent("hazard-\(form.rawValue).png")
+            try forms.html().write(to: html, atomically: true, encoding: .utf8)
+            try forms.csv().write(to: dir.appendingPathComponent("hazard-\(form.rawValue).csv"), atomically: true, encoding: .utf8)
+            try? FileManager.default.removeItem(at: png)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = [script.path, html.path, png.path, "\(size.0),\(size.1)"]
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "\(String(decoding: stderr, as: UTF8.self))")
+            let data = try Data(contentsOf: png)
+            #expect(Array(data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "PNG signature")
+            // A page of CJK tables: tens of kilobytes at least (a blank page, or boxes for missing glyphs, is far less).
+            #expect(data.count > 30_000, "\(form.rawValue): \(data.count) bytes")
+        }
+    }
 }
