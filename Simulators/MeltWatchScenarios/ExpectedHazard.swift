@@ -89,8 +89,7 @@ extension Scenario {
         var left = observed
         var missing: [String] = []
         for e in expectedHazards(rate: rate) {
-            let ids = e.equipment.map { [$0] } ?? rig.equipment.filter { $0.template == e.template }.map(\.id)
-            for id in ids {
+            for id in rig.equipment(of: e.template, only: e.equipment).map(\.id) {
                 let at = origin + e.foundAt.milliseconds
                 if let i = left.firstIndex(where: { $0.rule == e.rule && $0.equipment == id && $0.hazardClass == e.hazardClass && $0.foundAt == at }) {
                     left.remove(at: i)

@@ -32,7 +32,7 @@ public enum GroundTruth {
         w.key("alarms")
         w.beginArray()
         for x in scenario.expectedAlarms(rate: rate) {
-            for eq in scenario.rig.equipment where eq.template == x.template && (x.equipment ?? eq.id) == eq.id {
+            for eq in scenario.rig.equipment(of: x.template, only: x.equipment) {
                 w.beginObject()
                 w.key("equipment"); w.string(eq.id)
                 w.key("template"); w.string(x.template)
@@ -61,7 +61,7 @@ public enum GroundTruth {
         w.key("hazards")
         w.beginArray()
         for x in scenario.expectedHazards(rate: rate) {
-            for eq in scenario.rig.equipment where eq.template == x.template && (x.equipment ?? eq.id) == eq.id {
+            for eq in scenario.rig.equipment(of: x.template, only: x.equipment) {
                 w.beginObject()
                 w.key("equipment"); w.string(eq.id)
                 w.key("template"); w.string(x.template)

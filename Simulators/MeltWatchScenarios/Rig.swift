@@ -139,6 +139,12 @@ public struct Rig: Sendable {
     /// The equipment with that id (it must exist).
     public func equipment(_ id: String) -> Equipment { equipment[index(id)] }
 
+    /// The rig's equipment of `template` (only the one named `only`, when given): what an expectation
+    /// about a template holds for.
+    public func equipment(of template: String, only: String?) -> [Equipment] {
+        equipment.filter { $0.template == template && (only ?? $0.id) == $0.id }
+    }
+
     private func index(_ id: String) -> Int {
         guard let i = equipment.firstIndex(where: { $0.id == id }) else { preconditionFailure("rig has no equipment \(id)") }
         return i

@@ -32,6 +32,11 @@ final class AlarmStage {
                           activations: r.activations, latchedOpen: r.latchedOpen)
         }
         book.restarted(at: time, into: &output)
+        // The daemon's own alarms return at a fresh start; an overdue hazard is still overdue.
+        for h in hazards.openHazards where h.overdue {
+            _ = book.perform(.system(rule: HazardDesk.SystemAlarm.rule, raise: true, subject: h.id,
+                                     message: HazardDesk.SystemAlarm.overdueMessage(h)), at: time, into: &output)
+        }
         observeBook()
     }
 

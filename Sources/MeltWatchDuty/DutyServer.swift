@@ -111,14 +111,11 @@ public enum DutyServer {
             }
         }
         router.get("api/hazards") { request, _ -> Response in
-            let text = request.uri.queryParameters.get("status") ?? "all"
             let status: Hazard.Status?
-            if text == "all" {
-                status = nil
-            } else if let s = Hazard.Status(rawValue: text) {
-                status = s
-            } else {
-                return problem(.badRequest, "status must be open, rectifying, awaiting-verification, closed or all, not \(text)")
+            do {
+                status = try Hazard.Status.filter(request.uri.queryParameters.get("status") ?? "all")
+            } catch {
+                return problem(.badRequest, "\(error)")
             }
             do {
                 return json(HazardJSON.list(try backend.hazards(status: status)))

@@ -17,6 +17,15 @@ public struct Hazard: Sendable, Equatable, Codable, Identifiable {
         case awaitingVerification = "awaiting-verification"
         case closed
 
+        /// A query's `status`: `all` (nil: every status) or one of them; throws naming the allowed values.
+        public static func filter(_ text: String) throws(HazardQueryError) -> Status? {
+            if text == "all" { return nil }
+            guard let s = Status(rawValue: text) else {
+                throw HazardQueryError(description: "status must be open, rectifying, awaiting-verification, closed or all, not \(text)")
+            }
+            return s
+        }
+
         /// The form's wording.
         public var chinese: String {
             switch self {
@@ -171,6 +180,11 @@ public struct Hazard: Sendable, Equatable, Codable, Identifiable {
 
     /// Whether it was closed by `at` (a cut of the weekly table).
     public func closed(by at: EventTime) -> Bool { closedAt.map { $0 < at } ?? false }
+}
+
+/// A query for hazard records that cannot be answered (a bad `status`).
+public struct HazardQueryError: Error, Sendable, CustomStringConvertible {
+    public var description: String
 }
 
 /// Which alarms open a hazard and how (domain.md "Hazards (隐患): from alarm to 销号").

@@ -53,6 +53,11 @@ public struct HazardDesk: Sendable {
         public var raise: Bool
         public var hazardID: String
         public var message: String
+
+        /// What the duty room reads while `h` is overdue.
+        public static func overdueMessage(_ h: Hazard) -> String {
+            "隐患\(h.id)超过整改时限未销号：\(h.description) (hazard past its deadline, not closed)"
+        }
     }
 
     /// What a step produced.
@@ -279,9 +284,7 @@ public struct HazardDesk: Sendable {
                 h.overdue = true
                 record(&h, at: now, by: Hazard.daemonName, "超过整改时限（\(deadline.beijingMinute)）未销号")
                 update(h, notice: .overdue, at: now, by: Hazard.daemonName, into: &out)
-                out.systemAlarms.append(SystemAlarm(
-                    raise: true, hazardID: id,
-                    message: "隐患\(id)超过整改时限未销号：\(h.description) (hazard past its deadline, not closed)"))
+                out.systemAlarms.append(SystemAlarm(raise: true, hazardID: id, message: SystemAlarm.overdueMessage(h)))
             }
         }
         let ended = state.proofTests.filter { now > $0.value }.map(\.key)

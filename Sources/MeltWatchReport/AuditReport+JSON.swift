@@ -36,35 +36,43 @@ extension AuditReport {
             w.key("id"); w.string(table.id)
             w.key("title"); w.string(table.title)
             w.key("title_en"); w.string(table.english)
-            w.key("columns"); w.beginArray()
-            for c in table.columns {
-                w.beginObject()
-                w.key("key"); w.string(c.key)
-                w.key("title"); w.string(c.title)
-                w.key("title_en"); w.string(c.english)
-                w.endObject()
-            }
-            w.endArray()
-            w.key("rows"); w.beginArray()
-            for row in table.rows {
-                w.beginObject()
-                for (c, cell) in zip(table.columns, row) {
-                    w.key(c.key)
-                    switch cell {
-                    case .text(let s): w.string(s)
-                    case .integer(let i): w.integer(i)
-                    // Rounded as the table shows it, so that JSON and HTML carry the same figure.
-                    case .decimal(let d, _): w.number(Double(cell.text) ?? d)
-                    case .empty: w.string(nil)
-                    }
-                }
-                w.endObject()
-            }
-            w.endArray()
+            table.writeColumnsAndRows(into: &w)
             w.endObject()
         }
         w.endArray()
         w.endObject()
         return w.output
+    }
+}
+
+extension ReportTable {
+    /// `"columns": [{"key","title","title_en"}…], "rows": [{key: value}…]` into an open object: row
+    /// keys in column order, integers and decimals JSON numbers, empty cells `null`.
+    func writeColumnsAndRows(into w: inout JSONWriter) {
+        w.key("columns"); w.beginArray()
+        for c in columns {
+            w.beginObject()
+            w.key("key"); w.string(c.key)
+            w.key("title"); w.string(c.title)
+            w.key("title_en"); w.string(c.english)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("rows"); w.beginArray()
+        for row in rows {
+            w.beginObject()
+            for (c, cell) in zip(columns, row) {
+                w.key(c.key)
+                switch cell {
+                case .text(let s): w.string(s)
+                case .integer(let i): w.integer(i)
+                // Rounded as the table shows it, so that JSON and HTML carry the same figure.
+                case .decimal(let d, _): w.number(Double(cell.text) ?? d)
+                case .empty: w.string(nil)
+                }
+            }
+            w.endObject()
+        }
+        w.endArray()
     }
 }

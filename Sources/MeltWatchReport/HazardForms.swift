@@ -312,28 +312,7 @@ public struct HazardForms: Sendable {
             w.key("id"); w.string(t.id)
             w.key("title"); w.string(t.title)
             w.key("plant"); w.string(plant(of: t)?.id)
-            w.key("columns"); w.beginArray()
-            for c in t.columns {
-                w.beginObject()
-                w.key("key"); w.string(c.key)
-                w.key("title"); w.string(c.title)
-                w.endObject()
-            }
-            w.endArray()
-            w.key("rows"); w.beginArray()
-            for row in t.rows {
-                w.beginObject()
-                for (c, cell) in zip(t.columns, row) {
-                    w.key(c.key)
-                    switch cell {
-                    case .integer(let i): w.integer(i)
-                    case .empty: w.string(nil)
-                    default: w.string(cell.text)
-                    }
-                }
-                w.endObject()
-            }
-            w.endArray()
+            t.writeColumnsAndRows(into: &w)
             if form == .checklist { w.key("signatures"); w.beginArray(); for s in Self.signatures { w.string(s) }; w.endArray() }
             w.endObject()
         }

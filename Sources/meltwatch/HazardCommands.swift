@@ -40,12 +40,10 @@ struct HazardsCommand: ParsableCommand {
 
         func run() throws {
             let filter: Hazard.Status?
-            if status == "all" {
-                filter = nil
-            } else if let s = Hazard.Status(rawValue: status) {
-                filter = s
-            } else {
-                throw ValidationError("--status must be open, rectifying, awaiting-verification, closed or all")
+            do {
+                filter = try Hazard.Status.filter(status)
+            } catch {
+                throw ValidationError("--\(error)")
             }
             do {
                 let (_, store) = try HazardsCommand.store(config: config)

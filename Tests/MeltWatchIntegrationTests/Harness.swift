@@ -96,6 +96,13 @@ final class Harness: @unchecked Sendable {
     }
 }
 
+/// A file's text; "" when it is missing or empty. (Foundation's `String(contentsOfFile:)` leaks its
+/// read buffer on an empty file — LeakSanitizer reports it — and replay outputs are often empty.)
+func textFile(_ path: String) -> String {
+    guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > 0 else { return "" }
+    return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+}
+
 func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
 func rfc3339(_ ms: Int64) -> String {

@@ -220,7 +220,7 @@ private func expectUninterruptedRun(_ h: Harness, sourceLocation: SourceLocation
         "replay", "--config", h.configPath, "--journal", h.directory.path + "/journal", "--output", output,
     ], logFile: h.directory.appendingPathComponent("replay.log"))
     #expect(await replay.exited(timeoutSeconds: 60) == 0, "replay: \(replay.output)", sourceLocation: sourceLocation)
-    let replayed = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    let replayed = textFile(output).split(separator: "\n").map(String.init)
 
     func byID(_ lines: [String]) -> [String: String] {
         var m: [String: String] = [:]
@@ -246,6 +246,6 @@ private func expectUninterruptedRun(_ h: Harness, sourceLocation: SourceLocation
         "replay", "--hazards", "--config", h.configPath, "--journal", h.directory.path + "/journal", "--output", hazardOutput,
     ], logFile: h.directory.appendingPathComponent("replay-hazards.log"))
     #expect(await hazardReplay.exited(timeoutSeconds: 60) == 0, "replay --hazards: \(hazardReplay.output)", sourceLocation: sourceLocation)
-    let replayedHazards = ((try? String(contentsOfFile: hazardOutput, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    let replayedHazards = textFile(hazardOutput).split(separator: "\n").map(String.init)
     #expect(byID(h.receiver.hazards.map(\.text)) == byID(replayedHazards), sourceLocation: sourceLocation)
 }

@@ -174,7 +174,7 @@ struct ScenarioEndToEndTests {
             "--output", h.directory.path + "/replay.jsonl",
         ], logFile: h.directory.appendingPathComponent("replay.log"))
         #expect(await replay.exited(timeoutSeconds: 60) == 0, "replay: \(replay.output)")
-        let replayed = (try? String(contentsOfFile: h.directory.path + "/replay.jsonl", encoding: .utf8)) ?? ""
+        let replayed = textFile(h.directory.path + "/replay.jsonl")
         let live = h.receiver.alarms.map(\.text)
         #expect(replayed.split(separator: "\n").map { withoutEmittedAt(String($0)) } == live.map(withoutEmittedAt),
                 "replay differs from live:\n\(replayed)\nlive:\n\(live.joined(separator: "\n"))")
@@ -185,7 +185,7 @@ struct ScenarioEndToEndTests {
             "--output", h.directory.path + "/hazards.jsonl",
         ], logFile: h.directory.appendingPathComponent("replay-hazards.log"))
         #expect(await hazardReplay.exited(timeoutSeconds: 60) == 0, "replay --hazards: \(hazardReplay.output)")
-        let replayedHazards = ((try? String(contentsOfFile: h.directory.path + "/hazards.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        let replayedHazards = textFile(h.directory.path + "/hazards.jsonl").split(separator: "\n").map(String.init)
         #expect(replayedHazards == h.receiver.hazards.map(\.text), "replay --hazards differs from live")
     }
 

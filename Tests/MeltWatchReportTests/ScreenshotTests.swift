@@ -31,6 +31,23 @@ struct ScreenshotTests {
         return nil
     }
 
+    /// Runs `scripts/report-screenshot.sh` on `html`; the PNG's bytes, checked to be a PNG.
+    static func render(script: URL, html: URL, png: URL, size: String? = nil) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script.path, html.path, png.path] + (size.map { [$0] } ?? [])
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(String(decoding: stderr, as: UTF8.self))")
+        let data = try Data(contentsOf: png)
+        #expect(Array(data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "PNG signature")
+        return data
+    }
+
     @Test(.enabled(if: chromium != nil, "chromium is not installed (apt-get install -y chromium fonts-noto-cjk): screenshot skipped"),
           .timeLimit(.minutes(3)))
     func fixtureReportRendersToAScreenshot() throws {
@@ -48,19 +65,7 @@ struct ScreenshotTests {
         try report.json().write(to: dir.appendingPathComponent("report.json"), atomically: true, encoding: .utf8)
         try? FileManager.default.removeItem(at: png)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script.path, html.path, png.path]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(String(decoding: stderr, as: UTF8.self))")
-
-        let data = try Data(contentsOf: png)
-        #expect(Array(data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "PNG signature")
+        let data = try Self.render(script: script, html: html, png: png)
         #expect(data.count > 100_000, "a page of tables and charts is more than \(data.count) bytes")
         // IHDR: width and height, big-endian, at bytes 16…23.
         func be32(_ at: Int) -> Int { data[at..<at + 4].reduce(0) { $0 << 8 | Int($1) } }
@@ -84,18 +89,7 @@ struct ScreenshotTests {
             try forms.html().write(to: html, atomically: true, encoding: .utf8)
             try forms.csv().write(to: dir.appendingPathComponent("hazard-\(form.rawValue).csv"), atomically: true, encoding: .utf8)
             try? FileManager.default.removeItem(at: png)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = [script.path, html.path, png.path, "\(size.0),\(size.1)"]
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "\(String(decoding: stderr, as: UTF8.self))")
-            let data = try Data(contentsOf: png)
-            #expect(Array(data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "PNG signature")
+            let data = try Self.render(script: script, html: html, png: png, size: "\(size.0),\(size.1)")
             // A page of CJK tables: tens of kilobytes at least (a blank page, or boxes for missing glyphs, is far less).
             #expect(data.count > 30_000, "\(form.rawValue): \(data.count) bytes")
         }
