@@ -2,7 +2,8 @@
 """A stand-in for the duty room's webhook endpoint, for the demo.
 
 Listens on 127.0.0.1, verifies X-MeltWatch-Signature (HMAC-SHA256 over "<t>.<body>") with the
-secret file, deduplicates on Idempotency-Key, and prints each alarm event as it arrives.
+secret file, deduplicates on Idempotency-Key, and prints each alarm event (and each hazard record's
+event, meltwatch.hazard/1) as it arrives.
 Usage: duty-receiver.py PORT SECRET_FILE
 """
 import hashlib
@@ -45,6 +46,15 @@ class Handler(BaseHTTPRequestHandler):
             return
         seen.add(key)
         e = json.loads(body)
+        if e.get("schema") == "meltwatch.hazard/1":
+            # A hazard record's event (contract §7): what happened to which record.
+            h = e["hazard"]
+            kind = "重大事故隐患" if h["class"] == "major" else "一般隐患"
+            print(f"  duty room | [HAZARD {e['event'].upper():8}] {kind} {h['id']} {h['status']}  {h['plant']}/{h['equipment']}  "
+                  f"{h['description']}\n"
+                  f"  duty room |            basis: {h['basis']}  event_time: {e['event_time']}  by: {e['by']}  id: {e['event_id']}  (signature ok)",
+                  flush=True)
+            return
         colour = COLOURS.get(e.get("priority"), "") if sys.stdout.isatty() else ""
         reset = RESET if colour else ""
         print(f"  duty room | {colour}[{e['event'].upper():8}] {e['priority']:9}{reset} {e['plant']}/{e['equipment']} "
