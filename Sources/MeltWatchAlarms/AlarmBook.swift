@@ -607,11 +607,3 @@ public enum SystemAlarms {
     }
 }
 
-extension String {
-    var trimmingSpaces: Substring {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return s
-    }
-}

@@ -135,7 +135,7 @@ final class AlarmStage {
 
     /// A desk's notice as the duty room's event (`meltwatch.hazard/1`).
     static func notice(_ n: HazardDesk.Notice) -> HazardNotice {
-        HazardNotice(eventID: "\(n.hazard.id):\(n.hazard.history.count)", hazardID: n.hazard.id, kind: n.kind.rawValue,
+        HazardNotice(eventID: n.eventID, hazardID: n.hazard.id, kind: n.kind.rawValue,
                      hazardClass: n.hazard.hazardClass.rawValue, status: n.hazard.status.rawValue, plant: n.hazard.plant,
                      equipment: n.hazard.equipment, description: n.hazard.description, basis: n.hazard.basis, eventTime: n.at,
                      by: n.by, body: HazardJSON.event(n))

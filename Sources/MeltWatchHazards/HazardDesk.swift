@@ -45,6 +45,10 @@ public struct HazardDesk: Sendable {
         public var at: EventTime
         /// Who caused it (`meltwatch` for the data).
         public var by: String
+
+        /// `<hazard id>:<history length>`: every notice follows one history entry, so it is unique and
+        /// the same in every replay; receivers deduplicate on it.
+        public var eventID: String { "\(hazard.id):\(hazard.history.count)" }
     }
 
     /// The daemon's own alarm about an overdue hazard (`hazard-overdue`), raised or cleared.
@@ -241,8 +245,8 @@ public struct HazardDesk: Sendable {
                 guard outcome.trippedAt > h.lastSeenAt, checks.isEmpty || checks.contains(outcome.trigger) else { continue }
                 let latency = outcome.latencyMilliseconds.map { " \(Double($0) / 1000) s" } ?? ""
                 let detail = proof
-                    ? "验证性试验联锁动作正常（\(outcome.trigger)，\(outcome.trippedAt.beijingMinute)，\(latency.hazardTrimmed)）"
-                    : "联锁再次动作正常（\(outcome.trigger)，\(outcome.trippedAt.beijingMinute)，\(latency.hazardTrimmed)）"
+                    ? "验证性试验联锁动作正常（\(outcome.trigger)，\(outcome.trippedAt.beijingMinute)，\(latency.trimmingSpaces)）"
+                    : "联锁再次动作正常（\(outcome.trigger)，\(outcome.trippedAt.beijingMinute)，\(latency.trimmingSpaces)）"
                 h.evidence = Hazard.Verification(kind: proof ? .proofTest : .tripOK, at: outcome.trippedAt,
                                                  latencyMilliseconds: outcome.latencyMilliseconds, detail: detail)
                 record(&h, at: outcome.trippedAt, by: Hazard.daemonName, "数据验证：\(detail)")
@@ -295,13 +299,13 @@ public struct HazardDesk: Sendable {
 
     /// An operator's step at `time`; returns the record it changed (nil for a proof test).
     public mutating func perform(_ action: HazardAction, at time: EventTime, into out: inout Output) -> Result<Hazard?, Refusal> {
-        let who = action.operatorName.hazardTrimmed
+        let who = String(action.operatorName.trimmingSpaces)
         guard !who.isEmpty else { return .failure(Refusal(.invalid, "operator name required (值班员姓名必填)")) }
         switch action {
         case .rectify(let id, _, let responsible, let measures, let funds, let deadline, let plan):
             guard var h = state.hazards[id] else { return .failure(missing(id)) }
             let fields = [("responsible", responsible), ("measures", measures), ("funds", funds), ("plan", plan)]
-            if let empty = fields.first(where: { $0.1.hazardTrimmed.isEmpty }) {
+            if let empty = fields.first(where: { $0.1.trimmingSpaces.isEmpty }) {
                 return .failure(Refusal(.invalid, "\(empty.0) required: 整改措施 needs 责任、措施、资金、时限、预案"))
             }
             h.rectification = Hazard.Rectification(responsible: responsible, measures: measures, funds: funds, deadline: deadline,
@@ -330,7 +334,7 @@ public struct HazardDesk: Sendable {
             guard var h = state.hazards[id] else { return .failure(missing(id)) }
             let verification: Hazard.Verification
             if let reason = overrideReason {
-                guard !reason.hazardTrimmed.isEmpty else {
+                guard !reason.trimmingSpaces.isEmpty else {
                     return .failure(Refusal(.invalid, "override_reason must say why the hazard is closed without data evidence"))
                 }
                 verification = Hazard.Verification(kind: .override, at: time, detail: "\(who)批准销号（无数据验证）：\(reason)")
@@ -443,15 +447,5 @@ public struct HazardDesk: Sendable {
         state.hazards[h.id] = h
         out.changed.append(h)
         if let notice { out.notices.append(Notice(kind: notice, hazard: h, at: t, by: who)) }
-    }
-}
-
-extension String {
-    /// Without leading and trailing blanks (Foundation-free).
-    var hazardTrimmed: String {
-        var s = Substring(self)
-        while s.first == " " || s.first == "\t" || s.first == "\n" { s.removeFirst() }
-        while s.last == " " || s.last == "\t" || s.last == "\n" { s.removeLast() }
-        return String(s)
     }
 }

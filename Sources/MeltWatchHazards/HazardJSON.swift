@@ -27,7 +27,7 @@ public enum HazardJSON {
         var w = JSONWriter()
         w.beginObject()
         w.key("schema"); w.string(schema)
-        w.key("event_id"); w.string("\(n.hazard.id):\(n.hazard.history.count)")
+        w.key("event_id"); w.string(n.eventID)
         w.key("event"); w.string(n.kind.rawValue)
         w.key("event_time"); w.string(n.at.rfc3339)
         w.key("by"); w.string(n.by)
